@@ -1,0 +1,1 @@
+namespace HealthAgent.Mqtt; internal static class Placeholder {}
