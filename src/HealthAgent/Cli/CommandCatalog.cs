@@ -1,0 +1,22 @@
+using System.CommandLine;
+
+namespace HealthAgent.Cli;
+
+/// <summary>The `healthagent` verbs. Adding a verb is one file in Cli/ and one line here.</summary>
+public static class CommandCatalog
+{
+    /// <summary>`--config FILE`, taken by every verb (default ./agent.json, then /etc/healthagent/agent.json).</summary>
+    public static readonly Option<string?> ConfigOption = new("--config")
+    {
+        Description = "Configuration file (default: ./agent.json, then /etc/healthagent/agent.json, then the embedded defaults)",
+        Recursive = true,
+    };
+
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("HealthAgent: hardware health of video-surveillance appliances, explained");
+        root.Options.Add(ConfigOption);
+        // one line per verb
+        return root;
+    }
+}
