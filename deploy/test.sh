@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what the tests need (Debian packages), builds, runs every test project,
+# and ends with one line "N passed, N failed". Exit status is non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+need=(mosquitto mosquitto-clients smartmontools socat iproute2 openssl chromium)
+missing=()
+for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing test dependencies: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || { echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+results="$(pwd)/artifacts/test-results"
+rm -rf "$results"; mkdir -p "$results"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet build HealthAgent.sln -c Release -nologo -v quiet || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+
+status=0
+for proj in tests/*.Tests/*.Tests.csproj; do
+  name=$(basename "$proj" .csproj)
+  dotnet test "$proj" -c Release --no-build --nologo \
+    --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" \
+    --results-directory "$results" -- RunConfiguration.TestSessionTimeout=1500000 || status=1
+done
+
+passed=0; failed=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  e=$(sed -n 's/.* error="\([0-9]*\)".*/\1/p' <<<"$counters"); t=$(sed -n 's/.* timeout="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0} + ${e:-0} + ${t:-0}))
+done
+[ "$status" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1   # a crashed test host counts as a failure
+[ "$passed" -eq 0 ] && [ "$failed" -eq 0 ] && failed=1   # running no test is a failure too
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

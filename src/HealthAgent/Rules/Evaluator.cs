@@ -1,0 +1,58 @@
+using HealthAgent.Model;
+
+namespace HealthAgent.Rules;
+
+/// <summary>What the agent concludes about one component: the LED it shows or would show, the rule, and the verdict.</summary>
+/// <param name="Rule">The matched indicator row; null for sensors (verdict from derivation) or when unknown.</param>
+/// <param name="Verdict">State, severity, code, meaning, action. Unknown components get an "unknown" verdict with the reason.</param>
+public sealed record Evaluation(
+    ComponentRef Component, IndicatorState? Led, Rule? Rule, Verdict Verdict, IReadOnlyList<Reading> Readings,
+    IReadOnlyList<DerivationTrace> Trace, string? UnknownReason)
+{
+    public IReadOnlyDictionary<string, string> DerivationRows => Trace.ToDictionary(t => t.Led, t => t.RowId);
+}
+
+/// <summary>Observation → (derivation) → LED state → (rule table) → verdict. Shared by snapshot, the pipeline and the web view.</summary>
+public sealed class Evaluator(RuleSet rules)
+{
+    public RuleSet Rules => rules;
+
+    public Evaluation Evaluate(Observation obs, Evaluation? previous = null)
+    {
+        var c = obs.Component;
+        if (obs.UnknownReason is { } why) return Unknown(obs, null, why, []);
+        var family = c.Family is null ? null : rules.FindFamily(c.Family);
+        if (c.Family is not null && family is null) return Unknown(obs, null, $"no indicator family '{c.Family}' in the rule set", []);
+
+        var led = obs.Observed;
+        Verdict? sensorVerdict = null;
+        IReadOnlyList<DerivationTrace> trace = [];
+        if (led is null && c.Derivation is not null)
+        {
+            var table = rules.FindDerivation(c.Derivation);
+            if (table is null) return Unknown(obs, null, $"no derivation table '{c.Derivation}' in the rule set", []);
+            var d = Deriver.Derive(table, family, obs, previous?.DerivationRows);
+            trace = d.Trace;
+            led = d.Led;
+            sensorVerdict = d.Verdict;
+            if (d.Unknown.Count > 0 && (led is null || !led.IsKnown) && sensorVerdict is null)
+                return Unknown(obs, led, string.Join("; ", d.Unknown), trace);
+        }
+        if (family is null)
+            return sensorVerdict is not null
+                ? new Evaluation(c, null, null, sensorVerdict, obs.Readings, trace, null)
+                : Unknown(obs, null, "no LED state and no sensor verdict for this component", trace);
+        if (led is null) return Unknown(obs, null, "no LED state observed or derived", trace);
+
+        var match = RuleEngine.Match(family, led);
+        if (match.Best is not { } rule)
+            return Unknown(obs, led, $"no row of the '{family.Name}' table matches '{led}'", trace);
+        return new Evaluation(c, led, rule, rule.Verdict, obs.Readings, trace, null);
+    }
+
+    private static Evaluation Unknown(Observation obs, IndicatorState? led, string reason, IReadOnlyList<DerivationTrace> trace) =>
+        new(obs.Component, led, null,
+            new Verdict(HwState.Unknown, Severity.Info, "agent.unknown", "The agent cannot tell this component's state: " + reason + ".",
+                "Check that the agent can read this component (permissions, BMC reachability, configuration)."),
+            obs.Readings, trace, reason);
+}

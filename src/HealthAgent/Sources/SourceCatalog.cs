@@ -1,0 +1,27 @@
+using HealthAgent.Config;
+using HealthAgent.Rules;
+using Microsoft.Extensions.Logging;
+
+namespace HealthAgent.Sources;
+
+/// <summary>What a source needs from the agent when it is created.</summary>
+public sealed record SourceContext(ILoggerFactory LoggerFactory, RuleSet Rules, TimeProvider Time);
+
+/// <summary>One catalog entry: the agent.json key under "sources", the options type it binds, and how to create the source.</summary>
+public sealed record SourceDescriptor(string Key, Type OptionsType, Func<SourceContext, SourceOptions, ISource> Create)
+{
+    public static SourceDescriptor For<TOptions>(string key, Func<SourceContext, TOptions, ISource> create) where TOptions : SourceOptions, new() =>
+        new(key, typeof(TOptions), (ctx, o) => create(ctx, (TOptions)o));
+}
+
+/// <summary>
+/// Every source the agent has: an explicit list, no assembly scanning. Adding a source is one folder under
+/// Sources/ and one line here; a test checks that each folder has its line, README, tests and config key.
+/// </summary>
+public static class SourceCatalog
+{
+    public static readonly IReadOnlyList<SourceDescriptor> All =
+    [
+        // one line per source
+    ];
+}
