@@ -55,3 +55,19 @@ public sealed class AgentOptions : IValidatable
             errors.Add($"logLevel: unknown level '{LogLevel}' (Trace, Debug, Information, Warning, Error, Critical, None)");
     }
 }
+
+/// <summary>Options of sources that read kernel files (sysfs, procfs): everything is read under <see cref="HostRoot"/>.</summary>
+public class HostRootSourceOptions : SourceOptions
+{
+    /// <summary>Root the source reads /sys and /proc under (default "/"); tests and the simulator point it at fixture trees.</summary>
+    public string HostRoot { get; set; } = "/";
+
+    /// <summary>A path under the host root: <c>Under("sys/class/hwmon")</c>.</summary>
+    public string Under(string relative) => Path.Combine(HostRoot, relative.TrimStart('/'));
+
+    public override void Validate(string path, ICollection<string> errors)
+    {
+        base.Validate(path, errors);
+        if (string.IsNullOrWhiteSpace(HostRoot)) errors.Add($"{path}.hostRoot: must not be empty");
+    }
+}

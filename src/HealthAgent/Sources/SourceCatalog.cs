@@ -24,4 +24,18 @@ public static class SourceCatalog
     [
         // one line per source
     ];
+
+    /// <summary>Creates the enabled sources. <paramref name="hostRoot"/> (snapshot/simulate --host-root) overrides every kernel source's hostRoot.</summary>
+    public static IReadOnlyList<ISource> CreateEnabled(AgentConfig config, SourceContext ctx, string? hostRoot = null)
+    {
+        var list = new List<ISource>();
+        foreach (var d in All)
+        {
+            var o = config.Sources[d.Key];
+            if (!o.Enabled) continue;
+            if (hostRoot is not null && o is HostRootSourceOptions h) h.HostRoot = hostRoot;
+            list.Add(d.Create(ctx, o));
+        }
+        return list;
+    }
 }
