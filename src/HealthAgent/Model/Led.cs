@@ -56,14 +56,20 @@ public sealed record LedStep(LedPattern Pattern, LedColor? Color, BlinkRate? Rat
 {
     public static readonly LedStep Dark = new(LedPattern.Off, null);
 
-    /// <summary>How many fields both sides specify and agree on, or -1 when any specified field differs.</summary>
+    /// <summary>
+    /// -1 when any field both sides specify differs; otherwise 2 points per field both specify and agree on,
+    /// minus 1 per field only one side specifies (so an exact description beats one that merely leaves room).
+    /// </summary>
     internal int Agreement(LedStep other)
     {
         if (Pattern != other.Pattern || Color != other.Color) return -1;
-        var score = 2;
-        if (Rate is { } a && other.Rate is { } b) { if (!a.IsCompatibleWith(b)) return -1; score++; }
-        if (Count is { } c && other.Count is { } d) { if (c != d) return -1; score++; }
-        if (Seconds is { } s && other.Seconds is { } t) { if (Math.Abs(s - t) > 1e-9) return -1; score++; }
+        var score = 4;
+        if (Rate is { } a && other.Rate is { } b) { if (!a.IsCompatibleWith(b)) return -1; score += 2; }
+        else if (Rate.HasValue != other.Rate.HasValue) score--;
+        if (Count is { } c && other.Count is { } d) { if (c != d) return -1; score += 2; }
+        else if (Count.HasValue != other.Count.HasValue) score--;
+        if (Seconds is { } s && other.Seconds is { } t) { if (Math.Abs(s - t) > 1e-9) return -1; score += 2; }
+        else if (Seconds.HasValue != other.Seconds.HasValue) score--;
         return score;
     }
 }

@@ -134,7 +134,7 @@ public static partial class LedText
 
     private static List<string> Tokenize(string text)
     {
-        var lowered = Parenthetical().Replace(text.ToLowerInvariant().Replace('×', 'x'), " ");
+        var lowered = Parenthetical().Replace(text.ToLowerInvariant().Replace('×', 'x').Replace("'", "").Replace("’", ""), " ");
         var tokens = new List<string>();
         var pos = 0;
         foreach (Match m in TokenRegex().Matches(lowered))
@@ -155,7 +155,10 @@ public static partial class LedText
         "is", "are", "the", "a", "an", "it", "its", "indicator", "indicators", "led", "leds", "light", "lights", "lamp",
         "state", "status", "default", "turns", "turn", "turned", "goes", "go", "will", "which", "that", "shows", "show",
         "showing", "color", "colour", "in", "with", "at", "rate", "of", "by", "to", "continuously", "constantly", "now",
-        "handle", "keeps", "stays", "remains", "both",
+        "handle", "keeps", "stays", "remains", "both", "my", "our", "this", "front", "panel", "see", "i", "can",
+        // the component a person names while describing its LED ("the PSU handle is flashing orange")
+        "psu", "supply", "power", "drive", "disk", "hdd", "ssd", "nic", "port", "system", "server", "health", "idrac",
+        "quick", "sync", "quicksync", "carrier", "tray", "bay", "unit",
     ];
 
     private static readonly Dictionary<string, LedColor> Colors = new()
