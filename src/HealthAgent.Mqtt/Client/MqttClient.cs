@@ -200,7 +200,7 @@ public sealed class MqttClient : IAsyncDisposable
             CleanStart = o.CleanStart,
             KeepAlive = o.KeepAliveSeconds,
             Username = o.Username,
-            Password = o.Password is null ? null : System.Text.Encoding.UTF8.GetBytes(o.Password),
+            Password = o.Password is null ? (ReadOnlyMemory<byte>?)null : System.Text.Encoding.UTF8.GetBytes(o.Password),
         };
         if (o.SessionExpirySeconds > 0) c.Properties.SessionExpiryInterval = o.SessionExpirySeconds;
         if (o.ReceiveMaximum != 65535) c.Properties.ReceiveMaximum = o.ReceiveMaximum == 0 ? (ushort)1 : o.ReceiveMaximum;
@@ -614,6 +614,15 @@ public sealed class MqttClient : IAsyncDisposable
             while (true)
             {
                 var (first, body) = await conn.Reader.ReadAsync(ct).ConfigureAwait(false);
+                // hot path: PUBACK without properties (2 bytes, or 3 with a v5 reason code) is handled without allocating
+                if (first == 0x40 && (body.Length == 2 || (body.Length == 3 && Version == MqttProtocolVersion.V500)))
+                {
+                    var span = body.Span;
+                    var ackId = (ushort)(span[0] << 8 | span[1]);
+                    if (ackId == 0) throw new MqttProtocolException(MqttReasonCode.MalformedPacket, "packet identifier 0 [MQTT-2.2.1-3]");
+                    OnPubAck(conn, ackId, body.Length == 3 ? span[2] : (byte)0);
+                    continue;
+                }
                 var packet = MqttPacketDecoder.Decode(first, body.Span, Version);
                 if (!Handle(conn, packet)) return;
             }
@@ -652,22 +661,7 @@ public sealed class MqttClient : IAsyncDisposable
                 HandlePublish(conn, p);
                 return true;
             case PubAckPacket { Kind: MqttPacketType.PubAck } a:
-                Outgoing? done = null;
-                lock (_sync)
-                {
-                    var o = _outgoingById[a.PacketId];
-                    // a stray ack for an id we have not sent is ignored (MQTTnet #2079)
-                    if (o is { Sent: true })
-                    {
-                        _outgoingById[a.PacketId] = null;
-                        FreeId(a.PacketId);
-                        Unlink(o);
-                        done = o;
-                        if (!conn.Closed) PumpUnsent(conn);
-                    }
-                }
-                // [MQTT-4.4.0-2] a PUBACK (any reason code) ends the exchange; ≥ 0x80 is returned, not retried
-                done?.TrySetResult(new MqttPublishResult((MqttReasonCode)a.ReasonCode));
+                OnPubAck(conn, a.PacketId, a.ReasonCode);
                 return true;
             case PubAckPacket { Kind: MqttPacketType.PubRec } rec:
                 // we never publish QoS 2, so any PUBREC is stray: release it so the server can free the id
@@ -704,6 +698,34 @@ public sealed class MqttClient : IAsyncDisposable
                 // CONNECT, CONNACK twice, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, AUTH (no enhanced auth requested) from a server
                 throw new MqttProtocolException(MqttReasonCode.ProtocolError, $"unexpected {packet.Type} from the server");
         }
+    }
+
+    private static readonly MqttPublishResult AckSuccess = new(MqttReasonCode.Success);
+    private static readonly MqttPublishResult AckNoSubscribers = new(MqttReasonCode.NoMatchingSubscribers);
+
+    private void OnPubAck(Connection conn, ushort id, byte reason)
+    {
+        Outgoing? done = null;
+        lock (_sync)
+        {
+            var o = _outgoingById[id];
+            // a stray ack for an id we have not sent is ignored (MQTTnet #2079)
+            if (o is { Sent: true })
+            {
+                _outgoingById[id] = null;
+                FreeId(id);
+                Unlink(o);
+                done = o;
+                if (!conn.Closed) PumpUnsent(conn);
+            }
+        }
+        // [MQTT-4.4.0-2] a PUBACK (any reason code) ends the exchange; ≥ 0x80 is returned, not retried
+        done?.TrySetResult(reason switch
+        {
+            0 => AckSuccess,
+            0x10 => AckNoSubscribers,
+            _ => new MqttPublishResult((MqttReasonCode)reason),
+        });
     }
 
     private void HandlePublish(Connection conn, PublishPacket p)

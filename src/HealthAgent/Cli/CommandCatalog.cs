@@ -17,6 +17,7 @@ public static class CommandCatalog
         var root = new RootCommand("HealthAgent: hardware health of video-surveillance appliances, explained");
         root.Options.Add(ConfigOption);
         // one line per verb
+        root.Subcommands.Add(MqttCommand.Build());
         return root;
     }
 }
