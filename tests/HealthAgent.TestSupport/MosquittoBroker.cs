@@ -98,7 +98,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
         conf.AppendLine($"listener {Port} 127.0.0.1");
         if (o.TlsCertFile is not null)
         {
-            conf.AppendLine($"cafile {o.TlsCaFile}");
+            if (o.TlsCaFile is not null) conf.AppendLine($"cafile {o.TlsCaFile}");
             conf.AppendLine($"certfile {o.TlsCertFile}");
             conf.AppendLine($"keyfile {o.TlsKeyFile}");
         }

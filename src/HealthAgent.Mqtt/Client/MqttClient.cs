@@ -510,6 +510,14 @@ public sealed class MqttClient : IAsyncDisposable
 
     // ─────────────────────────── connection loss ───────────────────────────
 
+    /// <summary>Tests: close the socket without DISCONNECT, as if the process had been killed.</summary>
+    internal void AbortTransportForTests()
+    {
+        Connection? c;
+        lock (_sync) { c = _conn; }
+        c?.Abort();
+    }
+
     /// <summary>Closes <paramref name="conn"/> once; <paramref name="lost"/> non-null raises <see cref="ConnectionLost"/>.</summary>
     private void CloseConnection(Connection conn, MqttConnectionLost? lost)
     {
