@@ -251,32 +251,35 @@ public sealed class MqttClient : IAsyncDisposable
 
         if (message.Qos == MqttQos.AtMostOnce)
         {
+            Connection? conn;
             lock (_sync)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                var conn = _conn;
+                conn = _conn;
                 if (conn is null || conn.Closed) throw new MqttNotConnectedException();
                 CheckCapabilities(conn, message);
-                if (conn.Pending.Length < OutboundHighWater)
-                {
-                    AppendPublish(conn, message, 0, false);
-                    return Qos0Done;
-                }
+                if (conn.Pending.Length >= OutboundHighWater) conn = null;
+                else AppendPublish(conn, message, 0, false);
             }
-            return PublishQos0SlowAsync(message, ct);
+            if (conn is null) return PublishQos0SlowAsync(message, ct);
+            // QoS 0 is flushed from the thread pool so that a burst of publishes leaves in one write
+            Kick(conn, inline: false);
+            return Qos0Done;
         }
 
         Outgoing o;
+        Connection? current;
         lock (_sync)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var conn = _conn;
-            if (conn is { Closed: false }) CheckCapabilities(conn, message);
+            current = _conn;
+            if (current is { Closed: false }) CheckCapabilities(current, message);
             else if (!_everConnected) throw new MqttNotConnectedException();
             o = new Outgoing(message);
             _unsent.Enqueue(o);
-            if (conn is { Closed: false }) PumpUnsent(conn);
+            if (current is { Closed: false }) PumpUnsent(current);
         }
+        if (current is not null) Kick(current, inline: true);
         if (!ct.CanBeCanceled) return o.Task;
         ct.Register(static s =>
         {
@@ -294,20 +297,26 @@ public sealed class MqttClient : IAsyncDisposable
         while (true)
         {
             Task wait;
+            Connection? conn;
             lock (_sync)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                var conn = _conn;
+                conn = _conn;
                 if (conn is null || conn.Closed) throw new MqttNotConnectedException();
                 if (conn.Pending.Length < OutboundHighWater)
                 {
                     CheckCapabilities(conn, message);
                     AppendPublish(conn, message, 0, false);
-                    return Qos0Done.Result;
+                    wait = Task.CompletedTask;
                 }
-                conn.SpaceAvailable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                wait = conn.SpaceAvailable.Task;
+                else
+                {
+                    conn.SpaceAvailable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    wait = conn.SpaceAvailable.Task;
+                }
             }
+            Kick(conn, inline: false);
+            if (wait.IsCompleted) return Qos0Done.Result;
             await wait.WaitAsync(ct).ConfigureAwait(false);
         }
     }
@@ -337,7 +346,6 @@ public sealed class MqttClient : IAsyncDisposable
             conn.Pending.Truncate(before);
             throw new MqttProtocolException(MqttReasonCode.PacketTooLarge, $"PUBLISH of {size} bytes exceeds the server's Maximum Packet Size {conn.MaximumPacketSize} [MQTT-3.2.2-15]");
         }
-        conn.SignalWriter();
     }
 
     /// <summary>Sends queued QoS 1 publishes while fewer than the server's Receive Maximum are unacknowledged [MQTT-4.9.0-2].</summary>
@@ -426,6 +434,7 @@ public sealed class MqttClient : IAsyncDisposable
     private async Task<MqttPacket> RequestAsync(Func<ushort, MqttPacket> build, CancellationToken ct)
     {
         TaskCompletionSource<MqttPacket> tcs;
+        Connection kick;
         lock (_sync)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -449,8 +458,9 @@ public sealed class MqttClient : IAsyncDisposable
                 throw;
             }
             conn.Requests[id] = tcs;
-            conn.SignalWriter();
+            kick = conn;
         }
+        Kick(kick, inline: true);
         return await tcs.Task.WaitAsync(ct).ConfigureAwait(false);
     }
 
@@ -468,16 +478,16 @@ public sealed class MqttClient : IAsyncDisposable
             conn = _conn;
             if (conn is null || conn.Closed) return;
             MqttPacketEncoder.Encode(new DisconnectPacket { ReasonCode = (byte)reason }, Version, conn.Pending);
-            conn.SignalWriter();
             conn.Disconnecting = true;
         }
+        Kick(conn, inline: true);
         // let the writer flush everything queued before the DISCONNECT, for at most 2 s
         var deadline = Environment.TickCount64 + 2000;
         while (!ct.IsCancellationRequested && Environment.TickCount64 < deadline)
         {
             lock (_sync)
             {
-                if (conn.Closed || (conn.Pending.Length == 0 && !conn.WriteInProgress)) break;
+                if (conn.Closed || (conn.Pending.Length == 0 && !conn.WriterBusy)) break;
             }
             await Task.Delay(5, CancellationToken.None).ConfigureAwait(false);
         }
@@ -530,9 +540,9 @@ public sealed class MqttClient : IAsyncDisposable
             requests = [.. conn.Requests.Values];
             foreach (var id in conn.Requests.Keys) FreeId(id);
             conn.Requests.Clear();
-            conn.SignalWriter();
             conn.SpaceAvailable?.TrySetResult();
             conn.SpaceAvailable = null;
+            conn.ReleaseBuffersIfIdle();
         }
         conn.Abort();
         foreach (var r in requests)
@@ -556,60 +566,63 @@ public sealed class MqttClient : IAsyncDisposable
 
     // ─────────────────────────── loops ───────────────────────────
 
-    private async Task WriterLoopAsync(Connection conn)
+    /// <summary>
+    /// Starts writing <paramref name="conn"/>'s send buffer unless a writer is already at work. There is at most one
+    /// writer per connection; it drains the buffer (swapping it, so appends continue meanwhile) and then retires.
+    /// Inline: the caller's thread does the first write (no thread hop for QoS 1 and acks); otherwise the thread pool
+    /// does, so a burst of QoS 0 publishes leaves in one write.
+    /// </summary>
+    private void Kick(Connection conn, bool inline)
     {
-        var ct = conn.Cts.Token;
+        lock (_sync)
+        {
+            if (conn.WriterBusy || conn.Closed || conn.Pending.Length == 0) return;
+            conn.WriterBusy = true;
+        }
+        if (inline) _ = FlushAsync(conn);
+        else ThreadPool.UnsafeQueueUserWorkItem(conn.FlushWorkItem, preferLocal: false);
+    }
+
+    private async Task FlushAsync(Connection conn)
+    {
         try
         {
             while (true)
             {
-                Task? wait = null;
-                TaskCompletionSource? space = null;
                 MqttBufferWriter toWrite;
+                TaskCompletionSource? space;
                 lock (_sync)
                 {
-                    if (conn.Closed) return;
-                    if (conn.Pending.Length == 0)
+                    if (conn.Closed || conn.Pending.Length == 0)
                     {
-                        conn.WriterSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                        wait = conn.WriterSignal.Task;
-                        toWrite = conn.Pending;
+                        conn.WriterBusy = false;
+                        conn.ReleaseBuffersIfIdle();
+                        return;
                     }
-                    else
-                    {
-                        (conn.Pending, conn.Writing) = (conn.Writing, conn.Pending);
-                        toWrite = conn.Writing;
-                        space = conn.SpaceAvailable;
-                        conn.SpaceAvailable = null;
-                        conn.WriteInProgress = true;
-                    }
-                }
-                if (wait is not null)
-                {
-                    await wait.ConfigureAwait(false);
-                    continue;
+                    (conn.Pending, conn.Writing) = (conn.Writing, conn.Pending);
+                    toWrite = conn.Writing;
+                    space = conn.SpaceAvailable;
+                    conn.SpaceAvailable = null;
                 }
                 space?.TrySetResult();
-                await conn.Stream.WriteAsync(toWrite.WrittenMemory, ct).ConfigureAwait(false);
+                await conn.Stream.WriteAsync(toWrite.WrittenMemory, conn.Cts.Token).ConfigureAwait(false);
                 Volatile.Write(ref conn.LastSent, Environment.TickCount64);
                 lock (_sync)
                 {
                     toWrite.Reset();
-                    conn.WriteInProgress = false;
                 }
             }
         }
         catch (Exception ex)
         {
-            Fail(conn, "Writing to the connection failed: " + ex.Message, null, ex);
-        }
-        finally
-        {
             lock (_sync)
             {
-                conn.WriteInProgress = false;
-                conn.Pending.Dispose();
-                conn.Writing.Dispose();
+                conn.WriterBusy = false;
+            }
+            Fail(conn, "Writing to the connection failed: " + ex.Message, null, ex);
+            lock (_sync)
+            {
+                conn.ReleaseBuffersIfIdle();
             }
         }
     }
@@ -643,9 +656,9 @@ public sealed class MqttClient : IAsyncDisposable
                 if (!conn.Closed && Version == MqttProtocolVersion.V500)
                 {
                     MqttPacketEncoder.Encode(new DisconnectPacket { ReasonCode = (byte)ex.ReasonCode }, Version, conn.Pending);
-                    conn.SignalWriter();
                 }
             }
+            Kick(conn, inline: true);
             await conn.FlushBrieflyAsync(_sync).ConfigureAwait(false);
             Fail(conn, "Protocol violation by the server: " + ex.Message, ex.ReasonCode, ex);
         }
@@ -792,7 +805,7 @@ public sealed class MqttClient : IAsyncDisposable
         w.WriteByte(withReason ? (byte)3 : (byte)2);
         w.WriteUInt16(id);
         if (withReason) w.WriteByte(reason);
-        conn.SignalWriter();
+        // flushed by the receive loop before it next waits for bytes (Reader.BeforeRead)
     }
 
     private async Task KeepAliveLoopAsync(Connection conn)
@@ -827,8 +840,8 @@ public sealed class MqttClient : IAsyncDisposable
                         if (conn.Closed) return;
                         conn.Pending.WriteByte(0xC0);
                         conn.Pending.WriteByte(0x00);
-                        conn.SignalWriter();
                     }
+                    Kick(conn, inline: true);
                     Volatile.Write(ref conn.PingSentAt, now);
                 }
             }
@@ -848,6 +861,11 @@ public sealed class MqttClient : IAsyncDisposable
         public Outgoing? Next;
     }
 
+    private sealed class FlushItem(MqttClient client, Connection conn) : IThreadPoolWorkItem
+    {
+        public void Execute() => _ = client.FlushAsync(conn);
+    }
+
     /// <summary>One network connection and its loops; session state lives in the client.</summary>
     private sealed class Connection(Stream stream, MqttPacketReader reader)
     {
@@ -857,11 +875,13 @@ public sealed class MqttClient : IAsyncDisposable
         public readonly Dictionary<ushort, TaskCompletionSource<MqttPacket>> Requests = [];
         public MqttBufferWriter Pending = new(64 * 1024);
         public MqttBufferWriter Writing = new(64 * 1024);
-        public TaskCompletionSource? WriterSignal;
         public TaskCompletionSource? SpaceAvailable;
         public bool Closed;
         public bool Disconnecting;
-        public bool WriteInProgress;
+        /// <summary>A writer (inline or on the thread pool) owns the stream's write side.</summary>
+        public bool WriterBusy;
+        private bool _buffersReleased;
+        public IThreadPoolWorkItem FlushWorkItem = null!;
         public ushort ReceiveMaximum;
         public MqttQos MaximumQos;
         public bool RetainAvailable;
@@ -872,22 +892,25 @@ public sealed class MqttClient : IAsyncDisposable
         public long PingSentAt;
         private Task _loops = Task.CompletedTask;
 
-        /// <summary>Caller holds the client lock.</summary>
-        public void SignalWriter()
+        /// <summary>Returns the pooled buffers once closed and no writer uses them. Caller holds the client lock.</summary>
+        public void ReleaseBuffersIfIdle()
         {
-            var s = WriterSignal;
-            if (s is null) return;
-            WriterSignal = null;
-            s.TrySetResult();
+            if (!Closed || WriterBusy || _buffersReleased) return;
+            _buffersReleased = true;
+            Pending.Dispose();
+            Writing.Dispose();
         }
 
         public void Start(MqttClient client)
         {
             Reader.OnBytesReceived = () => Volatile.Write(ref LastReceived, Environment.TickCount64);
+            // acks and pumped publishes queued while decoding leave before the receive loop waits again
+            Reader.BeforeRead = () => client.Kick(this, inline: true);
+            FlushWorkItem = new FlushItem(client, this);
             _loops = Task.WhenAll(
-                Task.Run(() => client.WriterLoopAsync(this)),
                 Task.Run(() => client.ReaderLoopAsync(this)),
                 Task.Run(() => client.KeepAliveLoopAsync(this)));
+            client.Kick(this, inline: false);
         }
 
         public async Task FlushBrieflyAsync(object sync)
@@ -896,7 +919,7 @@ public sealed class MqttClient : IAsyncDisposable
             {
                 lock (sync)
                 {
-                    if (Closed || (Pending.Length == 0 && !WriteInProgress)) return;
+                    if (Closed || (Pending.Length == 0 && !WriterBusy)) return;
                 }
                 await Task.Delay(5).ConfigureAwait(false);
             }

@@ -277,54 +277,49 @@ public static class MqttCommand
             long failed = 0;
             // warm-up (JIT tiering, buffers, broker session): 5% of the count, at most 20,000, not measured
             var warm = Math.Min(count / 20, 20_000);
-            foreach (var c in clients)
-            {
-                var wm = new MqttApplicationMessage { Topic = topic, Payload = payload, Qos = qos };
-                var pending = new List<Task<MqttPublishResult>>();
-                for (var n = 0; n < warm / connections; n++)
-                {
-                    pending.Add(c.PublishAsync(wm, ct));
-                    if (pending.Count >= 64) { await Task.WhenAll(pending).ConfigureAwait(false); pending.Clear(); }
-                }
-                await Task.WhenAll(pending).ConfigureAwait(false);
-            }
+            if (warm > 0) await RunPhaseAsync(warm).ConfigureAwait(false);
             var gcBefore = GC.GetTotalAllocatedBytes(precise: true);
             var sw = Stopwatch.StartNew();
-            var tasks = new Task[connections];
-            for (var i = 0; i < connections; i++)
-            {
-                var client = clients[i];
-                var share = count / connections + (i < count % connections ? 1 : 0);
-                var window = windows[i];
-                tasks[i] = Task.Run(async () =>
-                {
-                    var m = new MqttApplicationMessage { Topic = topic, Payload = payload, Qos = qos };
-                    if (qos == MqttQos.AtMostOnce)
-                    {
-                        for (var n = 0; n < share; n++)
-                        {
-                            var t = client.PublishAsync(m, CancellationToken.None);
-                            if (!t.IsCompletedSuccessfully) await t.ConfigureAwait(false);
-                        }
-                        var barrier = await client.PublishAsync(new MqttApplicationMessage { Topic = topic, Payload = payload, Qos = MqttQos.AtLeastOnce }, ct).ConfigureAwait(false);
-                        if (!barrier.IsSuccess) Interlocked.Increment(ref failed);
-                    }
-                    else
-                    {
-                        var ring = new Task<MqttPublishResult>[window];
-                        for (var n = 0; n < share; n++)
-                        {
-                            var slot = n % window;
-                            if (ring[slot] is { } old && !(await old.ConfigureAwait(false)).IsSuccess) Interlocked.Increment(ref failed);
-                            ring[slot] = client.PublishAsync(m, CancellationToken.None);
-                        }
-                        foreach (var t in ring)
-                            if (t is not null && !(await t.ConfigureAwait(false)).IsSuccess) Interlocked.Increment(ref failed);
-                    }
-                }, ct);
-            }
-            await Task.WhenAll(tasks).ConfigureAwait(false);
+            await RunPhaseAsync(count).ConfigureAwait(false);
             sw.Stop();
+
+            Task RunPhaseAsync(int total)
+            {
+                var tasks = new Task[connections];
+                for (var i = 0; i < connections; i++)
+                {
+                    var client = clients[i];
+                    var share = total / connections + (i < total % connections ? 1 : 0);
+                    var window = windows[i];
+                    tasks[i] = Task.Run(async () =>
+                    {
+                        var m = new MqttApplicationMessage { Topic = topic, Payload = payload, Qos = qos };
+                        if (qos == MqttQos.AtMostOnce)
+                        {
+                            for (var n = 0; n < share; n++)
+                            {
+                                var t = client.PublishAsync(m, CancellationToken.None);
+                                if (!t.IsCompletedSuccessfully) await t.ConfigureAwait(false);
+                            }
+                            var barrier = await client.PublishAsync(new MqttApplicationMessage { Topic = topic, Payload = payload, Qos = MqttQos.AtLeastOnce }, ct).ConfigureAwait(false);
+                            if (!barrier.IsSuccess) Interlocked.Increment(ref failed);
+                        }
+                        else
+                        {
+                            var ring = new Task<MqttPublishResult>[window];
+                            for (var n = 0; n < share; n++)
+                            {
+                                var slot = n % window;
+                                if (ring[slot] is { } old && !(await old.ConfigureAwait(false)).IsSuccess) Interlocked.Increment(ref failed);
+                                ring[slot] = client.PublishAsync(m, CancellationToken.None);
+                            }
+                            foreach (var t in ring)
+                                if (t is not null && !(await t.ConfigureAwait(false)).IsSuccess) Interlocked.Increment(ref failed);
+                        }
+                    }, ct);
+                }
+                return Task.WhenAll(tasks);
+            }
             var allocated = GC.GetTotalAllocatedBytes(precise: true) - gcBefore;
             var seconds = sw.Elapsed.TotalSeconds;
             return new BenchResult(count, size, (int)qos, connections, baseOptions.ProtocolVersion == MqttProtocolVersion.V500 ? "5" : "3.1.1",
