@@ -281,7 +281,7 @@ public sealed class MqttClient : IAsyncDisposable
         }
         if (current is not null) Kick(current, inline: true);
         if (!ct.CanBeCanceled) return o.Task;
-        ct.Register(static s =>
+        var registration = ct.Register(static s =>
         {
             var (client, og) = ((MqttClient, Outgoing))s!;
             lock (client._sync)
@@ -289,6 +289,8 @@ public sealed class MqttClient : IAsyncDisposable
                 if (!og.Sent) og.TrySetCanceled(); // not yet on the wire: withdraw it
             }
         }, (this, o));
+        _ = o.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // once sent, cancelling only stops the caller's wait: the exchange completes inside the session
         return o.Task.WaitAsync(ct);
     }
 
@@ -691,7 +693,7 @@ public sealed class MqttClient : IAsyncDisposable
             case PubAckPacket { Kind: MqttPacketType.PubRel } rel:
                 lock (_sync)
                 {
-                    // [MQTT-4.3.3-?] PUBCOMP; 0x92 when we hold no state for the id
+                    // [MQTT-4.3.3-11] answer PUBREL with PUBCOMP; 0x92 when we hold no state for the id
                     var known = _inboundQos2.Remove(rel.PacketId);
                     AppendAck(conn, MqttPacketType.PubComp, rel.PacketId, known ? (byte)0 : (byte)MqttReasonCode.PacketIdentifierNotFound);
                 }
@@ -751,7 +753,7 @@ public sealed class MqttClient : IAsyncDisposable
 
     private void HandlePublish(Connection conn, PublishPacket p)
     {
-        // we announce Topic Alias Maximum 0, so any alias is invalid [MQTT-3.3.2-9]
+        // we announce Topic Alias Maximum 0, so any alias is invalid [MQTT-3.3.2-10]
         if (p.Properties.TopicAlias is not null) throw new MqttProtocolException(MqttReasonCode.TopicAliasInvalid, "topic alias received but none allowed");
         var m = new MqttApplicationMessage
         {
@@ -787,7 +789,7 @@ public sealed class MqttClient : IAsyncDisposable
                         if (_inboundQos2.Count >= Math.Max((int)_options.ReceiveMaximum, 1))
                             throw new MqttProtocolException(MqttReasonCode.ReceiveMaximumExceeded, "more unacknowledged QoS 2 publishes than our Receive Maximum");
                         _inboundQos2.Add(p.PacketId);
-                        _inbound.Writer.TryWrite(m); // delivered once; a DUP resend of a held id is not redelivered [MQTT-4.3.3-?]
+                        _inbound.Writer.TryWrite(m); // delivered once; a DUP resend of a held id is not redelivered [MQTT-4.3.3-10]
                     }
                     AppendAck(conn, MqttPacketType.PubRec, p.PacketId, 0);
                 }

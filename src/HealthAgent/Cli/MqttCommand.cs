@@ -148,7 +148,6 @@ public static class MqttCommand
         var common = new Common();
         var topics = new Option<string[]>("-t", "--topic") { Description = "Topic filter (repeatable)", Required = true, AllowMultipleArgumentsPerToken = false };
         var qos = QosOption();
-        qos.DefaultValueFactory = _ => 1;
         var count = new Option<int>("-C", "--count") { Description = "Exit after this many messages" };
         var verbose = new Option<bool>("-v", "--verbose") { Description = "Print the topic before the payload" };
         var wait = new Option<int>("-W", "--timeout") { Description = "Exit after this many seconds" };
