@@ -8,7 +8,7 @@ namespace HealthAgent.Mqtt.Tests.Encoding;
 /// <summary>decode(encode(x)) = x, checked with FsCheck (Prop.ForAll + Check.One, as FsCheck.Xunit is unavailable).</summary>
 public sealed class MqttPacketRoundTripTests
 {
-    private static readonly Config Quick = Config.QuickThrowOnFailure.WithMaxTest(2000);
+    private static readonly FsCheck.Config Quick = FsCheck.Config.QuickThrowOnFailure.WithMaxTest(2000);
 
     [Theory]
     [InlineData(MqttProtocolVersion.V500)]
