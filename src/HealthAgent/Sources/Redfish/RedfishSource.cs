@@ -72,6 +72,9 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
                 : o);
     }
 
+    /// <summary>Walks every endpoint now, outside the schedule (tests, and `snapshot` when it wants a fresh view).</summary>
+    internal Task WalkNowAsync(CancellationToken ct) => Task.WhenAll(_endpoints.Select(e => WalkAsync(e, ct)));
+
     // ---- background schedule --------------------------------------------------------------------------
 
     private void EnsureStarted()
