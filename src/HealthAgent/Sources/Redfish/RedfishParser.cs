@@ -306,7 +306,7 @@ public static class RedfishParser
 
     /// <summary>
     /// A Drive: Status, StatusIndicator, FailurePredicted, PredictedMediaLifeLeftPercent, Operations[] Rebuild and the
-    /// ID LED. <paramref name="volumeRebuilding"/>: a volume holding this drive rebuilds and the drive is not OK.
+    /// ID LED. <paramref name="volumeRebuilding"/>: a volume holding this drive rebuilds (for BMCs that only report the volume's operation).
     /// </summary>
     public static Observation Drive(string endpoint, string parentId, string path, JsonElement j, bool volumeRebuilding)
     {
@@ -314,7 +314,12 @@ public static class RedfishParser
         var r = new Readings(j).Status().Text("statusIndicator", "StatusIndicator").Flag("failurePredicted", "FailurePredicted")
             .Number("lifeLeftPercent", "%", "PredictedMediaLifeLeftPercent").Text("mediaType", "MediaType");
         var (op, pct) = RebuildOperation(j);
-        var rebuilding = op || Str(j, "StatusIndicator") is "Rebuild" || (volumeRebuilding && Str(j, "Status", "Health") is not "OK");
+        var indicator = Str(j, "StatusIndicator");
+        // A volume's rebuild is the drive's only when nothing else explains the drive's Warning (a predicted failure
+        // or failed drive beside the rebuilding one keeps its own state).
+        var volumeExplains = volumeRebuilding && Str(j, "Status", "Health") is "Warning" && Bool(j, "FailurePredicted") is not true
+            && indicator is null or "OK" or "InACriticalArray";
+        var rebuilding = op || indicator is "Rebuild" || volumeExplains;
         r.Value("rebuilding", rebuilding).Value("rebuildPercent", pct, "no rebuild operation with PercentageComplete", "%");
         Identify(r, j);
         var c = new ComponentRef(Id(endpoint, "drive", id), "physical_disk", Str(j, "Name") ?? id, parentId, "drive", "redfish.drive");

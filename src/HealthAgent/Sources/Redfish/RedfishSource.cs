@@ -104,7 +104,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             {
                 // A bug in the walk must not end the loop: report it as the walk's outcome.
                 LogWalkCrashed(_log, e.Name, ex);
-                Complete(e, e.Last is { } prev ? prev with { Reachable = false, LastError = "walk failed: " + e.Client.Scrub(ex.Message) } : Snapshot.Failed("walk failed: " + e.Client.Scrub(ex.Message), _time.GetUtcNow(), TimeSpan.Zero));
+                Complete(e, e.Last is { } prev ? prev with { Reachable = false, LastError = "walk failed: " + e.Client.Scrub(ex.Message) } : Snapshot.Failed(e.Name, "walk failed: " + e.Client.Scrub(ex.Message), _time.GetUtcNow(), TimeSpan.Zero));
             }
             finally { e.WalkStartedAt = null; }
             var took = _time.GetUtcNow() - start;
@@ -152,7 +152,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         {
             var failed = e.Last is { } prev
                 ? prev with { Reachable = false, LastError = root.Error, Errors = [new SourceError(e.Name, root.Error!)] }
-                : Snapshot.Failed(root.Error!, start, _time.GetUtcNow() - start);
+                : Snapshot.Failed(e.Name, root.Error!, start, _time.GetUtcNow() - start);
             Complete(e, failed);
             return failed;
         }
@@ -582,7 +582,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
 
     private sealed record Snapshot(IReadOnlyList<Observation> Observations, IReadOnlyList<SourceError> Errors, DateTimeOffset CompletedAt, TimeSpan Duration, bool Reachable, string? LastError)
     {
-        public static Snapshot Failed(string error, DateTimeOffset at, TimeSpan took) => new([], [new SourceError("redfish", error)], at, took, false, error);
+        public static Snapshot Failed(string endpoint, string error, DateTimeOffset at, TimeSpan took) => new([], [new SourceError(endpoint, error)], at, took, false, error);
     }
 
     private sealed class Endpoint(RedfishEndpointOptions options, RedfishClient client)

@@ -186,6 +186,22 @@ public class RedfishSourceTests
     }
 
     [Fact]
+    public async Task Rebuild_StopsLeavingDriveCriticalInCriticalArray_RebuildStoppedNotFailed()
+    {
+        await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
+        await using var source = Create(server);
+        await source.PollAsync(default);
+        server.Mutate(Sto + "/Drives/Disk.Bay.1", d =>
+        {
+            d.Remove("Operations");
+            d["StatusIndicator"] = "InACriticalArray";
+            d["Status"] = new JsonObject { ["State"] = "Enabled", ["Health"] = "Critical" };
+        });
+        await source.WalkNowAsync(default);
+        Assert.Equal("drive.rebuild-stopped", (await PollAsync(source))["redfish:bmc:drive:Disk.Bay.1"].Rule?.Id);
+    }
+
+    [Fact]
     public async Task Rebuild_CompletesNormally_NoRebuildStopped()
     {
         await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");

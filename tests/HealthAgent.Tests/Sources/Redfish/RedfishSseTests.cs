@@ -24,13 +24,14 @@ public class RedfishSseTests(ITestOutputHelper output)
         return (server, source, changes, stop, run);
     }
 
-    private static async Task<SourceResult> NextWithAsync(ChannelReader<SourceResult> r, string componentId)
+    /// <summary>The next pushed result with that component whose evaluation has <paramref name="code"/> (earlier pushes, e.g. a walk after reconnecting, are skipped).</summary>
+    private static async Task<SourceResult> NextWithAsync(ChannelReader<SourceResult> r, string componentId, string code)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         while (true)
         {
             var x = await r.ReadAsync(timeout.Token);
-            if (x.Observations.Any(o => o.Component.Id == componentId)) return x;
+            if (x.Observations.Any(o => o.Component.Id == componentId) && Evaluate(x)[componentId] is var e && (e.Rule?.Id == code || e.Trace.Any(t => t.RowId == code))) return x;
         }
     }
 
@@ -44,7 +45,7 @@ public class RedfishSseTests(ITestOutputHelper output)
             server.Mutate(Psus + "/PSU.Slot.1", p => p["Status"] = new JsonObject { ["State"] = "Enabled", ["Health"] = "Critical" });
             var sw = Stopwatch.StartNew();
             server.PushEvent(Psus + "/PSU.Slot.1");
-            var pushed = await NextWithAsync(changes.Reader, "redfish:bmc:psu:PSU.Slot.1");
+            var pushed = await NextWithAsync(changes.Reader, "redfish:bmc:psu:PSU.Slot.1", "psu.problem");
             sw.Stop();
             output.WriteLine($"event → pushed observation: {sw.Elapsed.TotalMilliseconds:0} ms (interval 3600 s)");
             var e = Evaluate(pushed)["redfish:bmc:psu:PSU.Slot.1"];
@@ -65,7 +66,7 @@ public class RedfishSseTests(ITestOutputHelper output)
         {
             server.Mutate(Sto + "/Drives/Disk.Bay.0", d => { d["StatusIndicator"] = "Fail"; d["Status"] = new JsonObject { ["State"] = "Enabled", ["Health"] = "Critical" }; });
             server.PushEvent(Sto + "/Drives/Disk.Bay.0/Actions/Drive.SecureErase"); // an origin below the drive resource
-            var pushed = await NextWithAsync(changes.Reader, "redfish:bmc:drive:Disk.Bay.0");
+            var pushed = await NextWithAsync(changes.Reader, "redfish:bmc:drive:Disk.Bay.0", "drive.failed");
             Assert.Equal("drive.failed", Evaluate(pushed)["redfish:bmc:drive:Disk.Bay.0"].Rule?.Id);
             stop.Cancel();
             await run;
@@ -81,7 +82,7 @@ public class RedfishSseTests(ITestOutputHelper output)
         {
             server.Mutate(Ch + "/PowerSubsystem", p => p["PowerSupplyRedundancy"]![0]!["Status"] = new JsonObject { ["State"] = "Enabled", ["Health"] = "Critical" });
             server.PushEvent("/redfish/v1/Chassis/System.Embedded.1/SomethingNew");
-            var pushed = await NextWithAsync(changes.Reader, "redfish:bmc:psu-redundancy:System.Embedded.1");
+            var pushed = await NextWithAsync(changes.Reader, "redfish:bmc:psu-redundancy:System.Embedded.1", "redfish.psu-redundancy.lost-bmc");
             Assert.Equal("redfish.psu-redundancy.lost-bmc", Evaluate(pushed)["redfish:bmc:psu-redundancy:System.Embedded.1"].Trace.Single().RowId);
             stop.Cancel();
             await run;
@@ -101,7 +102,7 @@ public class RedfishSseTests(ITestOutputHelper output)
             Assert.Equal(1, reconnected);
             server.Mutate(Psus + "/PSU.Slot.1", p => p["LineInputStatus"] = "LossOfInput");
             server.PushEvent(Psus + "/PSU.Slot.1");
-            var pushed = await NextWithAsync(changes.Reader, "redfish:bmc:psu:PSU.Slot.1");
+            var pushed = await NextWithAsync(changes.Reader, "redfish:bmc:psu:PSU.Slot.1", "psu.no-power");
             Assert.Equal("psu.no-power", Evaluate(pushed)["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
             stop.Cancel();
             await run;
