@@ -131,7 +131,6 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     private void Complete(Endpoint e, Snapshot snap)
     {
         e.Last = snap;
-        e.FirstWalk.TrySetResult();
         var summary = snap.LastError ?? (snap.Errors.Count == 0 ? null : $"{snap.Errors.Count} resource(s) unreadable, first: {snap.Errors[0].Message}");
         if (summary != e.LoggedProblem)
         {
@@ -139,6 +138,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             else LogProblem(_log, e.Name, summary);
             e.LoggedProblem = summary;
         }
+        e.FirstWalk.TrySetResult();
     }
 
     // ---- the walk -------------------------------------------------------------------------------------

@@ -100,7 +100,9 @@ public class RedfishBrokenAnswerTests
     {
         await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
         await using var source = Create(server, e => e.TimeoutSeconds = 30, intervalSeconds: 0.2);
-        Assert.Equal("psu.operational", (await PollAsync(source))["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
+        // The first poll waits only 75 % of the (short) poll timeout for the first walk: wait for it here.
+        var first = await EventuallyAsync(() => PollAsync(source), all => all.ContainsKey("redfish:bmc:psu:PSU.Slot.1"));
+        Assert.Equal("psu.operational", first["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
 
         server.Inject("/redfish/v1", Fault.Slow, TimeSpan.FromSeconds(20));
         await EventuallyAsync(() => Task.FromResult(server.SlowInFlight), n => n > 0);
