@@ -23,6 +23,7 @@ public static class SourceCatalog
     public static readonly IReadOnlyList<SourceDescriptor> All =
     [
         // one line per source
+        SourceDescriptor.For<Redfish.RedfishOptions>("redfish", (ctx, o) => new Redfish.RedfishSource(o, ctx)),
     ];
 
     /// <summary>Creates the enabled sources. <paramref name="hostRoot"/> (snapshot/simulate --host-root) overrides every kernel source's hostRoot.</summary>

@@ -1,0 +1,130 @@
+using System.Text.Json.Nodes;
+using HealthAgent.Model;
+using static HealthAgent.Tests.Sources.Redfish.RedfishTestKit;
+
+namespace HealthAgent.Tests.Sources.Redfish;
+
+/// <summary>Bad BMC answers make the affected component unknown, with the reason; everything else is unaffected.</summary>
+public class RedfishBrokenAnswerTests
+{
+    [Theory]
+    [InlineData(Fault.Unauthorized, "HTTP 401")]
+    [InlineData(Fault.NotFound, "HTTP 404")]
+    [InlineData(Fault.ServerError, "HTTP 500")]
+    [InlineData(Fault.Html, "HTML")]
+    [InlineData(Fault.Truncated, "truncated JSON")]
+    [InlineData(Fault.Slow, "no answer within")]
+    public async Task PsuAnswer_Broken_OnlyThatPsuUnknownWithReason(Fault fault, string reason)
+    {
+        await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
+        server.Inject(Psus + "/PSU.Slot.2", fault, TimeSpan.FromSeconds(5));
+        await using var source = Create(server, e => e.TimeoutSeconds = 0.5);
+        var result = await source.PollAsync(default);
+        var all = Evaluate(result);
+        var broken = all["redfish:bmc:psu:PSU.Slot.2"];
+        Assert.Equal(HwState.Unknown, broken.Verdict.State);
+        Assert.Contains(reason, broken.UnknownReason);
+        Assert.Contains("PSU.Slot.2", broken.UnknownReason);
+        Assert.Contains(result.Errors, e => e.Message.Contains(reason, StringComparison.Ordinal));
+        // Unaffected: the other PSUs, the drives and the system.
+        Assert.Equal("psu.operational", all["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
+        Assert.Equal("drive.online", all["redfish:bmc:drive:Disk.Bay.0"].Rule?.Id);
+        Assert.Equal("system.healthy", all["redfish:bmc:system:System.Embedded.1"].Rule?.Id);
+        // With one PSU unreadable the roll-up cannot count, and says so rather than guessing (the BMC's own status still counts).
+        var spare = all["redfish:bmc:psu-redundancy:System.Embedded.1"].Readings.Single(r => r.Name == "sparePsus");
+        Assert.Null(spare.Value);
+        Assert.Contains("could not be read", spare.Reason);
+    }
+
+    [Fact]
+    public async Task DriveLink_PointsNowhere_DriveUnknownWith404()
+    {
+        await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
+        server.Mutate(Sto, s => s["Drives"]!.AsArray().Add(new JsonObject { ["@odata.id"] = Sto + "/Drives/Disk.Bay.9" }));
+        await using var source = Create(server);
+        var all = await PollAsync(source);
+        Assert.Contains("HTTP 404", all["redfish:bmc:drive:Disk.Bay.9"].UnknownReason);
+        Assert.Equal("drive.online", all["redfish:bmc:drive:Disk.Bay.0"].Rule?.Id);
+    }
+
+    [Fact]
+    public async Task Properties_MissingOrNull_ComponentUnknownNamingTheProperty()
+    {
+        await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
+        server.Mutate(Psus + "/PSU.Slot.1", p => p.Remove("Status"));
+        await using var source = Create(server);
+        var result = await source.PollAsync(default);
+        var all = Evaluate(result);
+        var psu = all["redfish:bmc:psu:PSU.Slot.1"];
+        Assert.Equal(HwState.Unknown, psu.Verdict.State);
+        Assert.Contains("Status.Health", psu.UnknownReason);
+        Assert.Contains("Status.Health is missing", psu.Readings.Single(r => r.Name == "health").Reason);
+        // LinkStatus missing on port 1-4 (in the fixture).
+        var port = all["redfish:bmc:nic:NIC.Integrated.1:NIC.Integrated.1-4"];
+        Assert.Equal(HwState.Unknown, port.Verdict.State);
+        Assert.Contains("LinkStatus", port.UnknownReason);
+        // Null reading on the exhaust sensor.
+        var exhaust = result.Observations.Single(o => o.Component.Id.EndsWith("SystemBoardExhaustTemp", StringComparison.Ordinal));
+        Assert.Equal("Reading is null", exhaust.Readings.Single(r => r.Name == "readingCelsius").Reason);
+    }
+
+    [Fact]
+    public async Task Collection_FailsAfterGoodWalk_PreviousMembersKeptAsUnknown()
+    {
+        await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
+        await using var source = Create(server);
+        Assert.Equal("drive.online", (await PollAsync(source))["redfish:bmc:drive:Disk.Bay.0"].Rule?.Id);
+        server.Inject(Sto, Fault.ServerError);
+        await source.WalkNowAsync(default);
+        var all = await PollAsync(source);
+        var d = all["redfish:bmc:drive:Disk.Bay.0"];
+        Assert.Equal(HwState.Unknown, d.Verdict.State);
+        Assert.Contains("HTTP 500", d.UnknownReason);
+        Assert.Equal("psu.operational", all["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
+    }
+
+    [Fact]
+    public async Task ServiceRoot_Unauthorized_ServiceFailedAndNoCrash()
+    {
+        await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
+        server.Inject("/redfish/v1", Fault.Unauthorized);
+        await using var source = Create(server);
+        var all = await PollAsync(source);
+        var svc = all["redfish:bmc"];
+        Assert.Equal("redfish.unreachable", svc.Verdict.Code);
+        Assert.Contains("HTTP 401", (string)svc.Readings.Single(r => r.Name == "lastError").Value!);
+    }
+
+    [Fact]
+    public async Task SlowBmc_PollReturnsCachedWalkWhileWalkRuns_AndDoesNotStackWalks()
+    {
+        await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
+        await using var source = Create(server, e => e.TimeoutSeconds = 30, intervalSeconds: 0.2);
+        // The first poll waits only 75 % of the (short) poll timeout for the first walk: wait for it here.
+        var first = await EventuallyAsync(() => PollAsync(source), all => all.ContainsKey("redfish:bmc:psu:PSU.Slot.1"));
+        Assert.Equal("psu.operational", first["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
+
+        server.Inject("/redfish/v1", Fault.Slow, TimeSpan.FromSeconds(20));
+        await EventuallyAsync(() => Task.FromResult(server.SlowInFlight), n => n > 0);
+        await Task.Delay(500); // several intervals pass while the walk hangs
+        var result = await source.PollAsync(default);
+        Assert.True(server.SlowInFlight > 0, "the poll returned while the BMC was still answering");
+        var all = Evaluate(result);
+        Assert.Equal("psu.operational", all["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id); // last good view
+        Assert.Equal("redfish.walk_overrun", all["redfish:bmc"].Verdict.Code);
+        Assert.Contains(result.Errors, e => e.Message.Contains("longer than the", StringComparison.Ordinal));
+        Assert.Equal(1, server.SlowInFlight); // the overrunning walk is not stacked
+        Assert.True(all["redfish:bmc"].Readings.Single(r => r.Name == "walkAgeSeconds").Value is double age && age > 0);
+    }
+
+    [Fact]
+    public async Task ManyRequests_NeverMoreInFlightThanMaxConcurrency()
+    {
+        await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
+        foreach (var bay in Enumerable.Range(0, 6)) server.Inject($"{Sto}/Drives/Disk.Bay.{bay}", Fault.Slow, TimeSpan.FromMilliseconds(100));
+        await using var source = Create(server, e => e.MaxConcurrency = 2);
+        var all = await PollAsync(source);
+        Assert.Equal("drive.online", all["redfish:bmc:drive:Disk.Bay.0"].Rule?.Id);
+        Assert.InRange(server.MaxInFlight, 1, 2);
+    }
+}
