@@ -23,7 +23,7 @@ namespace HealthAgent.Simulator;
 /// </summary>
 public sealed class RedfishService : IAsyncDisposable
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private readonly Appliance _appliance;
     private readonly Simulation _sim;
     private readonly string? _user, _password;
