@@ -141,7 +141,7 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
             }
             Opens++;
             lock (_gate) _deviceError = null;
-            LogOpened(_options.Device, _options.BaudRate);
+            LogOpened(_options.Device, _options.BaudRate, Termios.LibcVersion);
             var target = LinkTarget(_options.Device);
             var linesBefore = Lines;
             framer.Reset();
@@ -275,8 +275,8 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
         _stop.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "front panel {Device} opened at {Baud} baud")]
-    private partial void LogOpened(string device, int baud);
+    [LoggerMessage(Level = LogLevel.Information, Message = "front panel {Device} opened at {Baud} baud (termios2 BOTHER; glibc {Libc})")]
+    private partial void LogOpened(string device, int baud, string libc);
     [LoggerMessage(Level = LogLevel.Warning, Message = "front panel {Device} cannot be opened: {Error}; retrying (backoff from {Seconds} s)")]
     private partial void LogOpenFailed(string device, string error, double seconds);
     [LoggerMessage(Level = LogLevel.Warning, Message = "front panel {Device} disconnected ({Why}); reopening")]
