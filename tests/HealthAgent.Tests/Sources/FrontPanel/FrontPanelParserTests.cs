@@ -48,3 +48,13 @@ public class FrontPanelParserTests
         Assert.Equal(1, f.OverlongLines);
     }
 }
+
+public class FrontPanelReadmeExampleTests
+{
+    [Theory]
+    [InlineData("LED psu 2 blinking amber*72")]
+    [InlineData("LED quicksync 1 blinking white slow*5C")]
+    [InlineData("HB 17*2C")]
+    [InlineData("SYNC*07")]
+    public void Parse_ReadmeExample_Valid(string line) => Assert.Null(FrontPanelParser.Parse(line, RuleLoader.LoadEmbedded().Rules!).Error);
+}
