@@ -17,6 +17,8 @@ public static class RedfishModel
     public static string PsuPath(int i) => $"{Chassis}/PowerSubsystem/PowerSupplies/PSU{i}";
     public static string DrivePath(int i) => $"{Storage}/Drives/Disk.Bay.{i}";
     public static string PortPath(int i) => $"{Chassis}/NetworkAdapters/NIC1/Ports/{i}";
+    public static string EthernetPath(int i) => $"{System}/EthernetInterfaces/NIC.Integrated.1-{i}-1";
+    public static string NetworkPortPath(int i) => $"{Chassis}/NetworkAdapters/NIC1/NetworkPorts/{i}";
     public static string FanPath(int i) => $"{Chassis}/ThermalSubsystem/Fans/Fan{i}";
 
     private static string N(int i) => i.ToString(CultureInfo.InvariantCulture);
@@ -78,8 +80,38 @@ public static class RedfishModel
             ["IndicatorLED"] = identify ? "Blinking" : "Off",
             ["LocationIndicatorActive"] = identify,
             ["Storage"] = Link(System + "/Storage"),
+            ["EthernetInterfaces"] = Link(System + "/EthernetInterfaces"),
             ["Links"] = new JsonObject { ["Chassis"] = Links([Chassis]), ["ManagedBy"] = Links([Manager]) },
+            // iDRAC roll-ups (Dell OEM extension of ComputerSystem)
+            ["Oem"] = new JsonObject
+            {
+                ["Dell"] = new JsonObject
+                {
+                    ["DellSystem"] = new JsonObject
+                    {
+                        ["@odata.type"] = "#DellSystem.v1_4_0.DellSystem",
+                        ["PSRollupStatus"] = Worst(psus.Select(i => PsuStatus(a, i)["Health"]?.GetValue<string>())),
+                        ["StorageRollupStatus"] = Worst(drives.Select(i => DriveStatus(a, i)["Health"]?.GetValue<string>())),
+                        ["FanRollupStatus"] = Worst(fans.Select(a.FanHealth)),
+                        ["TempRollupStatus"] = Worst(Appliance.Temperatures.Select(a.TemperatureHealth)),
+                    },
+                },
+            },
         });
+        Collection(System + "/EthernetInterfaces", "EthernetInterfaceCollection", "Ethernet Interface Collection", ports.Select(EthernetPath));
+        foreach (var i in ports)
+        {
+            var s = a.Word($"nic{i}");
+            var body = new JsonObject
+            {
+                ["MACAddress"] = $"B0:7B:25:5E:00:0{i}", ["InterfaceEnabled"] = true,
+                ["LinkStatus"] = s == "down" ? "LinkDown" : "LinkUp",
+                ["Status"] = Status("Enabled", s == "up" ? "OK" : "Warning"),
+                ["Links"] = new JsonObject { ["NetworkDeviceFunctions"] = new JsonArray(), ["Ports"] = Links([PortPath(i)]) },
+            };
+            if (s != "down") body["SpeedMbps"] = s == "downshift" ? 1000 : 10000;
+            Add(EthernetPath(i), "#EthernetInterface.v1_12_0.EthernetInterface", $"NIC.Integrated.1-{i}-1", $"NIC 1 Port {i}", body);
+        }
         Collection(Root + "/Chassis", "ChassisCollection", "Chassis Collection", [Chassis]);
         Add(Chassis, "#Chassis.v1_25_0.Chassis", "1", "Recorder chassis", new JsonObject
         {
@@ -258,7 +290,22 @@ public static class RedfishModel
             ["Manufacturer"] = "Broadcom", ["Model"] = "BCM57414",
             ["Status"] = Status("Enabled", Worst(ports.Select(i => a.Word($"nic{i}") == "up" ? "OK" : "Warning"))),
             ["Ports"] = Link(Chassis + "/NetworkAdapters/NIC1/Ports"),
+            ["NetworkPorts"] = Link(Chassis + "/NetworkAdapters/NIC1/NetworkPorts"),
         });
+        // The deprecated NetworkPort schema (older iDRAC firmware): LinkStatus Up/Down, speeds in Mb/s.
+        Collection(Chassis + "/NetworkAdapters/NIC1/NetworkPorts", "NetworkPortCollection", "Network Port Collection", ports.Select(NetworkPortPath));
+        foreach (var i in ports)
+        {
+            var s = a.Word($"nic{i}");
+            Add(NetworkPortPath(i), "#NetworkPort.v1_4_1.NetworkPort", N(i), $"NIC 1 Port {i}", new JsonObject
+            {
+                ["PhysicalPortNumber"] = N(i),
+                ["LinkStatus"] = s == "down" ? "Down" : "Up",
+                ["CurrentLinkSpeedMbps"] = s switch { "down" => 0, "downshift" => 1000, _ => 10000 },
+                ["SupportedLinkCapabilities"] = new JsonArray(new JsonObject { ["LinkNetworkTechnology"] = "Ethernet", ["LinkSpeedMbps"] = 10000 }),
+                ["Status"] = Status("Enabled", s == "up" ? "OK" : "Warning"),
+            });
+        }
         Collection(Chassis + "/NetworkAdapters/NIC1/Ports", "PortCollection", "Port Collection", ports.Select(PortPath));
         foreach (var i in ports)
         {
