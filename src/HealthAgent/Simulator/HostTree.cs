@@ -83,6 +83,11 @@ public sealed class HostTree
                 _rxBytes[i] += 12_500_000;
                 _txBytes[i] += 250_000;
             }
+            // A physical port has a device link to its PCI function (virtual interfaces have none).
+            var pci = $"sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.{i - 1}";
+            Put($"{pci}/vendor", "0x14e4");
+            Put($"{pci}/device", "0x16d7");
+            Link($"{d}/device", pci);
             Put($"{d}/address", $"b0:7b:25:5e:00:0{i}");
             Put($"{d}/type", "1");
             Put($"{d}/mtu", "1500");
@@ -154,8 +159,18 @@ public sealed class HostTree
         {
             var dev = $"sys/block/md0/md/dev-{Member(i)}";
             if (states[i] == "absent") { if (Directory.Exists(Path.Combine(Root, dev))) Directory.Delete(Path.Combine(Root, dev), true); continue; }
+            // md.c state_show: "spare" is any member not in sync (a recovering one keeps its slot; an idle spare has none)
             Put($"{dev}/state", states[i] switch { "failed" => "faulty", "rebuilding" or "rebuild-stopped" => "spare", _ => "in_sync" });
+            Put($"{dev}/slot", states[i] == "rebuild-stopped" ? "none" : i.ToString(CultureInfo.InvariantCulture));
         }
+    }
+
+    private void Link(string relative, string targetRelative)
+    {
+        var path = Path.Combine(Root, relative);
+        if (new FileInfo(path).LinkTarget is not null) return;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.CreateSymbolicLink(path, Path.GetRelativePath(Path.GetDirectoryName(path)!, Path.Combine(Root, targetRelative)));
     }
 
     private void Put(string relative, string content, bool raw = false)
