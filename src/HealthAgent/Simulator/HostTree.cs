@@ -15,7 +15,8 @@ public sealed class HostTree
     private readonly Appliance _a;
     private readonly object _gate = new();
     private readonly long[] _rxBytes = new long[Appliance.NicCount + 1], _txBytes = new long[Appliance.NicCount + 1];
-    private readonly int[] _carrierChanges = new int[Appliance.NicCount + 1];
+    // carrier_up_count counts the boot-time link-up too; carrier_changes = ups + downs
+    private readonly int[] _ups = Enumerable.Repeat(1, Appliance.NicCount + 1).ToArray(), _downs = new int[Appliance.NicCount + 1];
     private readonly string[] _lastLink = new string[Appliance.NicCount + 1];
 
     public HostTree(Appliance appliance, string root)
@@ -75,7 +76,7 @@ public sealed class HostTree
         {
             var d = $"sys/class/net/{Interface(i)}";
             var s = _a.Word($"nic{i}");
-            if ((s == "down") != (_lastLink[i] == "down")) _carrierChanges[i]++;
+            if ((s == "down") != (_lastLink[i] == "down")) { if (s == "down") _downs[i]++; else _ups[i]++; }
             _lastLink[i] = s;
             var up = s != "down";
             if (tick && up && _a.Flag($"nic{i}.active"))
@@ -96,7 +97,12 @@ public sealed class HostTree
             // ethtool reports SPEED_UNKNOWN (-1) and DUPLEX_UNKNOWN without a link
             Put($"{d}/speed", s switch { "down" => "-1", "downshift" => "1000", _ => "10000" });
             Put($"{d}/duplex", up ? "full" : "unknown");
-            Put($"{d}/carrier_changes", _carrierChanges[i].ToString(CultureInfo.InvariantCulture));
+            Put($"{d}/carrier_changes", (_ups[i] + _downs[i]).ToString(CultureInfo.InvariantCulture));
+            Put($"{d}/carrier_up_count", _ups[i].ToString(CultureInfo.InvariantCulture));
+            Put($"{d}/carrier_down_count", _downs[i].ToString(CultureInfo.InvariantCulture));
+            // Not a kernel file: the nic source's fixture hook for the port's maximum speed (the ethtool ioctl
+            // only answers for real interfaces), so a downshift to 1 Gb/s is visible in the tree.
+            Put($"{d}/healthagent_max_speed_mbps", "10000");
             Put($"{d}/statistics/rx_bytes", _rxBytes[i].ToString(CultureInfo.InvariantCulture));
             Put($"{d}/statistics/tx_bytes", _txBytes[i].ToString(CultureInfo.InvariantCulture));
             Put($"{d}/statistics/rx_packets", (_rxBytes[i] / 1400).ToString(CultureInfo.InvariantCulture));
@@ -121,7 +127,8 @@ public sealed class HostTree
                 case "absent": break;
                 case "failed": members.Add($"{Member(i)}[{i}](F)"); break;
                 case "rebuilding": members.Add($"{Member(i)}[{i + Appliance.DriveCount}]"); break;
-                case "rebuild-stopped": members.Add($"{Member(i)}[{i + Appliance.DriveCount}](S)"); break;
+                // A stopped rebuild as md shows it with sync_action "frozen": the target keeps its slot, out of sync, no progress line.
+                case "rebuild-stopped": members.Add($"{Member(i)}[{i + Appliance.DriveCount}]"); break;
                 default: members.Add($"{Member(i)}[{i}]"); break;
             }
         }
@@ -147,6 +154,7 @@ public sealed class HostTree
             syncAction = "recover";
             syncCompleted = $"{done * 2} / {blocks * 2}"; // sectors
         }
+        if (rebuilding < 0 && states.Contains("rebuild-stopped")) syncAction = "frozen";
         sb.Append("      bitmap: 0/30 pages [0KB], 65536KB chunk\n\nunused devices: <none>\n");
         Put("proc/mdstat", sb.ToString(), raw: true);
         Put("sys/block/md0/md/level", "raid5");
@@ -159,9 +167,9 @@ public sealed class HostTree
         {
             var dev = $"sys/block/md0/md/dev-{Member(i)}";
             if (states[i] == "absent") { if (Directory.Exists(Path.Combine(Root, dev))) Directory.Delete(Path.Combine(Root, dev), true); continue; }
-            // md.c state_show: "spare" is any member not in sync (a recovering one keeps its slot; an idle spare has none)
+            // md.c state_show: "spare" is any member not in sync; a recovery target (running or frozen) keeps its slot
             Put($"{dev}/state", states[i] switch { "failed" => "faulty", "rebuilding" or "rebuild-stopped" => "spare", _ => "in_sync" });
-            Put($"{dev}/slot", states[i] == "rebuild-stopped" ? "none" : i.ToString(CultureInfo.InvariantCulture));
+            Put($"{dev}/slot", i.ToString(CultureInfo.InvariantCulture));
         }
     }
 
