@@ -24,6 +24,7 @@ public static class SourceCatalog
     [
         // one line per source
         SourceDescriptor.For<Redfish.RedfishOptions>("redfish", (ctx, o) => new Redfish.RedfishSource(o, ctx)),
+        SourceDescriptor.For<FrontPanel.FrontPanelOptions>("frontPanel", (ctx, o) => new FrontPanel.FrontPanelSource(o, ctx)),
     ];
 
     /// <summary>Creates the enabled sources. <paramref name="hostRoot"/> (snapshot/simulate --host-root) overrides every kernel source's hostRoot.</summary>

@@ -1,0 +1,121 @@
+using System.Text;
+using HealthAgent.Sources.FrontPanel;
+
+namespace HealthAgent.Simulator;
+
+/// <summary>
+/// The simulated front-panel controller: a pseudo-terminal (openpty) whose slave is reachable through a stable
+/// symlink. It speaks the protocol of Sources/FrontPanel: every LED line on SYNC and on each change, a heartbeat
+/// every <see cref="HeartbeatSeconds"/>. <see cref="Mute"/> stops the heartbeat (a silent panel).
+/// </summary>
+public sealed class PanelEmulator : IDisposable
+{
+    private readonly Appliance _appliance;
+    private readonly object _gate = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _thread;
+    private Dictionary<string, string> _sent = new(StringComparer.Ordinal);
+    private int _master, _slave;
+    private long _seq;
+
+    public PanelEmulator(Appliance appliance, string link, double heartbeatSeconds = 1)
+    {
+        _appliance = appliance;
+        Link = Path.GetFullPath(link);
+        HeartbeatSeconds = heartbeatSeconds;
+        (_master, _slave, SlavePath) = Termios.OpenPty();
+        // The slave stays open here too, so the master never sees EIO while no reader is attached; raw so nothing echoes.
+        Termios.ConfigureRaw(_slave, 115200);
+        Termios.SetNonBlocking(_master);
+        var dir = Path.GetDirectoryName(Link)!;
+        Directory.CreateDirectory(dir);
+        var existing = new FileInfo(Link);
+        if (existing.LinkTarget is not null) existing.Delete();
+        else if (existing.Exists) throw new IOException($"{Link} exists and is not a symlink; choose another --panel-link");
+        File.CreateSymbolicLink(Link, SlavePath);
+        _appliance.Changed += OnChanged;
+        _thread = new Thread(Loop) { IsBackground = true, Name = "simulated front panel" };
+        _thread.Start();
+    }
+
+    public string Link { get; }
+    public string SlavePath { get; }
+    public double HeartbeatSeconds { get; }
+
+    /// <summary>When set, the panel sends nothing (no heartbeat, no LED lines): the agent must call it silent.</summary>
+    public bool Mute
+    {
+        get => _mute;
+        set { _mute = value; if (!value) SendChanges(all: true); }
+    }
+    private volatile bool _mute;
+
+    /// <summary>Every line written, newest last (bounded), for tests and `state`.</summary>
+    public IReadOnlyList<string> Recent { get { lock (_gate) return [.. _recent]; } }
+    private readonly Queue<string> _recent = new();
+
+    private void OnChanged(IReadOnlyList<string> _) => SendChanges(all: false);
+
+    private void SendChanges(bool all)
+    {
+        lock (_gate)
+        {
+            if (_master < 0 || Mute) return;
+            var now = _appliance.PanelLeds().ToDictionary(l => l.Family + ":" + l.Index, l => l, StringComparer.Ordinal);
+            foreach (var (key, led) in now)
+                if (all || !_sent.TryGetValue(key, out var old) || old != led.State)
+                    WriteLine(FrontPanelParser.Frame($"LED {led.Family} {led.Index} {led.State}"));
+            _sent = now.ToDictionary(kv => kv.Key, kv => kv.Value.State, StringComparer.Ordinal);
+        }
+    }
+
+    private void WriteLine(string line)
+    {
+        try { Termios.Write(_master, Encoding.ASCII.GetBytes(line)); }
+        catch (IOException) { } // nobody listening and the buffer full: the line is lost, as on a real wire
+        _recent.Enqueue(line.TrimEnd('\n'));
+        while (_recent.Count > 200) _recent.Dequeue();
+    }
+
+    private void Loop()
+    {
+        var framer = new LineFramer();
+        var buf = new byte[256];
+        var nextBeat = Environment.TickCount64;
+        while (!_stop.IsCancellationRequested)
+        {
+            var wait = (int)Math.Clamp(nextBeat - Environment.TickCount64, 0, 100);
+            short ev;
+            try { ev = Termios.Poll(_master, wait); }
+            catch (IOException) { break; }
+            if ((ev & Termios.POLLIN) != 0)
+            {
+                int n;
+                try { n = Termios.Read(_master, buf); }
+                catch (IOException) { n = 0; Thread.Sleep(50); }
+                if (n > 0)
+                    foreach (var line in framer.Feed(buf.AsSpan(0, n)))
+                        if (line + "\n" == FrontPanelParser.SyncLine) SendChanges(all: true);
+            }
+            if (Environment.TickCount64 >= nextBeat)
+            {
+                nextBeat = Environment.TickCount64 + (long)(HeartbeatSeconds * 1000);
+                if (!Mute) lock (_gate) WriteLine(FrontPanelParser.FormatHeartbeat(++_seq));
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _appliance.Changed -= OnChanged;
+        _stop.Cancel();
+        _thread.Join(TimeSpan.FromSeconds(2));
+        lock (_gate)
+        {
+            Termios.Close(_master);
+            Termios.Close(_slave);
+            _master = _slave = -1;
+        }
+        try { if (new FileInfo(Link).LinkTarget == SlavePath) File.Delete(Link); } catch (IOException) { }
+    }
+}

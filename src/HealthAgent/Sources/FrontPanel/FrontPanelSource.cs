@@ -1,0 +1,290 @@
+using System.Globalization;
+using System.Threading.Channels;
+using HealthAgent.Model;
+using HealthAgent.Rules;
+using Microsoft.Extensions.Logging;
+
+namespace HealthAgent.Sources.FrontPanel;
+
+/// <summary>
+/// Reads a front-panel controller on a serial line (protocol: README.md). A dedicated reader thread owns the
+/// descriptor: it opens and configures the line, asks for every LED (SYNC), parses lines, reopens with backoff
+/// when the device goes away, and pushes each change. Components are <c>panel:&lt;family&gt;:&lt;index&gt;</c>
+/// with the LED state as observed; all of them turn unknown when the panel stays silent for 3 heartbeats.
+/// </summary>
+public sealed partial class FrontPanelSource : IPushSource, IDisposable
+{
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(200), MaxBackoff = TimeSpan.FromSeconds(10);
+
+    private readonly FrontPanelOptions _options;
+    private readonly RuleSet _rules;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly object _gate = new();
+    private readonly Dictionary<string, PanelLed> _leds = new(StringComparer.Ordinal);
+    private readonly List<ChannelWriter<SourceResult>> _subscribers = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _firstLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Thread? _reader;
+    private DateTimeOffset _lastValid;
+    private bool _silent = true;
+    private string? _deviceError;
+    private PanelLineError? _lastLoggedError;
+
+    public FrontPanelSource(FrontPanelOptions options, SourceContext ctx)
+    {
+        _options = options;
+        _rules = ctx.Rules;
+        _time = ctx.Time;
+        _log = ctx.LoggerFactory.CreateLogger<FrontPanelSource>();
+        _lastValid = _time.GetUtcNow();
+    }
+
+    public string Name => "frontPanel";
+
+    /// <summary>Lines dropped for a wrong checksum.</summary>
+    public long BadChecksums { get; private set; }
+    /// <summary>Lines dropped as malformed, naming an unknown family, or with LED words that did not parse.</summary>
+    public long BadLines { get; private set; }
+    /// <summary>Non-printable bytes dropped and lines dropped for being too long.</summary>
+    public long NoiseBytes => _noise;
+    public long OverlongLines => _overlong;
+    /// <summary>How often the device was (re)opened.</summary>
+    public long Opens { get; private set; }
+    /// <summary>Valid lines read.</summary>
+    public long Lines { get; private set; }
+
+    private long _noise, _overlong;
+
+    public async Task<SourceResult> PollAsync(CancellationToken ct)
+    {
+        EnsureStarted();
+        // A one-shot poll (snapshot) right after start waits for the panel's answer to SYNC, at most the silence limit.
+        if (!_firstLine.Task.IsCompleted)
+        {
+            try { await _firstLine.Task.WaitAsync(_options.SilenceLimit, _time, ct).ConfigureAwait(false); }
+            catch (TimeoutException) { }
+        }
+        return Snapshot();
+    }
+
+    public async Task RunAsync(ChannelWriter<SourceResult> changes, CancellationToken ct)
+    {
+        lock (_gate) _subscribers.Add(changes);
+        EnsureStarted();
+        try { await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+        finally { lock (_gate) _subscribers.Remove(changes); }
+    }
+
+    /// <summary>What the panel shows now: every LED seen, or all of them unknown while the panel is silent.</summary>
+    public SourceResult Snapshot()
+    {
+        lock (_gate)
+        {
+            var why = _silent ? SilenceReason() : null;
+            var obs = _leds.Values.OrderBy(l => l.Family, StringComparer.Ordinal).ThenBy(l => l.Index, StringComparer.Ordinal)
+                .Select(l => ToObservation(l, why)).ToList();
+            var errors = why is null ? new List<SourceError>() : [new SourceError(_options.Device, why)];
+            return new SourceResult(Name, obs, errors);
+        }
+    }
+
+    private string SilenceReason()
+    {
+        var secs = (_time.GetUtcNow() - _lastValid).TotalSeconds;
+        var s = $"front panel silent for {secs.ToString("0", CultureInfo.InvariantCulture)} s";
+        return _deviceError is null ? s : $"{s} ({_deviceError})";
+    }
+
+    private Observation ToObservation(PanelLed led, string? unknownReason)
+    {
+        var family = _rules.FindFamily(led.Family)!;
+        var c = new ComponentRef($"panel:{led.Family}:{led.Index}", family.HwType, $"{family.Title} {led.Index} (front panel)", Family: family.Name);
+        return unknownReason is null
+            ? new Observation(c, [new Reading("panelText", led.State.ToString())], led.State)
+            : new Observation(c, [], null, unknownReason);
+    }
+
+    private void EnsureStarted()
+    {
+        lock (_gate)
+        {
+            if (_reader is not null || _stop.IsCancellationRequested) return;
+            _reader = new Thread(ReadLoop) { IsBackground = true, Name = "frontPanel reader" };
+            _reader.Start();
+        }
+    }
+
+    // ---- reader thread ------------------------------------------------------------------------------------
+
+    private void ReadLoop()
+    {
+        var ct = _stop.Token;
+        var backoff = FirstBackoff;
+        var framer = new LineFramer();
+        var buffer = new byte[512];
+        while (!ct.IsCancellationRequested)
+        {
+            int fd;
+            try
+            {
+                fd = Termios.OpenSerial(_options.Device, _options.BaudRate);
+            }
+            catch (IOException e)
+            {
+                if (_deviceError != e.Message) LogOpenFailed(_options.Device, e.Message, backoff.TotalSeconds);
+                lock (_gate) _deviceError = e.Message;
+                Wait(backoff, ct);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+                continue;
+            }
+            Opens++;
+            lock (_gate) _deviceError = null;
+            LogOpened(_options.Device, _options.BaudRate, Termios.LibcVersion);
+            var target = LinkTarget(_options.Device);
+            var linesBefore = Lines;
+            framer.Reset();
+            string? why = null;
+            try
+            {
+                Termios.Write(fd, FrontPanelParser.SyncLine);
+                var lastCheck = Environment.TickCount64;
+                while (!ct.IsCancellationRequested)
+                {
+                    var ev = Termios.Poll(fd, 100);
+                    CheckSilence();
+                    if ((ev & Termios.POLLIN) != 0)
+                    {
+                        var n = Termios.Read(fd, buffer);
+                        if (n == 0) { why = "end of file"; break; }
+                        if (n > 0) Handle(framer, buffer.AsSpan(0, n));
+                    }
+                    else if ((ev & (Termios.POLLHUP | Termios.POLLERR | Termios.POLLNVAL)) != 0) { why = "hang-up"; break; }
+                    // A device path that now names another file (symlink re-created, USB adapter re-enumerated) means reopen.
+                    if (Environment.TickCount64 - lastCheck > 1000)
+                    {
+                        lastCheck = Environment.TickCount64;
+                        if (LinkTarget(_options.Device) != target) { why = "device path now names another device"; break; }
+                    }
+                }
+            }
+            catch (IOException e) { why = e.Message; }
+            finally { Termios.Close(fd); }
+            if (ct.IsCancellationRequested) break;
+            LogDisconnected(_options.Device, why ?? "closed");
+            lock (_gate) _deviceError = "disconnected: " + why;
+            if (Lines > linesBefore) backoff = FirstBackoff;
+            Wait(backoff, ct);
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+        }
+    }
+
+    private static string? LinkTarget(string path)
+    {
+        try
+        {
+            var fi = new FileInfo(path);
+            if (!fi.Exists) return null;
+            return fi.ResolveLinkTarget(true)?.FullName ?? fi.FullName;
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+
+    private void Wait(TimeSpan span, CancellationToken ct)
+    {
+        var until = Environment.TickCount64 + (long)span.TotalMilliseconds;
+        while (!ct.IsCancellationRequested && Environment.TickCount64 < until)
+        {
+            ct.WaitHandle.WaitOne(100);
+            CheckSilence();
+        }
+    }
+
+    private void Handle(LineFramer framer, ReadOnlySpan<byte> data)
+    {
+        var lines = framer.Feed(data);
+        var revived = false;
+        Interlocked.Exchange(ref _noise, framer.NoiseBytes);
+        Interlocked.Exchange(ref _overlong, framer.OverlongLines);
+        foreach (var line in lines)
+        {
+            var p = FrontPanelParser.Parse(line, _rules);
+            if (p.Error is { } err)
+            {
+                if (err == PanelLineError.BadChecksum) BadChecksums++; else BadLines++;
+                if (_lastLoggedError != err) { LogBadLine(err.ToString(), p.Detail ?? ""); _lastLoggedError = err; }
+                continue;
+            }
+            Lines++;
+            _lastLoggedError = null;
+            SourceResult? change = null;
+            lock (_gate)
+            {
+                _lastValid = _time.GetUtcNow();
+                if (_silent)
+                {
+                    _silent = false;
+                    revived = true;
+                    LogAlive(_options.Device);
+                }
+                if (p.Message is PanelLed led)
+                {
+                    var key = led.Family + ":" + led.Index;
+                    if (!_leds.TryGetValue(key, out var old) || !old.State.Equals(led.State))
+                    {
+                        _leds[key] = led;
+                        change = new SourceResult(Name, [ToObservation(led, null)], []);
+                    }
+                }
+            }
+            if (change is not null && !revived) Publish(change);
+            // The first heartbeat after SYNC means every LED line has arrived.
+            if (p.Message is PanelHeartbeat) { _firstLine.TrySetResult(); }
+        }
+        if (revived) Publish(Snapshot());
+    }
+
+    private void CheckSilence()
+    {
+        SourceResult? all = null;
+        lock (_gate)
+        {
+            if (!_silent && _time.GetUtcNow() - _lastValid > _options.SilenceLimit)
+            {
+                _silent = true;
+                LogSilent(_options.Device, _options.SilenceLimit.TotalSeconds);
+                all = Snapshot();
+            }
+        }
+        if (all is not null) Publish(all);
+    }
+
+    private void Publish(SourceResult r)
+    {
+        ChannelWriter<SourceResult>[] subs;
+        lock (_gate) subs = [.. _subscribers];
+        foreach (var s in subs) s.TryWrite(r);
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _reader?.Join(TimeSpan.FromSeconds(2));
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "front panel {Device} opened at {Baud} baud (termios2 BOTHER; glibc {Libc})")]
+    private partial void LogOpened(string device, int baud, string libc);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "front panel {Device} cannot be opened: {Error}; retrying (backoff from {Seconds} s)")]
+    private partial void LogOpenFailed(string device, string error, double seconds);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "front panel {Device} disconnected ({Why}); reopening")]
+    private partial void LogDisconnected(string device, string why);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "front panel {Device} silent for {Seconds} s: its LEDs are now unknown")]
+    private partial void LogSilent(string device, double seconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "front panel {Device} is talking")]
+    private partial void LogAlive(string device);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "front panel line dropped ({Kind}): {Detail}")]
+    private partial void LogBadLine(string kind, string detail);
+}

@@ -1,0 +1,147 @@
+using System.Threading.Channels;
+using HealthAgent.Model;
+using HealthAgent.Rules;
+using HealthAgent.Sources;
+using HealthAgent.Sources.FrontPanel;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace HealthAgent.Tests.Sources.FrontPanel;
+
+public sealed class FrontPanelSourceTests : IDisposable
+{
+    private static readonly RuleSet Rules = RuleLoader.LoadEmbedded().Rules!;
+    private readonly string _dir = Directory.CreateTempSubdirectory("panel-test-").FullName;
+    private readonly PanelPty _pty;
+    private readonly FrontPanelSource _source;
+
+    public FrontPanelSourceTests()
+    {
+        _pty = new PanelPty(Path.Combine(_dir, "panel"));
+        _source = new FrontPanelSource(new FrontPanelOptions { Enabled = true, Device = _pty.Link, HeartbeatSeconds = 0.2 },
+            new SourceContext(NullLoggerFactory.Instance, Rules, TimeProvider.System));
+    }
+
+    public void Dispose()
+    {
+        _source.Dispose();
+        _pty.Dispose();
+        Directory.Delete(_dir, true);
+    }
+
+    private void Start()
+    {
+        _ = _source.PollAsync(CancellationToken.None);
+        Assert.True(_pty.WaitForSync(TimeSpan.FromSeconds(5)), "the source never sent SYNC");
+    }
+
+    private string? Led(string id) =>
+        _source.Snapshot().Observations.FirstOrDefault(o => o.Component.Id == id)?.Observed?.ToString();
+
+    private bool Shows(string id, string led) => Led(id) == led;
+
+    [Fact]
+    public void Lines_NormalPanel_ReportLedStatesThatEvaluateToSeedRows()
+    {
+        Start();
+        _pty.Led("psu", "1", "blinking amber");
+        _pty.Led("nic", "2", "link solid amber; activity blinking green");
+        _pty.Led("quick-sync", "1", "Blinks white slowly");   // alias and human words
+        _pty.Heartbeat(1);
+        Assert.True(PanelPty.Eventually(() => _source.Snapshot().Observations.Count == 3));
+
+        var ev = new Evaluator(Rules);
+        var byId = _source.Snapshot().Observations.ToDictionary(o => o.Component.Id, o => ev.Evaluate(o).Rule?.Id);
+        Assert.Equal("psu.problem", byId["panel:psu:1"]);
+        Assert.Equal("nic.reduced-speed-active", byId["panel:nic:2"]);
+        Assert.Equal("quicksync.firmware-update", byId["panel:quicksync:1"]);
+        Assert.Empty(_source.Snapshot().Errors);
+    }
+
+    [Fact]
+    public void Lines_WithNoiseBytes_NoiseDroppedLinesStillRead()
+    {
+        Start();
+        _pty.Write([0x00, 0xFF, 0x1B, 0x07]);
+        var line = FrontPanelParser.Frame("LED drive 3 solid green");
+        _pty.Write([.. "\x01\x02"u8.ToArray(), .. System.Text.Encoding.ASCII.GetBytes(line[..10]), 0x80, 0x9B, .. System.Text.Encoding.ASCII.GetBytes(line[10..])]);
+        Assert.True(PanelPty.Eventually(() => Shows("panel:drive:3", "solid green")));
+        Assert.True(_source.NoiseBytes >= 8);
+    }
+
+    [Fact]
+    public void Lines_HalfLineCompletedLater_ReadWhenComplete()
+    {
+        Start();
+        var line = FrontPanelParser.Frame("LED system 1 blinking blue");
+        _pty.Write(line[..12]);
+        Thread.Sleep(300);
+        Assert.Null(Led("panel:system:1"));
+        _pty.Write(line[12..]);
+        Assert.True(PanelPty.Eventually(() => Shows("panel:system:1", "blinking blue")));
+    }
+
+    [Fact]
+    public void Lines_BadChecksum_CountedAndIgnored()
+    {
+        Start();
+        _pty.Led("power", "1", "solid green");
+        Assert.True(PanelPty.Eventually(() => Shows("panel:power:1", "solid green")));
+        var bad = FrontPanelParser.Frame("LED power 1 blinking amber");
+        _pty.Write(bad[..^3] + (bad[^3] == '0' ? "1" : "0") + bad[^2..]);
+        _pty.Write(new string('X', FrontPanelParser.MaxLineLength + 50) + "\n");
+        _pty.Heartbeat(2);
+        Assert.True(PanelPty.Eventually(() => _source.BadChecksums == 1 && _source.OverlongLines == 1));
+        Assert.Equal("solid green", Led("panel:power:1"));
+    }
+
+    [Fact]
+    public void Heartbeat_Stops_AllPanelComponentsUnknown()
+    {
+        Start();
+        _pty.Led("psu", "2", "solid green");
+        _pty.Heartbeat(1);
+        Assert.True(PanelPty.Eventually(() => Shows("panel:psu:2", "solid green")));
+        // no more heartbeats: after 3 × 0.2 s the panel counts as silent
+        Assert.True(PanelPty.Eventually(() => _source.Snapshot().Observations.Single().UnknownReason is not null, 3));
+        var o = _source.Snapshot().Observations.Single();
+        Assert.StartsWith("front panel silent for", o.UnknownReason);
+        Assert.Equal(HwState.Unknown, new Evaluator(Rules).Evaluate(o).Verdict.State);
+        _pty.Heartbeat(2);
+        Assert.True(PanelPty.Eventually(() => Shows("panel:psu:2", "solid green")));
+    }
+
+    [Fact]
+    public void Device_VanishesAndReturns_SourceReopens()
+    {
+        Start();
+        _pty.Led("drive", "0", "blinking amber 4hz");
+        Assert.True(PanelPty.Eventually(() => Shows("panel:drive:0", "blinking amber 4hz")));
+        _pty.Vanish();
+        Assert.True(PanelPty.Eventually(() => _source.Snapshot().Errors.Count > 0, 5));
+        Assert.Contains("silent", _source.Snapshot().Errors[0].Message);
+
+        using var again = new PanelPty(_pty.Link);
+        Assert.True(again.WaitForSync(TimeSpan.FromSeconds(10)), "the source did not reopen the re-created device");
+        again.Led("drive", "0", "solid green");
+        again.Heartbeat(1);
+        Assert.True(PanelPty.Eventually(() => Shows("panel:drive:0", "solid green")));
+        Assert.True(_source.Opens >= 2);
+    }
+
+    [Fact]
+    public async Task RunAsync_LedChanges_PushedImmediately()
+    {
+        var channel = Channel.CreateUnbounded<SourceResult>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var run = _source.RunAsync(channel.Writer, cts.Token);
+        Assert.True(_pty.WaitForSync(TimeSpan.FromSeconds(5)));
+        _pty.Led("quicksync", "1", "solid amber");
+        while (true)
+        {
+            var r = await channel.Reader.ReadAsync(cts.Token);
+            if (r.Observations.Any(o => o.Component.Id == "panel:quicksync:1" && o.Observed?.ToString() == "solid amber")) break;
+        }
+        await cts.CancelAsync();
+        await run;
+    }
+}

@@ -1,0 +1,74 @@
+using System.Text;
+using HealthAgent.Sources.FrontPanel;
+
+namespace HealthAgent.Tests.Sources.FrontPanel;
+
+/// <summary>A real pseudo-terminal pair playing the panel controller: the test writes on the master, the source opens the slave through a symlink.</summary>
+public sealed class PanelPty : IDisposable
+{
+    private readonly StringBuilder _received = new();
+
+    public PanelPty(string link)
+    {
+        Link = link;
+        (Master, Slave, SlavePath) = Termios.OpenPty();
+        Termios.ConfigureRaw(Slave, 115200);
+        Termios.SetNonBlocking(Master);
+        if (File.Exists(link) || Directory.Exists(link) || new FileInfo(link).LinkTarget is not null) File.Delete(link);
+        File.CreateSymbolicLink(link, SlavePath);
+    }
+
+    public string Link { get; }
+    public int Master { get; private set; }
+    public int Slave { get; private set; }
+    public string SlavePath { get; }
+
+    public void Write(string text) => Termios.Write(Master, Encoding.ASCII.GetBytes(text));
+    public void Write(byte[] bytes) => Termios.Write(Master, bytes);
+    public void Led(string family, string index, string state) => Write(FrontPanelParser.Frame($"LED {family} {index} {state}"));
+    public void Heartbeat(long seq) => Write(FrontPanelParser.FormatHeartbeat(seq));
+
+    /// <summary>Waits until the source sent SYNC (it has opened the line and listens).</summary>
+    public bool WaitForSync(TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        var buf = new byte[256];
+        while (DateTime.UtcNow < until)
+        {
+            if (Termios.Poll(Master, 50) != 0)
+            {
+                var n = Termios.Read(Master, buf);
+                if (n > 0) _received.Append(Encoding.ASCII.GetString(buf, 0, n));
+            }
+            if (_received.ToString().Contains(FrontPanelParser.SyncLine, StringComparison.Ordinal)) { _received.Clear(); return true; }
+        }
+        return false;
+    }
+
+    /// <summary>The panel goes away: both ends closed (the source's read fails with EIO / hang-up) and the symlink removed.</summary>
+    public void Vanish()
+    {
+        Termios.Close(Master);
+        Termios.Close(Slave);
+        Master = Slave = -1;
+        File.Delete(Link);
+    }
+
+    public void Dispose()
+    {
+        Termios.Close(Master);
+        Termios.Close(Slave);
+        try { File.Delete(Link); } catch (IOException) { }
+    }
+
+    public static bool Eventually(Func<bool> condition, double seconds = 5)
+    {
+        var until = DateTime.UtcNow.AddSeconds(seconds);
+        while (DateTime.UtcNow < until)
+        {
+            if (condition()) return true;
+            Thread.Sleep(20);
+        }
+        return condition();
+    }
+}
