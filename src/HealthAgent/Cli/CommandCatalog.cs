@@ -20,6 +20,8 @@ public static class CommandCatalog
         root.Subcommands.Add(ExplainCommand.Build());
         root.Subcommands.Add(RulesCommand.Build());
         root.Subcommands.Add(MqttCommand.Build());
+        root.Subcommands.Add(PasswdCommand.Build());
+        root.Subcommands.Add(WatchCommand.Build());
         return root;
     }
 }
