@@ -255,7 +255,8 @@ async function identify(id, on) {
   const r = await api('POST', `/api/components/${encodeURIComponent(id)}/identify`, { on });
   if (r.ok) { on ? identifying.add(id) : identifying.delete(id); announce(`Identify ${on ? 'on' : 'off'} for ${components.get(id)?.name ?? id}`); }
   else announce(r.data?.error || `identify failed (${r.status})`);
-  renderComponents();
+  const old = document.querySelector(`[data-component="${CSS.escape(id)}"]`);
+  if (old && components.has(id)) { const card = componentCard(components.get(id)); old.replaceWith(card); card.querySelector('button')?.focus(); }
 }
 
 // ---- events ---------------------------------------------------------------------------------------------
@@ -352,7 +353,9 @@ function connectStream() {
     const c = JSON.parse(m.data);
     const before = components.get(c.id);
     components.set(c.id, c);
-    renderComponents();
+    // Replace only this card (keeps keyboard focus elsewhere on the page); a new component redraws its group.
+    const old = document.querySelector(`[data-component="${CSS.escape(c.id)}"]`);
+    if (old && before && before.group === c.group) old.replaceWith(componentCard(c)); else renderComponents();
     const card = document.querySelector(`[data-component="${CSS.escape(c.id)}"]`);
     if (card && (!before || before.severity !== c.severity)) { card.classList.add('flash'); announce(`${c.name}: ${c.severity}. ${c.meaning}`); }
   });
@@ -363,7 +366,8 @@ function connectStream() {
     $('events-empty').hidden = true;
   });
   stream.addEventListener('expired', () => { stream.close(); signedOut('Your session expired; sign in again.'); });
-  stream.addEventListener('open', () => { document.body.dataset.live = 'true'; refresh(); });
+  // (Re)load everything once the stream is open, so nothing that changed before it is missed.
+  stream.addEventListener('open', async () => { await refresh(); document.body.dataset.live = 'true'; });
   stream.addEventListener('error', () => { document.body.dataset.live = 'false'; });
 }
 
