@@ -85,7 +85,7 @@ public sealed class WebBrowserTests(ChromiumFixture chromium) : IClassFixture<Ch
         var text = await page.InnerTextAsync("body");
         Assert.Equal(monitor, text.Contains("PSU 1", StringComparison.Ordinal));
         Assert.Equal(monitor ? 9 : 0, await page.Locator(".card").CountAsync());
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ChromiumFixture.ScreenshotPath($"role-{user}.png"), FullPage = true });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ChromiumFixture.ScreenshotPath($"role-{user}.png"), FullPage = true, Animations = ScreenshotAnimations.Disabled });
         await page.Context.CloseAsync();
     }
 
@@ -118,8 +118,13 @@ public sealed class WebBrowserTests(ChromiumFixture chromium) : IClassFixture<Ch
         Assert.Equal("8s", await page.Locator("[data-component='drive:1'] .led").EvaluateAsync<string>("e => getComputedStyle(e).animationDuration"));
         await page.Locator("[data-component='psu:2']").ScrollIntoViewIfNeededAsync();
         await page.EvaluateAsync("() => window.scrollTo(0, 0)");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ChromiumFixture.ScreenshotPath("psu-failure.png"), FullPage = true });
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ChromiumFixture.ScreenshotPath("web-view.png"), FullPage = false });
+        // Screenshots stop infinite animations at their first keyframe, where every blinking LED is lit.
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ChromiumFixture.ScreenshotPath("psu-failure.png"), FullPage = true, Animations = ScreenshotAnimations.Disabled });
+        await page.ScreenshotAsync(new PageScreenshotOptions
+        {
+            Path = ChromiumFixture.ScreenshotPath("web-view.png"), FullPage = true, Animations = ScreenshotAnimations.Disabled,
+            Clip = new Clip { X = 0, Y = 0, Width = 1280, Height = 1240 },
+        });
         await page.Context.CloseAsync();
     }
 
@@ -161,7 +166,7 @@ public sealed class WebBrowserTests(ChromiumFixture chromium) : IClassFixture<Ch
         await page.ClickAsync("#lookup-form button[type=submit]");
         await page.Locator("#lookup-answer .result", new PageLocatorOptions { HasText = "link solid amber" }).WaitForAsync();
         Assert.Contains("maximum", await page.InnerTextAsync("#lookup-answer"), StringComparison.OrdinalIgnoreCase);
-        await page.Locator("#lookup-section").ScreenshotAsync(new LocatorScreenshotOptions { Path = ChromiumFixture.ScreenshotPath("lookup.png") });
+        await page.Locator("#lookup-section").ScreenshotAsync(new LocatorScreenshotOptions { Path = ChromiumFixture.ScreenshotPath("lookup.png"), Animations = ScreenshotAnimations.Disabled });
         await page.Context.CloseAsync();
     }
 
@@ -193,7 +198,7 @@ public sealed class WebBrowserTests(ChromiumFixture chromium) : IClassFixture<Ch
         var page = await SignInAsync("operator", new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 390, Height = 844 }, IsMobile = true, HasTouch = true });
         await page.Locator("[data-component='psu:2']").WaitForAsync();
         Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth + 1"));
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ChromiumFixture.ScreenshotPath("phone.png"), FullPage = true });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ChromiumFixture.ScreenshotPath("phone.png"), FullPage = true, Animations = ScreenshotAnimations.Disabled });
         await page.Context.CloseAsync();
     }
 }
