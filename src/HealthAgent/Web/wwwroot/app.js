@@ -126,7 +126,8 @@ function drawLed(led, name) {
     const total = segs.reduce((a, [s]) => a + s, 0);
     const kf = `ha-seq-${hash(JSON.stringify(led))}`;
     keyframesFor(kf, segs, total);
-    lamp.classList.add('c-off', 'sequence');
+    // Without animation (reduced motion, print) the lamp shows the sequence's first step.
+    lamp.classList.add(segs[0][1] ? `c-${segs[0][1]}` : 'c-off', 'sequence');
     lamp.style.animationName = kf;
     lamp.style.animationDuration = `${Math.round(total * 1000)}ms`;
     lamp.dataset.periodMs = String(Math.round(total * 1000));
@@ -242,7 +243,9 @@ function renderComponents() {
   $('components').replaceChildren(...keys.map((k) => {
     const g = groups.get(k);
     g.items.sort((a, b) => SEVERITY_ORDER[b.severity] - SEVERITY_ORDER[a.severity] || a.name.localeCompare(b.name));
-    return el('section', { class: 'group', 'aria-label': g.title }, el('h3', { text: g.title }), el('div', { class: 'cards' }, g.items.map(componentCard)));
+    const section = el('section', { class: 'group', 'aria-label': g.title }, el('h3', { text: g.title }), el('div', { class: 'cards' }, g.items.map(componentCard)));
+    section.style.setProperty('--n', String(Math.min(g.items.length, 3))); // groups share rows in proportion to their cards
+    return section;
   }));
   const sel = $('filter-component');
   const current = sel.value;
