@@ -27,12 +27,14 @@ internal static class EventStream
         {
             await WriteAsync(ctx, "retry: 3000\n: connected\n\n", ct).ConfigureAwait(false);
             Task<bool>? next = null;
+            Task? beat = null;
             while (!ct.IsCancellationRequested)
             {
                 next ??= changes.MoveNextAsync().AsTask();
-                var beat = Task.Delay(Heartbeat, ct);
+                beat ??= Task.Delay(Heartbeat, ct); // one timer per beat, however many changes arrive in between
                 if (await Task.WhenAny(next, beat).ConfigureAwait(false) != next)
                 {
+                    beat = null;
                     if (!srv.Sessions.IsAlive(session)) { await WriteAsync(ctx, "event: expired\ndata: {}\n\n", ct).ConfigureAwait(false); return; }
                     await WriteAsync(ctx, ": keep-alive\n\n", ct).ConfigureAwait(false);
                     continue;
