@@ -238,8 +238,7 @@ function renderComponents() {
     if (!groups.has(c.group)) groups.set(c.group, { title: c.groupTitle, items: [] });
     groups.get(c.group).items.push(c);
   }
-  const order = ['system', 'psu', 'power', 'drive', 'nic', 'quicksync'];
-  const keys = [...groups.keys()].sort((a, b) => ((order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99)) || a.localeCompare(b));
+  const keys = [...groups.keys()].sort((a, b) => familyRank(a) - familyRank(b) || a.localeCompare(b));
   $('components').replaceChildren(...keys.map((k) => {
     const g = groups.get(k);
     g.items.sort((a, b) => SEVERITY_ORDER[b.severity] - SEVERITY_ORDER[a.severity] || a.name.localeCompare(b.name));
@@ -298,6 +297,8 @@ async function acknowledge(e) {
 }
 
 // ---- what do I see? -------------------------------------------------------------------------------------
+const FAMILY_ORDER = ['system', 'psu', 'power', 'drive', 'nic', 'quicksync'];
+const familyRank = (f) => FAMILY_ORDER.indexOf(f) + 1 || 99;
 let families = [];
 function renderLedPickers() {
   const fam = families.find((f) => f.family === $('lookup-family').value);
@@ -338,13 +339,13 @@ async function explain(ev) {
       el('p', { class: 'muted', text: `The states it knows: ${a.known.join(' · ')}` }));
     return;
   }
-  out.replaceChildren(
+  out.replaceChildren(...[
     a.ambiguous ? el('p', { class: 'note', text: `“${a.seen}” could mean ${a.answers.length} things on the ${a.title}; look closer at the blink rate or sequence.` }) : null,
     ...a.answers.map((x) => el('div', { class: `result sev-${x.severity}` },
       el('div', { class: 'head' }, drawIndicator(x.ledJson), badge(x.severity)),
       el('p', { class: 'meaning' }, el('strong', { text: 'Meaning: ' }), x.meaning),
       el('p', {}, el('strong', { text: 'What to do: ' }), x.action),
-      el('p', { class: 'src', text: `${x.source?.table ?? a.title}${x.source?.row ? ', row ' + x.source.row : ''}${x.source?.text ? ' (“' + x.source.text + '”)' : ''} · rule ${x.ruleId}` }))));
+      el('p', { class: 'src', text: `${x.source?.table ?? a.title}${x.source?.row ? ', row ' + x.source.row : ''}${x.source?.text ? ' (“' + x.source.text + '”)' : ''} · rule ${x.ruleId}` })))].filter(Boolean));
 }
 
 // ---- live updates ---------------------------------------------------------------------------------------
@@ -398,7 +399,7 @@ async function signedIn(session) {
   $('admin-section').hidden = !canConfigure();
   const f = await api('GET', '/api/explain');
   if (f.ok) {
-    families = f.data.families;
+    families = f.data.families.sort((a, b) => familyRank(a.family) - familyRank(b.family));
     $('lookup-family').replaceChildren(...families.map((x) => el('option', { value: x.family, text: x.title })));
     renderLedPickers();
   }
