@@ -103,7 +103,12 @@ public sealed partial class WebServer : IAsyncDisposable
         var app = builder.Build();
         var server = new WebServer(app, options, state, rules, settings, loggers.CreateLogger("HealthAgent.Web"));
         ApiEndpoints.Map(app, server);
-        await app.StartAsync(ct).ConfigureAwait(false);
+        try { await app.StartAsync(ct).ConfigureAwait(false); }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false); // e.g. the port is taken: release what was bound
+            throw;
+        }
         LogListening(server.Log, string.Join(", ", server.Addresses));
         return server;
     }

@@ -37,3 +37,24 @@ public sealed class WebHttpsTests
         dir.Delete(true);
     }
 }
+
+public sealed class WebServerStartTests
+{
+    [Fact]
+    public async Task Start_Disabled_ReturnsNull()
+    {
+        var rules = WebTestHost.LoadRules();
+        Assert.Null(await WebServer.StartAsync(new WebOptions { Enabled = false }, new InMemoryHealthState("a", rules), rules,
+            Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Start_PortTaken_ThrowsAndCanStartElsewhere()
+    {
+        await using var first = await WebTestHost.StartAsync();
+        var taken = first.BaseUri.ToString().TrimEnd('/');
+        await Assert.ThrowsAnyAsync<IOException>(() => WebTestHost.StartAsync(o => o.Urls = [taken]));
+        await using var second = await WebTestHost.StartAsync();
+        Assert.NotEqual(first.BaseUri, second.BaseUri);
+    }
+}
