@@ -21,6 +21,8 @@ public static class CommandCatalog
         root.Subcommands.Add(RulesCommand.Build());
         root.Subcommands.Add(MqttCommand.Build());
         root.Subcommands.Add(SimulateCommand.Build());
+        root.Subcommands.Add(PasswdCommand.Build());
+        root.Subcommands.Add(WatchCommand.Build());
         return root;
     }
 }

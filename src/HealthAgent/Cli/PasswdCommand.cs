@@ -1,0 +1,56 @@
+using System.CommandLine;
+using System.Text;
+using HealthAgent.Web.Auth;
+
+namespace HealthAgent.Cli;
+
+/// <summary>
+/// `healthagent passwd`: reads a password on stdin (hidden when typed at a terminal) and prints a salted PBKDF2 hash
+/// for web.users[].passwordHash. The password is never echoed or logged.
+/// </summary>
+public static class PasswdCommand
+{
+    public static Command Build()
+    {
+        var iterations = new Option<int>("--iterations") { Description = "PBKDF2 iterations", DefaultValueFactory = _ => PasswordHasher.DefaultIterations };
+        var cmd = new Command("passwd", "Hash a web view password (read from stdin) for agent.json web.users") { iterations };
+        cmd.SetAction(p => Run(Console.IsInputRedirected ? Console.In : null, p.GetValue(iterations), Console.Out, Console.Error));
+        return cmd;
+    }
+
+    /// <summary>Reads from <paramref name="input"/> (null: the terminal, without echo) and prints the hash. 0 ok, 2 bad input.</summary>
+    public static int Run(TextReader? input, int iterations, TextWriter output, TextWriter error)
+    {
+        if (iterations < PasswordHasher.MinIterations)
+        {
+            error.WriteLine($"--iterations: at least {PasswordHasher.MinIterations}");
+            return 2;
+        }
+        string? password;
+        if (input is null)
+        {
+            error.Write("Password: ");
+            password = ReadHidden();
+            error.Write("Again: ");
+            if (ReadHidden() != password) { error.WriteLine("The passwords differ."); return 2; }
+        }
+        else password = input.ReadLine();
+        if (string.IsNullOrEmpty(password)) { error.WriteLine("No password given (write it on stdin)."); return 2; }
+        output.WriteLine(PasswordHasher.Hash(password, iterations));
+        return 0;
+    }
+
+    private static string ReadHidden()
+    {
+        var sb = new StringBuilder();
+        while (true)
+        {
+            var k = Console.ReadKey(intercept: true);
+            if (k.Key == ConsoleKey.Enter) break;
+            if (k.Key == ConsoleKey.Backspace) { if (sb.Length > 0) sb.Length--; }
+            else if (!char.IsControl(k.KeyChar)) sb.Append(k.KeyChar);
+        }
+        Console.Error.WriteLine();
+        return sb.ToString();
+    }
+}

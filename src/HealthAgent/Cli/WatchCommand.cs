@@ -1,0 +1,182 @@
+using System.CommandLine;
+using System.Globalization;
+using HealthAgent.Mqtt;
+using Spectre.Console;
+
+namespace HealthAgent.Cli;
+
+/// <summary>
+/// `healthagent watch [--broker HOST:PORT] [--prefix P] [--filter TEXT] [--json]`: the NOC view of many agents over MQTT.
+/// Subscribes to &lt;prefix&gt;/+/status, /+/health and /+/event/# and shows a live table (online/offline, worst severity,
+/// system LED, last event and its age); --json prints one JSON line per change instead. Reconnects on its own.
+/// </summary>
+public static class WatchCommand
+{
+    public const string DefaultPrefix = "healthagent/v1";
+
+    public sealed record Settings(string Host, int Port, string Prefix, string? Filter, bool Json, string? Username = null, string? Password = null);
+
+    public static Command Build()
+    {
+        var broker = new Option<string>("--broker") { Description = "MQTT broker HOST:PORT", DefaultValueFactory = _ => "127.0.0.1:1883" };
+        var prefix = new Option<string>("--prefix") { Description = "Topic prefix the agents publish under", DefaultValueFactory = _ => DefaultPrefix };
+        var filter = new Option<string?>("--filter") { Description = "Only agents whose id contains this text" };
+        var json = new Option<bool>("--json") { Description = "One JSON line per change (for scripts)" };
+        var user = new Option<string?>("--username") { Description = "Broker user name (password from HEALTHAGENT_MQTT_PASSWORD)" };
+        var cmd = new Command("watch", "Live table of every agent on a broker (NOC view)") { broker, prefix, filter, json, user };
+        cmd.SetAction(async (p, ct) =>
+        {
+            if (!TryParseBroker(p.GetValue(broker)!, out var host, out var port))
+            {
+                Console.Error.WriteLine($"--broker: '{p.GetValue(broker)}' is not HOST:PORT");
+                return 2;
+            }
+            var s = new Settings(host, port, p.GetValue(prefix)!, p.GetValue(filter), p.GetValue(json), p.GetValue(user), Environment.GetEnvironmentVariable("HEALTHAGENT_MQTT_PASSWORD"));
+            return await RunAsync(s, Console.Out, Console.Error, ct).ConfigureAwait(false);
+        });
+        return cmd;
+    }
+
+    public static bool TryParseBroker(string text, out string host, out int port)
+    {
+        host = text; port = 1883;
+        var i = text.LastIndexOf(':');
+        if (i > 0 && !text.EndsWith(']'))
+        {
+            host = text[..i].Trim('[', ']');
+            if (!int.TryParse(text[(i + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535) return false;
+        }
+        return host.Length > 0;
+    }
+
+    /// <summary>Runs until cancelled. Returns 0 after cancellation, 1 when the first connection fails.</summary>
+    public static async Task<int> RunAsync(Settings s, TextWriter output, TextWriter error, CancellationToken ct)
+    {
+        var board = new WatchBoard(s.Prefix, s.Filter);
+        var options = new MqttClientOptions
+        {
+            Host = s.Host, Port = s.Port, ClientId = "healthagent-watch-" + Guid.NewGuid().ToString("N")[..8], CleanStart = true,
+            KeepAliveSeconds = 30, Username = s.Username, Password = s.Password,
+        };
+        await using var client = new MqttClient(options);
+        try { await ConnectAsync(client, board, ct).ConfigureAwait(false); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            error.WriteLine($"watch: cannot connect to {s.Host}:{s.Port}: {e.Message}");
+            return 1;
+        }
+        var reconnect = Task.Run(() => KeepConnectedAsync(client, board, error, ct), ct);
+        try
+        {
+            if (s.Json) await JsonLoopAsync(client, board, output, ct).ConfigureAwait(false);
+            else await TableLoopAsync(client, board, output, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) { }
+        try { await reconnect.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        try
+        {
+            using var bye = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await client.DisconnectAsync(ct: bye.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException) { }
+        return 0;
+    }
+
+    private static async Task ConnectAsync(MqttClient client, WatchBoard board, CancellationToken ct)
+    {
+        await client.ConnectAsync(ct).ConfigureAwait(false);
+        await client.SubscribeAsync(board.TopicFilters.Select(f => new MqttTopicFilter(f, MqttQos.AtLeastOnce)).ToArray(), ct).ConfigureAwait(false);
+    }
+
+    private static async Task KeepConnectedAsync(MqttClient client, WatchBoard board, TextWriter error, CancellationToken ct)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        while (!ct.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+            if (client.IsConnected) { delay = TimeSpan.FromSeconds(1); continue; }
+            try
+            {
+                await ConnectAsync(client, board, ct).ConfigureAwait(false);
+                error.WriteLine("watch: reconnected");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                error.WriteLine($"watch: reconnect failed ({e.Message}); retrying in {delay.TotalSeconds:0} s");
+                await Task.Delay(delay, ct).ConfigureAwait(false);
+                delay = TimeSpan.FromSeconds(Math.Min(30, delay.TotalSeconds * 2));
+            }
+        }
+    }
+
+    private static async Task JsonLoopAsync(MqttClient client, WatchBoard board, TextWriter output, CancellationToken ct)
+    {
+        await foreach (var m in client.Messages.ReadAllAsync(ct).ConfigureAwait(false))
+        {
+            var now = DateTimeOffset.UtcNow;
+            if (board.Apply(m.Topic, m.Payload.Span, now) is { } row)
+            {
+                await output.WriteLineAsync(WatchBoard.ToJsonLine(row, now)).ConfigureAwait(false);
+                await output.FlushAsync(ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task TableLoopAsync(MqttClient client, WatchBoard board, TextWriter output, CancellationToken ct)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+        var table = Render(board, DateTimeOffset.UtcNow);
+        await console.Live(table).AutoClear(false).StartAsync(async ctx =>
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                // Redraw on every message, and once a second for the ages.
+                using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                tick.CancelAfter(TimeSpan.FromSeconds(1));
+                try
+                {
+                    var m = await client.Messages.ReadAsync(tick.Token).ConfigureAwait(false);
+                    board.Apply(m.Topic, m.Payload.Span, DateTimeOffset.UtcNow);
+                    while (client.Messages.TryRead(out var more)) board.Apply(more.Topic, more.Payload.Span, DateTimeOffset.UtcNow);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+                ctx.UpdateTarget(Render(board, DateTimeOffset.UtcNow));
+            }
+        }).ConfigureAwait(false);
+    }
+
+    internal static Table Render(WatchBoard board, DateTimeOffset now)
+    {
+        var t = new Table().Border(TableBorder.Rounded).Expand()
+            .AddColumns("[bold]agent[/]", "[bold]status[/]", "[bold]worst[/]", "[bold]system LED[/]", "[bold]last event[/]", "[bold]age[/]");
+        foreach (var a in board.Agents)
+        {
+            var status = a.Online switch { true => "[green]● online[/]", false => "[red]○ offline[/]", _ => "[grey]? unknown[/]" };
+            var ev = a.LastEvent is { } e
+                ? $"{Severity(e.Severity)} {Markup.Escape(e.Component ?? "")}: {Markup.Escape(e.Meaning ?? e.Code ?? "")}"
+                : "[grey]—[/]";
+            t.AddRow(Markup.Escape(a.AgentId), status, Severity(a.Worst), Markup.Escape(a.SystemLed ?? "—"), ev,
+                a.LastEvent is { } le ? Age(now - le.Time) : "[grey]—[/]");
+        }
+        if (board.Agents.Count == 0) t.Caption("[grey]waiting for agents…[/]");
+        return t;
+    }
+
+    private static string Severity(string? s) => s switch
+    {
+        "critical" => "[bold red]✖ critical[/]",
+        "warning" => "[bold yellow]⚠ warning[/]",
+        "info" => "[blue]ℹ info[/]",
+        "ok" => "[green]✔ ok[/]",
+        null => "[grey]—[/]",
+        _ => Markup.Escape(s),
+    };
+
+    private static string Age(TimeSpan d) => d.TotalSeconds switch
+    {
+        < 60 => $"{Math.Max(0, d.TotalSeconds):0} s",
+        < 3600 => $"{d.TotalMinutes:0} min",
+        < 86400 => $"{d.TotalHours:0} h",
+        _ => $"{d.TotalDays:0} d",
+    };
+}

@@ -1,0 +1,122 @@
+using System.Text.Json.Nodes;
+using HealthAgent.Model;
+using HealthAgent.Rules;
+
+namespace HealthAgent.Web.Api;
+
+/// <summary>The JSON shapes of the web API (docs/web-api.md). LEDs use <see cref="LedJson"/>, so the page draws real timings.</summary>
+public static class ApiJson
+{
+    public static JsonObject Rollup(string agentId, HealthRollup r, RuleSet rules)
+    {
+        var o = new JsonObject
+        {
+            ["agentId"] = agentId,
+            ["worst"] = HealthWords.Name(r.Worst),
+            ["counts"] = Counts(r.Counts),
+            ["systemLed"] = r.SystemLed is { } led ? LedJson.Indicator(led) : null,
+            ["time"] = r.Time,
+        };
+        // What the system health LED means, from the same table `healthagent explain system` uses.
+        if (r.SystemLed is { } sys && rules.FindFamily("system") is { } fam && RuleEngine.Match(fam, sys).Best is { } rule)
+        {
+            o["systemMeaning"] = rule.Verdict.Meaning;
+            o["systemAction"] = rule.Verdict.Action;
+            o["systemRuleId"] = rule.Id;
+        }
+        return o;
+    }
+
+    private static JsonObject Counts(IReadOnlyDictionary<Severity, int> counts)
+    {
+        var o = new JsonObject();
+        foreach (var s in Enum.GetValues<Severity>()) o[HealthWords.Name(s)] = counts.TryGetValue(s, out var n) ? n : 0;
+        return o;
+    }
+
+    public static JsonObject Component(ComponentStatus cs, RuleSet rules)
+    {
+        var e = cs.Evaluation;
+        var c = cs.Component;
+        var family = c.Family is null ? null : rules.FindFamily(c.Family);
+        var o = new JsonObject
+        {
+            ["id"] = c.Id,
+            ["name"] = c.Name,
+            ["hwType"] = c.HwType,
+            ["parent"] = c.Parent,
+            ["family"] = c.Family,
+            // The page groups by indicator family; LED-less sensors by their hardware type.
+            ["group"] = family?.Name ?? c.Family ?? c.HwType,
+            ["groupTitle"] = family?.Title ?? Title(c.HwType),
+            ["ledNames"] = family is null ? null : new JsonArray(family.Leds.Select(l => (JsonNode)l).ToArray()),
+            ["led"] = e.Led is { } led ? LedJson.Indicator(led) : null,
+            ["ruleId"] = e.Rule?.Id,
+            ["state"] = HealthWords.Name(e.Verdict.State),
+            ["severity"] = HealthWords.Name(e.Verdict.Severity),
+            ["code"] = e.Verdict.Code,
+            ["meaning"] = e.Verdict.Meaning,
+            ["action"] = e.Verdict.Action,
+            ["readings"] = Readings(e.Readings),
+            ["unknownReason"] = e.UnknownReason,
+            ["since"] = cs.Since,
+            ["lastSeen"] = cs.LastSeen,
+        };
+        return o;
+    }
+
+    public static JsonArray Readings(IReadOnlyList<Reading> readings) =>
+        new(readings.Select(r => (JsonNode)new JsonObject
+        {
+            ["name"] = r.Name,
+            ["value"] = r.Value switch
+            {
+                null => null,
+                bool b => JsonValue.Create(b),
+                double d when double.IsFinite(d) => JsonValue.Create(d),
+                double => null,
+                IConvertible n when r.Value is int or long or float or decimal => JsonValue.Create(n.ToDouble(System.Globalization.CultureInfo.InvariantCulture)),
+                var v => JsonValue.Create(Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)),
+            },
+            ["unit"] = r.Unit,
+            ["reason"] = r.Reason,
+        }).ToArray());
+
+    public static JsonObject Event(HealthEvent e, Acknowledgement? ack) => new()
+    {
+        ["eventId"] = e.EventId.ToString(),
+        ["seq"] = e.Seq,
+        ["time"] = e.Time,
+        ["kind"] = e.Kind switch { EventKind.Raised => "raised", EventKind.Changed => "changed", _ => "cleared" },
+        ["componentId"] = e.Component.Id,
+        ["componentName"] = e.Component.Name,
+        ["hwType"] = e.Component.HwType,
+        ["family"] = e.Component.Family,
+        ["led"] = e.Led is { } led ? LedJson.Indicator(led) : null,
+        ["ruleId"] = e.RuleId,
+        ["code"] = e.Code,
+        ["state"] = HealthWords.Name(e.State),
+        ["severity"] = HealthWords.Name(e.Severity),
+        ["meaning"] = e.Meaning,
+        ["action"] = e.Action,
+        ["readings"] = Readings(e.Readings),
+        ["fromLed"] = e.FromLed?.ToString(),
+        ["fromSeverity"] = e.FromSeverity is { } fs ? HealthWords.Name(fs) : null,
+        ["fromState"] = e.FromState is { } fst ? HealthWords.Name(fst) : null,
+        ["acknowledgedBy"] = ack?.User,
+        ["acknowledgedAt"] = ack?.Time,
+    };
+
+    public static JsonObject Family(IndicatorFamily f) => new()
+    {
+        ["family"] = f.Name,
+        ["title"] = f.Title,
+        ["aliases"] = new JsonArray(f.Aliases.Select(a => (JsonNode)a).ToArray()),
+        ["leds"] = new JsonArray(f.Leds.Select(a => (JsonNode)a).ToArray()),
+    };
+
+    private static string Title(string hwType) => hwType.Length == 0 ? "Other" : char.ToUpperInvariant(hwType[0]) + hwType[1..].Replace('_', ' ');
+}
+
+/// <summary>Who acknowledged an event, and when.</summary>
+public sealed record Acknowledgement(string User, DateTimeOffset Time);
