@@ -8,7 +8,7 @@ namespace HealthAgent.Cli;
 
 /// <summary>
 /// `healthagent simulate [--scenario NAME|FILE] [--redfish-port N] [--panel-link PATH] [--host-root DIR]
-/// [--interactive] [--loop] [--speed X] [--auth user:password]`: a simulated appliance to point the agent at.
+/// [--interactive] [--loop] [--speed X] [--auth user:password] [--tls]`: a simulated appliance to point the agent at.
 /// Exit codes: 0 done, 1 bad configuration, 2 bad scenario or options, 3 could not start (port taken, no pty).
 /// </summary>
 public static class SimulateCommand
@@ -24,13 +24,16 @@ public static class SimulateCommand
         var speed = new Option<double>("--speed") { Description = "Time compression for the scenario (10 = ten times faster)", DefaultValueFactory = _ => 1 };
         var auth = new Option<string?>("--auth") { Description = "Require basic auth or a session with user:password" };
         var heartbeat = new Option<double>("--panel-heartbeat") { Description = "Seconds between front-panel heartbeats", DefaultValueFactory = _ => 1 };
+        var tls = new Option<bool>("--tls") { Description = "Serve https with a fresh self-signed certificate; prints its SHA-256 fingerprint" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "With --tls: write the certificate (PEM) here, for a client's caFile (default /tmp/healthagent-sim-cert.pem)" };
         var list = new Option<bool>("--list") { Description = "List the built-in scenarios and the targets, then exit" };
         var cmd = new Command("simulate", "Run a simulated appliance: Redfish BMC, serial front panel, host tree, fault scenarios")
-            { scenario, port, link, hostRoot, interactive, loop, speed, auth, heartbeat, list };
+            { scenario, port, link, hostRoot, interactive, loop, speed, auth, heartbeat, tls, tlsCert, list };
         cmd.SetAction((p, ct) => RunAsync(p.GetValue(CommandCatalog.ConfigOption), new SimulationOptions(
             p.GetValue(scenario), p.GetValue(port) < 0 ? null : p.GetValue(port),
             p.GetValue(link) is "none" ? null : p.GetValue(link) ?? SimulationOptions.DefaultPanelLink,
-            p.GetValue(hostRoot), p.GetValue(speed), p.GetValue(loop), p.GetValue(auth), p.GetValue(heartbeat)),
+            p.GetValue(hostRoot), p.GetValue(speed), p.GetValue(loop), p.GetValue(auth), p.GetValue(heartbeat),
+            p.GetValue(tls), p.GetValue(tls) ? p.GetValue(tlsCert) ?? "/tmp/healthagent-sim-cert.pem" : null),
             p.GetValue(interactive), p.GetValue(list), Console.In, Console.Out, Console.Error, ct));
         return cmd;
     }
@@ -62,6 +65,7 @@ public static class SimulateCommand
             if (sim.Redfish is { } r)
             {
                 output.WriteLine($"Redfish service:  {r.BaseAddress}redfish/v1  (SSE {r.BaseAddress}redfish/v1/SSE){(options.Auth is null ? "" : ", auth required")}");
+                if (r.Fingerprint is { } fp) output.WriteLine($"TLS certificate:  self-signed, SHA-256 {fp}{(options.TlsCertificateFile is { } pem ? $" (PEM: {pem})" : "")}");
                 output.WriteLine($"Control:          GET {r.BaseAddress}sim/state, POST {r.BaseAddress}sim/set {{\"target\":\"psu2\",\"value\":\"fault\"}}");
             }
             if (sim.Panel is { } panel) output.WriteLine($"Front panel:      {panel.Link} -> {panel.SlavePath} (heartbeat every {options.PanelHeartbeatSeconds.ToString(CultureInfo.InvariantCulture)} s)");
