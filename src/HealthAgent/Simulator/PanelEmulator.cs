@@ -50,6 +50,9 @@ public sealed class PanelEmulator : IDisposable
     }
     private volatile bool _mute;
 
+    /// <summary>When set, each heartbeat comes with line noise: stray control bytes, a line with a wrong checksum, and the heartbeat split in two writes.</summary>
+    public bool Noise { get; set; }
+
     /// <summary>Every line written, newest last (bounded), for tests and `state`.</summary>
     public IReadOnlyList<string> Recent { get { lock (_gate) return [.. _recent]; } }
     private readonly Queue<string> _recent = new();
@@ -100,9 +103,25 @@ public sealed class PanelEmulator : IDisposable
             if (Environment.TickCount64 >= nextBeat)
             {
                 nextBeat = Environment.TickCount64 + (long)(HeartbeatSeconds * 1000);
-                if (!Mute) lock (_gate) WriteLine(FrontPanelParser.FormatHeartbeat(++_seq));
+                if (!Mute) lock (_gate) Beat();
             }
         }
+    }
+
+    private void Beat()
+    {
+        var hb = FrontPanelParser.FormatHeartbeat(++_seq);
+        if (!Noise) { WriteLine(hb); return; }
+        try
+        {
+            Termios.Write(_master, [0x00, 0xFF, 0x1B, 0x07, 0x9B]);
+            var bad = FrontPanelParser.Frame("LED psu 1 blinking amber");
+            Termios.Write(_master, Encoding.ASCII.GetBytes(bad[..^3] + (bad[^3] == '0' ? '1' : '0') + bad[^2..]));
+            Termios.Write(_master, Encoding.ASCII.GetBytes(hb[..3]));
+            Thread.Sleep(20);
+            Termios.Write(_master, Encoding.ASCII.GetBytes(hb[3..]));
+        }
+        catch (IOException) { }
     }
 
     public void Dispose()

@@ -332,12 +332,15 @@ public sealed class RedfishService : IAsyncDisposable
             catch (JsonException) { body = null; }
             if (path == "/sim/panel")
             {
-                if (body?["mute"] is JsonValue m && m.TryGetValue<bool>(out var mute) && _sim.Panel is { } panel)
+                bool? mute = body?["mute"] is JsonValue m && m.TryGetValue<bool>(out var mv) ? mv : null;
+                bool? noise = body?["noise"] is JsonValue n && n.TryGetValue<bool>(out var nv) ? nv : null;
+                if (_sim.Panel is { } panel && (mute is not null || noise is not null) && body!.Count == (mute is null ? 0 : 1) + (noise is null ? 0 : 1))
                 {
-                    panel.Mute = mute;
+                    if (mute is { } mu) panel.Mute = mu;
+                    if (noise is { } no) panel.Noise = no;
                     await WriteJson(ctx, _sim.StateJson()).ConfigureAwait(false);
                 }
-                else await WriteJson(ctx, new JsonObject { ["errors"] = new JsonArray("send {\"mute\": true|false} (and run with a panel)") }, 400).ConfigureAwait(false);
+                else await WriteJson(ctx, new JsonObject { ["errors"] = new JsonArray("send {\"mute\": true|false} and/or {\"noise\": true|false} (and run with a panel)") }, 400).ConfigureAwait(false);
                 return;
             }
             var target = body?["target"]?.ToString();
@@ -352,7 +355,7 @@ public sealed class RedfishService : IAsyncDisposable
             await WriteJson(ctx, _sim.StateJson()).ConfigureAwait(false);
             return;
         }
-        await WriteJson(ctx, new JsonObject { ["errors"] = new JsonArray("GET /sim/state, POST /sim/set {target, value}, POST /sim/panel {mute}") }, 404).ConfigureAwait(false);
+        await WriteJson(ctx, new JsonObject { ["errors"] = new JsonArray("GET /sim/state, POST /sim/set {target, value}, POST /sim/panel {mute, noise}") }, 404).ConfigureAwait(false);
     }
 
     private static async Task WriteJson(HttpContext ctx, JsonObject doc, int status = 200)

@@ -110,6 +110,7 @@ public sealed class Simulation : IAsyncDisposable
             ["targets"] = targets,
             ["panel"] = new JsonArray(Appliance.PanelLeds().Select(l => (JsonNode)new JsonObject { ["family"] = l.Family, ["index"] = l.Index, ["led"] = l.State }).ToArray()),
             ["panelMuted"] = Panel?.Mute,
+            ["panelNoise"] = Panel?.Noise,
             ["scenario"] = Scenario is null ? null : new JsonObject
             {
                 ["name"] = Scenario.Name, ["step"] = Runner?.Step, ["rounds"] = Runner?.Rounds, ["say"] = LastSay,

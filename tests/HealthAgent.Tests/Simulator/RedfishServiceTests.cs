@@ -194,6 +194,20 @@ public class RedfishServiceTests
     }
 
     [Fact]
+    public async Task Panel_Noise_SourceKeepsStatesAndCountsBadLines()
+    {
+        await using var h = await SimulatorHarness.StartAsync();
+        var res = await h.Http.PostAsync("/sim/panel", Body("{\"noise\": true}"));
+        Assert.Equal(HttpStatusCode.OK, res.StatusCode);
+        Assert.True(SpinWait.SpinUntil(() => h.Panel.BadChecksums >= 3 && h.Panel.NoiseBytes >= 15, 5000));
+        h.Sim.Appliance.Set("psu2", "fault");
+        Assert.True(SpinWait.SpinUntil(() => h.PanelRule("panel:psu:2") == "psu.problem", 5000));
+        Assert.Equal("psu.operational", h.PanelRule("panel:psu:1")); // the corrupted "psu 1 blinking amber" lines were dropped
+        Assert.Empty(h.Panel.Snapshot().Errors);                       // split heartbeats still count: never silent
+        Assert.Equal(HttpStatusCode.BadRequest, (await h.Http.PostAsync("/sim/panel", Body("{\"noise\": 1}"))).StatusCode);
+    }
+
+    [Fact]
     public async Task Tls_SelfSignedCertificate_PinnedFingerprintAndPemMatch()
     {
         await using var h = await SimulatorHarness.StartAsync(tls: true);
