@@ -54,12 +54,18 @@ public static class SimulateCommand
         try { rules = AgentConfig.Load(configPath).Rules; }
         catch (ConfigException e) { error.WriteLine(e.Message); return 1; }
 
-        using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+        // Kestrel's warnings reach the console; the host's own start-up failure is reported below in one line.
+        using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None));
         Simulation sim;
         try { sim = await Simulation.StartAsync(options, rules, logging, ct).ConfigureAwait(false); }
         catch (ScenarioException e) { error.WriteLine(e.Message); return 2; }
         catch (ArgumentException e) { error.WriteLine(e.Message); return 2; }
-        catch (IOException e) { error.WriteLine($"cannot start the simulator: {e.Message}"); return 3; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"cannot start the simulator: {e.Message}");
+            return 3;
+        }
         await using (sim.ConfigureAwait(false))
         {
             if (sim.Redfish is { } r)

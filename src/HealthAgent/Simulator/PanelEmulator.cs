@@ -24,15 +24,23 @@ public sealed class PanelEmulator : IDisposable
         Link = Path.GetFullPath(link);
         HeartbeatSeconds = heartbeatSeconds;
         (_master, _slave, SlavePath) = Termios.OpenPty();
-        // The slave stays open here too, so the master never sees EIO while no reader is attached; raw so nothing echoes.
-        Termios.ConfigureRaw(_slave, 115200);
-        Termios.SetNonBlocking(_master);
-        var dir = Path.GetDirectoryName(Link)!;
-        Directory.CreateDirectory(dir);
-        var existing = new FileInfo(Link);
-        if (existing.LinkTarget is not null) existing.Delete();
-        else if (existing.Exists) throw new IOException($"{Link} exists and is not a symlink; choose another --panel-link");
-        File.CreateSymbolicLink(Link, SlavePath);
+        try
+        {
+            // The slave stays open here too, so the master never sees EIO while no reader is attached; raw so nothing echoes.
+            Termios.ConfigureRaw(_slave, 115200);
+            Termios.SetNonBlocking(_master);
+            Directory.CreateDirectory(Path.GetDirectoryName(Link)!);
+            var existing = new FileInfo(Link);
+            if (existing.LinkTarget is not null) existing.Delete();
+            else if (existing.Exists) throw new IOException($"{Link} exists and is not a symlink; choose another --panel-link");
+            File.CreateSymbolicLink(Link, SlavePath);
+        }
+        catch
+        {
+            Termios.Close(_master);
+            Termios.Close(_slave);
+            throw;
+        }
         _appliance.Changed += OnChanged;
         _thread = new Thread(Loop) { IsBackground = true, Name = "simulated front panel" };
         _thread.Start();
