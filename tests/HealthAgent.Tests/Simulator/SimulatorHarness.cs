@@ -33,7 +33,7 @@ public sealed class SimulatorHarness : IAsyncDisposable
         var sim = await Simulation.StartAsync(
             new SimulationOptions(scenario, 0, Path.Combine(dir, "panel"), Path.Combine(dir, "host"), speed, false, auth, PanelHeartbeatSeconds: 0.1, Tls: tls, TlsCertificateFile: tls ? Path.Combine(dir, "cert.pem") : null),
             Rules, NullLoggerFactory.Instance, CancellationToken.None);
-        var panel = new FrontPanelSource(new FrontPanelOptions { Enabled = true, Device = sim.Panel!.Link, HeartbeatSeconds = 0.1 },
+        var panel = new FrontPanelSource(new FrontPanelOptions { Enabled = true, Device = sim.Panel!.Link, HeartbeatSeconds = 0.5 },
             new SourceContext(NullLoggerFactory.Instance, Rules, TimeProvider.System));
         await panel.PollAsync(CancellationToken.None);
         // With TLS, trust exactly the simulator's certificate by its fingerprint (as a client pinning a BMC would).
