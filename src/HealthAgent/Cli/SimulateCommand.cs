@@ -19,7 +19,7 @@ public static class SimulateCommand
         var port = new Option<int>("--redfish-port", "-p") { Description = "Port of the Redfish service on 127.0.0.1 (0 = any free port; -1 = none)", DefaultValueFactory = _ => 8443 };
         var link = new Option<string?>("--panel-link") { Description = $"Stable symlink to the front panel's pty (default {SimulationOptions.DefaultPanelLink}; \"none\" for no panel)" };
         var hostRoot = new Option<string?>("--host-root") { Description = "Write a sysfs/procfs-style tree here for the Linux sources (hwmon, net, mdstat)" };
-        var interactive = new Option<bool>("--interactive", "-i") { Description = "Read commands from stdin: `<target> <value>`, `state`, `targets`, `mute`, `unmute`, `noise on|off`, `quit`" };
+        var interactive = new Option<bool>("--interactive", "-i") { Description = "Read commands from stdin: `<target> <value>`, `state`, `targets`, `reset`, `quit`" };
         var loop = new Option<bool>("--loop") { Description = "Play the scenario again and again" };
         var speed = new Option<double>("--speed") { Description = "Time compression for the scenario (10 = ten times faster)", DefaultValueFactory = _ => 1 };
         var auth = new Option<string?>("--auth") { Description = "Require basic auth or a session with user:password" };
@@ -115,14 +115,12 @@ public static class SimulateCommand
                 {
                     case "quit" or "exit": return;
                     case "help" or "?":
-                        output.WriteLine("<target> <value>   e.g. `psu2 fault`, `drive1 rebuilding`, `drive1.rebuild 40`, `bmc unresponsive`");
-                        output.WriteLine("state | targets | reset | mute | unmute | noise on|off | quit");
+                        output.WriteLine("<target> <value>   e.g. `psu2 fault`, `drive1 rebuilding`, `drive1.rebuild 40`, `bmc unresponsive`, `panel silent`");
+                        output.WriteLine("state | targets | reset | quit");
                         break;
                     case "state": output.WriteLine(sim.StateJson().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })); break;
                     case "targets": foreach (var t in Appliance.Targets) output.WriteLine($"  {t.Name,-16} {t.Describe()}"); break;
                     case "reset": sim.Appliance.Reset(); output.WriteLine("ok: healthy again"); break;
-                    case "mute" or "unmute" when sim.Panel is { } p: p.Mute = words[0] == "mute"; output.WriteLine($"ok: panel {words[0]}d"); break;
-                    case "noise" when sim.Panel is { } p && words.Length == 2 && words[1] is "on" or "off": p.Noise = words[1] == "on"; output.WriteLine($"ok: panel noise {words[1]}"); break;
                     default:
                         if (words.Length != 2) { output.WriteLine($"? `{line}` — type `help`"); break; }
                         var errors = sim.Appliance.Set(words[0], words[1]);

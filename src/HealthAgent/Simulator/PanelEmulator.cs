@@ -6,7 +6,7 @@ namespace HealthAgent.Simulator;
 /// <summary>
 /// The simulated front-panel controller: a pseudo-terminal (openpty) whose slave is reachable through a stable
 /// symlink. It speaks the protocol of Sources/FrontPanel: every LED line on SYNC and on each change, a heartbeat
-/// every <see cref="HeartbeatSeconds"/>. <see cref="Mute"/> stops the heartbeat (a silent panel).
+/// every <see cref="HeartbeatSeconds"/>. The appliance's "panel" target makes it silent (nothing at all) or noisy.
 /// </summary>
 public sealed class PanelEmulator : IDisposable
 {
@@ -50,22 +50,18 @@ public sealed class PanelEmulator : IDisposable
     public string SlavePath { get; }
     public double HeartbeatSeconds { get; }
 
-    /// <summary>When set, the panel sends nothing (no heartbeat, no LED lines): the agent must call it silent.</summary>
-    public bool Mute
-    {
-        get => _mute;
-        set { _mute = value; if (!value) SendChanges(all: true); }
-    }
-    private volatile bool _mute;
+    /// <summary>panel = silent: nothing is sent (no heartbeat, no LED lines); the agent must call the panel silent.</summary>
+    private bool Mute => _appliance.Word("panel") == "silent";
 
-    /// <summary>When set, each heartbeat comes with line noise: stray control bytes, a line with a wrong checksum, and the heartbeat split in two writes.</summary>
-    public bool Noise { get; set; }
+    /// <summary>panel = noisy: each heartbeat comes with stray control bytes, a line with a wrong checksum, and is split in two writes.</summary>
+    private bool Noise => _appliance.Word("panel") == "noisy";
 
     /// <summary>Every line written, newest last (bounded), for tests and `state`.</summary>
     public IReadOnlyList<string> Recent { get { lock (_gate) return [.. _recent]; } }
     private readonly Queue<string> _recent = new();
 
-    private void OnChanged(IReadOnlyList<string> _) => SendChanges(all: false);
+    // Coming back from silence, the panel repeats every LED (as after SYNC).
+    private void OnChanged(IReadOnlyList<string> targets) => SendChanges(all: targets.Contains("panel"));
 
     private void SendChanges(bool all)
     {

@@ -20,7 +20,7 @@ namespace HealthAgent.Simulator;
 /// A real Redfish service on 127.0.0.1 (Kestrel): GET of every resource <see cref="RedfishModel"/> renders,
 /// PATCH of LocationIndicatorActive / IndicatorLED (identify) on the system, the chassis and the drives,
 /// sessions (X-Auth-Token), optional basic auth, the EventService's SSE stream (<c>/redfish/v1/SSE</c>), and the
-/// simulator's control endpoints <c>GET /sim/state</c>, <c>POST /sim/set</c>, <c>POST /sim/panel</c>. The "bmc"
+/// simulator's control endpoints <c>GET /sim/state</c> and <c>POST /sim/set</c>. The "bmc"
 /// target makes it slow, hang, or answer 503.
 /// </summary>
 public sealed class RedfishService : IAsyncDisposable
@@ -325,24 +325,11 @@ public sealed class RedfishService : IAsyncDisposable
     {
         var path = ctx.Request.Path.Value!.TrimEnd('/');
         if (path == "/sim/state" && ctx.Request.Method == "GET") { await WriteJson(ctx, _sim.StateJson()).ConfigureAwait(false); return; }
-        if (path is "/sim/set" or "/sim/panel" && ctx.Request.Method == "POST")
+        if (path == "/sim/set" && ctx.Request.Method == "POST")
         {
             JsonObject? body;
             try { body = await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted).ConfigureAwait(false) as JsonObject; }
             catch (JsonException) { body = null; }
-            if (path == "/sim/panel")
-            {
-                bool? mute = body?["mute"] is JsonValue m && m.TryGetValue<bool>(out var mv) ? mv : null;
-                bool? noise = body?["noise"] is JsonValue n && n.TryGetValue<bool>(out var nv) ? nv : null;
-                if (_sim.Panel is { } panel && (mute is not null || noise is not null) && body!.Count == (mute is null ? 0 : 1) + (noise is null ? 0 : 1))
-                {
-                    if (mute is { } mu) panel.Mute = mu;
-                    if (noise is { } no) panel.Noise = no;
-                    await WriteJson(ctx, _sim.StateJson()).ConfigureAwait(false);
-                }
-                else await WriteJson(ctx, new JsonObject { ["errors"] = new JsonArray("send {\"mute\": true|false} and/or {\"noise\": true|false} (and run with a panel)") }, 400).ConfigureAwait(false);
-                return;
-            }
             var target = body?["target"]?.ToString();
             var value = body?["value"] switch { JsonValue v when v.TryGetValue<string>(out var s) => s, { } n => n.ToJsonString(), _ => null };
             if (target is null || value is null)
@@ -355,7 +342,7 @@ public sealed class RedfishService : IAsyncDisposable
             await WriteJson(ctx, _sim.StateJson()).ConfigureAwait(false);
             return;
         }
-        await WriteJson(ctx, new JsonObject { ["errors"] = new JsonArray("GET /sim/state, POST /sim/set {target, value}, POST /sim/panel {mute, noise}") }, 404).ConfigureAwait(false);
+        await WriteJson(ctx, new JsonObject { ["errors"] = new JsonArray("GET /sim/state, POST /sim/set {target, value}") }, 404).ConfigureAwait(false);
     }
 
     private static async Task WriteJson(HttpContext ctx, JsonObject doc, int status = 200)

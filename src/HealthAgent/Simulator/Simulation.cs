@@ -109,8 +109,6 @@ public sealed class Simulation : IAsyncDisposable
         {
             ["targets"] = targets,
             ["panel"] = new JsonArray(Appliance.PanelLeds().Select(l => (JsonNode)new JsonObject { ["family"] = l.Family, ["index"] = l.Index, ["led"] = l.State }).ToArray()),
-            ["panelMuted"] = Panel?.Mute,
-            ["panelNoise"] = Panel?.Noise,
             ["panelRecent"] = Panel is null ? null : new JsonArray(Panel.Recent.TakeLast(12).Select(l => (JsonNode)l).ToArray()),
             ["scenario"] = Scenario is null ? null : new JsonObject
             {

@@ -197,14 +197,13 @@ public class RedfishServiceTests
     public async Task Panel_Noise_SourceKeepsStatesAndCountsBadLines()
     {
         await using var h = await SimulatorHarness.StartAsync();
-        var res = await h.Http.PostAsync("/sim/panel", Body("{\"noise\": true}"));
+        var res = await h.Http.PostAsync("/sim/set", Body("{\"target\": \"panel\", \"value\": \"noisy\"}"));
         Assert.Equal(HttpStatusCode.OK, res.StatusCode);
         Assert.True(SpinWait.SpinUntil(() => h.Panel.BadChecksums >= 3 && h.Panel.NoiseBytes >= 15, 5000));
         h.Sim.Appliance.Set("psu2", "fault");
         Assert.True(SpinWait.SpinUntil(() => h.PanelRule("panel:psu:2") == "psu.problem", 5000));
         Assert.Equal("psu.operational", h.PanelRule("panel:psu:1")); // the corrupted "psu 1 blinking amber" lines were dropped
         Assert.Empty(h.Panel.Snapshot().Errors);                       // split heartbeats still count: never silent
-        Assert.Equal(HttpStatusCode.BadRequest, (await h.Http.PostAsync("/sim/panel", Body("{\"noise\": 1}"))).StatusCode);
     }
 
     [Fact]
@@ -240,10 +239,10 @@ public class RedfishServiceTests
     {
         await using var h = await SimulatorHarness.StartAsync();
         Assert.Equal("psu.operational", h.PanelRule("panel:psu:1"));
-        var res = await h.Http.PostAsJsonAsync("/sim/panel", new { mute = true });
+        var res = await h.Http.PostAsJsonAsync("/sim/set", new { target = "panel", value = "silent" });
         Assert.Equal(HttpStatusCode.OK, res.StatusCode);
         Assert.True(SpinWait.SpinUntil(() => h.Panel.Snapshot().Observations.All(o => o.UnknownReason is not null), 5000));
-        await h.Http.PostAsJsonAsync("/sim/panel", new { mute = false });
+        await h.Http.PostAsJsonAsync("/sim/set", new { target = "panel", value = "ok" });
         Assert.True(SpinWait.SpinUntil(() => h.PanelRule("panel:psu:1") == "psu.operational", 5000));
     }
 }

@@ -47,7 +47,7 @@ public sealed class SimulatorHarness : IAsyncDisposable
     public string? PanelRule(string componentId)
     {
         var o = Panel.Snapshot().Observations.FirstOrDefault(x => x.Component.Id == componentId);
-        return o is null ? null : Evaluator.Evaluate(o).Rule?.Id;
+        return o is null ? null : o.UnknownReason is not null ? "unknown" : Evaluator.Evaluate(o).Rule?.Id;
     }
 
     /// <summary>The value an expectation names, read the way a client would: panel via the source, host via the file, Redfish via HTTP.</summary>
