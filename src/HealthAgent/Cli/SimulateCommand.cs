@@ -8,7 +8,7 @@ namespace HealthAgent.Cli;
 
 /// <summary>
 /// `healthagent simulate [--scenario NAME|FILE] [--redfish-port N] [--panel-link PATH] [--host-root DIR]
-/// [--interactive] [--loop] [--speed X] [--auth user:password]`: a simulated appliance to point the agent at.
+/// [--interactive] [--loop] [--speed X] [--auth user:password] [--tls]`: a simulated appliance to point the agent at.
 /// Exit codes: 0 done, 1 bad configuration, 2 bad scenario or options, 3 could not start (port taken, no pty).
 /// </summary>
 public static class SimulateCommand
@@ -19,18 +19,21 @@ public static class SimulateCommand
         var port = new Option<int>("--redfish-port", "-p") { Description = "Port of the Redfish service on 127.0.0.1 (0 = any free port; -1 = none)", DefaultValueFactory = _ => 8443 };
         var link = new Option<string?>("--panel-link") { Description = $"Stable symlink to the front panel's pty (default {SimulationOptions.DefaultPanelLink}; \"none\" for no panel)" };
         var hostRoot = new Option<string?>("--host-root") { Description = "Write a sysfs/procfs-style tree here for the Linux sources (hwmon, net, mdstat)" };
-        var interactive = new Option<bool>("--interactive", "-i") { Description = "Read commands from stdin: `<target> <value>`, `state`, `targets`, `mute`, `unmute`, `quit`" };
+        var interactive = new Option<bool>("--interactive", "-i") { Description = "Read commands from stdin: `<target> <value>`, `state`, `targets`, `reset`, `quit`" };
         var loop = new Option<bool>("--loop") { Description = "Play the scenario again and again" };
         var speed = new Option<double>("--speed") { Description = "Time compression for the scenario (10 = ten times faster)", DefaultValueFactory = _ => 1 };
         var auth = new Option<string?>("--auth") { Description = "Require basic auth or a session with user:password" };
         var heartbeat = new Option<double>("--panel-heartbeat") { Description = "Seconds between front-panel heartbeats", DefaultValueFactory = _ => 1 };
+        var tls = new Option<bool>("--tls") { Description = "Serve https with a fresh self-signed certificate; prints its SHA-256 fingerprint" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "With --tls: write the certificate (PEM) here, for a client's caFile (default /tmp/healthagent-sim-cert.pem)" };
         var list = new Option<bool>("--list") { Description = "List the built-in scenarios and the targets, then exit" };
         var cmd = new Command("simulate", "Run a simulated appliance: Redfish BMC, serial front panel, host tree, fault scenarios")
-            { scenario, port, link, hostRoot, interactive, loop, speed, auth, heartbeat, list };
+            { scenario, port, link, hostRoot, interactive, loop, speed, auth, heartbeat, tls, tlsCert, list };
         cmd.SetAction((p, ct) => RunAsync(p.GetValue(CommandCatalog.ConfigOption), new SimulationOptions(
             p.GetValue(scenario), p.GetValue(port) < 0 ? null : p.GetValue(port),
             p.GetValue(link) is "none" ? null : p.GetValue(link) ?? SimulationOptions.DefaultPanelLink,
-            p.GetValue(hostRoot), p.GetValue(speed), p.GetValue(loop), p.GetValue(auth), p.GetValue(heartbeat)),
+            p.GetValue(hostRoot), p.GetValue(speed), p.GetValue(loop), p.GetValue(auth), p.GetValue(heartbeat),
+            p.GetValue(tls), p.GetValue(tls) ? p.GetValue(tlsCert) ?? "/tmp/healthagent-sim-cert.pem" : null),
             p.GetValue(interactive), p.GetValue(list), Console.In, Console.Out, Console.Error, ct));
         return cmd;
     }
@@ -51,17 +54,24 @@ public static class SimulateCommand
         try { rules = AgentConfig.Load(configPath).Rules; }
         catch (ConfigException e) { error.WriteLine(e.Message); return 1; }
 
-        using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+        // Kestrel's warnings reach the console; the host's own start-up failure is reported below in one line.
+        using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None));
         Simulation sim;
         try { sim = await Simulation.StartAsync(options, rules, logging, ct).ConfigureAwait(false); }
         catch (ScenarioException e) { error.WriteLine(e.Message); return 2; }
         catch (ArgumentException e) { error.WriteLine(e.Message); return 2; }
-        catch (IOException e) { error.WriteLine($"cannot start the simulator: {e.Message}"); return 3; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"cannot start the simulator: {e.Message}");
+            return 3;
+        }
         await using (sim.ConfigureAwait(false))
         {
             if (sim.Redfish is { } r)
             {
                 output.WriteLine($"Redfish service:  {r.BaseAddress}redfish/v1  (SSE {r.BaseAddress}redfish/v1/SSE){(options.Auth is null ? "" : ", auth required")}");
+                if (r.Fingerprint is { } fp) output.WriteLine($"TLS certificate:  self-signed, SHA-256 {fp}{(options.TlsCertificateFile is { } pem ? $" (PEM: {pem})" : "")}");
                 output.WriteLine($"Control:          GET {r.BaseAddress}sim/state, POST {r.BaseAddress}sim/set {{\"target\":\"psu2\",\"value\":\"fault\"}}");
             }
             if (sim.Panel is { } panel) output.WriteLine($"Front panel:      {panel.Link} -> {panel.SlavePath} (heartbeat every {options.PanelHeartbeatSeconds.ToString(CultureInfo.InvariantCulture)} s)");
@@ -105,13 +115,12 @@ public static class SimulateCommand
                 {
                     case "quit" or "exit": return;
                     case "help" or "?":
-                        output.WriteLine("<target> <value>   e.g. `psu2 fault`, `drive1 rebuilding`, `drive1.rebuild 40`, `bmc unresponsive`");
-                        output.WriteLine("state | targets | reset | mute | unmute | quit");
+                        output.WriteLine("<target> <value>   e.g. `psu2 fault`, `drive1 rebuilding`, `drive1.rebuild 40`, `bmc unresponsive`, `panel silent`");
+                        output.WriteLine("state | targets | reset | quit");
                         break;
                     case "state": output.WriteLine(sim.StateJson().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })); break;
                     case "targets": foreach (var t in Appliance.Targets) output.WriteLine($"  {t.Name,-16} {t.Describe()}"); break;
                     case "reset": sim.Appliance.Reset(); output.WriteLine("ok: healthy again"); break;
-                    case "mute" or "unmute" when sim.Panel is { } p: p.Mute = words[0] == "mute"; output.WriteLine($"ok: panel {words[0]}d"); break;
                     default:
                         if (words.Length != 2) { output.WriteLine($"? `{line}` — type `help`"); break; }
                         var errors = sim.Appliance.Set(words[0], words[1]);

@@ -63,6 +63,7 @@ public sealed class Appliance
             new("system.identify", "system ID mode (Redfish LocationIndicatorActive, IndicatorLED Blinking)", false),
             new("quicksync", "iDRAC Quick Sync 2 LED (front panel only)", "off", ["off", "ready", "transfer", "updating", "disabled", "failsafe", "fault"]),
             new("power", "the terminal's power indicator (front panel only)", "ok", ["ok", "fault", "unplugged", "mismatch"]),
+            new("panel", "the front-panel controller's line: ok, silent (no heartbeat, no lines), noisy (line noise, bad checksums, split lines)", "ok", ["ok", "silent", "noisy"]),
             new("bmc", "BMC behaviour: ok, slow (2 s per answer), hanging (no answer for 60 s), unresponsive (503)", "ok", ["ok", "slow", "hanging", "unresponsive"]),
         };
         for (var i = 1; i <= PsuCount; i++)

@@ -6,7 +6,7 @@ namespace HealthAgent.Simulator;
 /// <summary>
 /// The simulated front-panel controller: a pseudo-terminal (openpty) whose slave is reachable through a stable
 /// symlink. It speaks the protocol of Sources/FrontPanel: every LED line on SYNC and on each change, a heartbeat
-/// every <see cref="HeartbeatSeconds"/>. <see cref="Mute"/> stops the heartbeat (a silent panel).
+/// every <see cref="HeartbeatSeconds"/>. The appliance's "panel" target makes it silent (nothing at all) or noisy.
 /// </summary>
 public sealed class PanelEmulator : IDisposable
 {
@@ -24,15 +24,23 @@ public sealed class PanelEmulator : IDisposable
         Link = Path.GetFullPath(link);
         HeartbeatSeconds = heartbeatSeconds;
         (_master, _slave, SlavePath) = Termios.OpenPty();
-        // The slave stays open here too, so the master never sees EIO while no reader is attached; raw so nothing echoes.
-        Termios.ConfigureRaw(_slave, 115200);
-        Termios.SetNonBlocking(_master);
-        var dir = Path.GetDirectoryName(Link)!;
-        Directory.CreateDirectory(dir);
-        var existing = new FileInfo(Link);
-        if (existing.LinkTarget is not null) existing.Delete();
-        else if (existing.Exists) throw new IOException($"{Link} exists and is not a symlink; choose another --panel-link");
-        File.CreateSymbolicLink(Link, SlavePath);
+        try
+        {
+            // The slave stays open here too, so the master never sees EIO while no reader is attached; raw so nothing echoes.
+            Termios.ConfigureRaw(_slave, 115200);
+            Termios.SetNonBlocking(_master);
+            Directory.CreateDirectory(Path.GetDirectoryName(Link)!);
+            var existing = new FileInfo(Link);
+            if (existing.LinkTarget is not null) existing.Delete();
+            else if (existing.Exists) throw new IOException($"{Link} exists and is not a symlink; choose another --panel-link");
+            File.CreateSymbolicLink(Link, SlavePath);
+        }
+        catch
+        {
+            Termios.Close(_master);
+            Termios.Close(_slave);
+            throw;
+        }
         _appliance.Changed += OnChanged;
         _thread = new Thread(Loop) { IsBackground = true, Name = "simulated front panel" };
         _thread.Start();
@@ -42,19 +50,18 @@ public sealed class PanelEmulator : IDisposable
     public string SlavePath { get; }
     public double HeartbeatSeconds { get; }
 
-    /// <summary>When set, the panel sends nothing (no heartbeat, no LED lines): the agent must call it silent.</summary>
-    public bool Mute
-    {
-        get => _mute;
-        set { _mute = value; if (!value) SendChanges(all: true); }
-    }
-    private volatile bool _mute;
+    /// <summary>panel = silent: nothing is sent (no heartbeat, no LED lines); the agent must call the panel silent.</summary>
+    private bool Mute => _appliance.Word("panel") == "silent";
+
+    /// <summary>panel = noisy: each heartbeat comes with stray control bytes, a line with a wrong checksum, and is split in two writes.</summary>
+    private bool Noise => _appliance.Word("panel") == "noisy";
 
     /// <summary>Every line written, newest last (bounded), for tests and `state`.</summary>
     public IReadOnlyList<string> Recent { get { lock (_gate) return [.. _recent]; } }
     private readonly Queue<string> _recent = new();
 
-    private void OnChanged(IReadOnlyList<string> _) => SendChanges(all: false);
+    // Coming back from silence, the panel repeats every LED (as after SYNC).
+    private void OnChanged(IReadOnlyList<string> targets) => SendChanges(all: targets.Contains("panel"));
 
     private void SendChanges(bool all)
     {
@@ -100,9 +107,25 @@ public sealed class PanelEmulator : IDisposable
             if (Environment.TickCount64 >= nextBeat)
             {
                 nextBeat = Environment.TickCount64 + (long)(HeartbeatSeconds * 1000);
-                if (!Mute) lock (_gate) WriteLine(FrontPanelParser.FormatHeartbeat(++_seq));
+                if (!Mute) lock (_gate) Beat();
             }
         }
+    }
+
+    private void Beat()
+    {
+        var hb = FrontPanelParser.FormatHeartbeat(++_seq);
+        if (!Noise) { WriteLine(hb); return; }
+        try
+        {
+            Termios.Write(_master, [0x00, 0xFF, 0x1B, 0x07, 0x9B]);
+            var bad = FrontPanelParser.Frame("LED psu 1 blinking amber");
+            Termios.Write(_master, Encoding.ASCII.GetBytes(bad[..^3] + (bad[^3] == '0' ? '1' : '0') + bad[^2..]));
+            Termios.Write(_master, Encoding.ASCII.GetBytes(hb[..3]));
+            Thread.Sleep(20);
+            Termios.Write(_master, Encoding.ASCII.GetBytes(hb[3..]));
+        }
+        catch (IOException) { }
     }
 
     public void Dispose()

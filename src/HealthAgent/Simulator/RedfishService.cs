@@ -1,11 +1,13 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
@@ -18,7 +20,7 @@ namespace HealthAgent.Simulator;
 /// A real Redfish service on 127.0.0.1 (Kestrel): GET of every resource <see cref="RedfishModel"/> renders,
 /// PATCH of LocationIndicatorActive / IndicatorLED (identify) on the system, the chassis and the drives,
 /// sessions (X-Auth-Token), optional basic auth, the EventService's SSE stream (<c>/redfish/v1/SSE</c>), and the
-/// simulator's control endpoints <c>GET /sim/state</c>, <c>POST /sim/set</c>, <c>POST /sim/panel</c>. The "bmc"
+/// simulator's control endpoints <c>GET /sim/state</c> and <c>POST /sim/set</c>. The "bmc"
 /// target makes it slow, hang, or answer 503.
 /// </summary>
 public sealed class RedfishService : IAsyncDisposable
@@ -54,11 +56,24 @@ public sealed class RedfishService : IAsyncDisposable
     /// <summary>Events sent on the SSE stream so far.</summary>
     public long EventsSent => Interlocked.Read(ref _eventId);
 
-    public static async Task<RedfishService> StartAsync(Appliance appliance, Simulation sim, int port, string? auth, ILoggerFactory logging, CancellationToken ct)
+    /// <summary>The self-signed certificate when serving https, else null.</summary>
+    public X509Certificate2? Certificate { get; private set; }
+
+    /// <summary>SHA-256 fingerprint of <see cref="Certificate"/> as colon-separated hex (what certificateFingerprint pins).</summary>
+    public string? Fingerprint => Certificate is null ? null : string.Join(':', Convert.ToHexString(Certificate.GetCertHash(HashAlgorithmName.SHA256)).Chunk(2).Select(c => new string(c)));
+
+    public static async Task<RedfishService> StartAsync(Appliance appliance, Simulation sim, int port, string? auth, bool tls, ILoggerFactory logging, CancellationToken ct)
     {
         var svc = new RedfishService(appliance, sim, auth);
-        var url = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
+        var url = $"{(tls ? "https" : "http")}://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--urls", url], ContentRootPath = AppContext.BaseDirectory });
+        if (tls)
+        {
+            // Like a BMC: a self-signed certificate, made fresh at start; clients pin its fingerprint or trust the PEM.
+            svc.Certificate = SelfSigned();
+            builder.WebHost.UseKestrelHttpsConfiguration();
+            builder.WebHost.ConfigureKestrel(k => k.ConfigureHttpsDefaults(h => h.ServerCertificate = svc.Certificate));
+        }
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(logging);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -71,6 +86,20 @@ public sealed class RedfishService : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         svc.BaseAddress = new Uri(address.TrimEnd('/') + "/");
         return svc;
+    }
+
+    private static X509Certificate2 SelfSigned()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var req = new CertificateRequest("CN=healthagent-simulated-idrac", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(System.Net.IPAddress.Loopback);
+        san.AddDnsName("localhost");
+        req.CertificateExtensions.Add(san.Build());
+        req.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        req.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var cert = req.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(1));
+        return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pkcs12), null);
     }
 
     // ---- change → SSE ---------------------------------------------------------------------------------
@@ -296,21 +325,11 @@ public sealed class RedfishService : IAsyncDisposable
     {
         var path = ctx.Request.Path.Value!.TrimEnd('/');
         if (path == "/sim/state" && ctx.Request.Method == "GET") { await WriteJson(ctx, _sim.StateJson()).ConfigureAwait(false); return; }
-        if (path is "/sim/set" or "/sim/panel" && ctx.Request.Method == "POST")
+        if (path == "/sim/set" && ctx.Request.Method == "POST")
         {
             JsonObject? body;
             try { body = await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted).ConfigureAwait(false) as JsonObject; }
             catch (JsonException) { body = null; }
-            if (path == "/sim/panel")
-            {
-                if (body?["mute"] is JsonValue m && m.TryGetValue<bool>(out var mute) && _sim.Panel is { } panel)
-                {
-                    panel.Mute = mute;
-                    await WriteJson(ctx, _sim.StateJson()).ConfigureAwait(false);
-                }
-                else await WriteJson(ctx, new JsonObject { ["errors"] = new JsonArray("send {\"mute\": true|false} (and run with a panel)") }, 400).ConfigureAwait(false);
-                return;
-            }
             var target = body?["target"]?.ToString();
             var value = body?["value"] switch { JsonValue v when v.TryGetValue<string>(out var s) => s, { } n => n.ToJsonString(), _ => null };
             if (target is null || value is null)
@@ -323,7 +342,7 @@ public sealed class RedfishService : IAsyncDisposable
             await WriteJson(ctx, _sim.StateJson()).ConfigureAwait(false);
             return;
         }
-        await WriteJson(ctx, new JsonObject { ["errors"] = new JsonArray("GET /sim/state, POST /sim/set {target, value}, POST /sim/panel {mute}") }, 404).ConfigureAwait(false);
+        await WriteJson(ctx, new JsonObject { ["errors"] = new JsonArray("GET /sim/state, POST /sim/set {target, value}") }, 404).ConfigureAwait(false);
     }
 
     private static async Task WriteJson(HttpContext ctx, JsonObject doc, int status = 200)
@@ -346,6 +365,7 @@ public sealed class RedfishService : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _appliance.Changed -= OnChanged;
+        Certificate?.Dispose();
         lock (_gate)
         {
             foreach (var s in _streams) s.Writer.TryComplete();

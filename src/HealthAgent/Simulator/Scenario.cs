@@ -6,7 +6,7 @@ using YamlDotNet.RepresentationModel;
 namespace HealthAgent.Simulator;
 
 /// <summary>One timed step: at <see cref="At"/> seconds after the start, set targets and say what happens.</summary>
-/// <param name="Expect">What must then be visible: <c>panel:&lt;family&gt;:&lt;index&gt;</c> → rule id, <c>host:&lt;path&gt;</c> → file content,
+/// <param name="Expect">What must then be visible: <c>panel:&lt;family&gt;:&lt;index&gt;</c> → rule id (or "unknown"), <c>host:&lt;path&gt;</c> → file content,
 /// <c>host~:&lt;path&gt;</c> → text the file contains, <c>redfish:&lt;path&gt;#&lt;Property.Path&gt;</c> → JSON value.</param>
 public sealed record ScenarioStep(double At, IReadOnlyList<KeyValuePair<string, string>> Set, string? Say, IReadOnlyList<KeyValuePair<string, string>> Expect, int Line);
 
@@ -130,7 +130,7 @@ public static class ScenarioLoader
             if (rules is null) return null;
             var fam = rules.FindFamily(parts[1]);
             if (fam is null || fam.Name != parts[1]) return $"'{key}': no indicator family '{parts[1]}' (families: {string.Join(", ", rules.Families.Select(f => f.Name))})";
-            if (!fam.Rules.Any(r => r.Id == value)) return $"'{key}': the {fam.Name} table has no rule '{value}' (rules: {string.Join(", ", fam.Rules.Select(r => r.Id))})";
+            if (value != "unknown" && !fam.Rules.Any(r => r.Id == value)) return $"'{key}': the {fam.Name} table has no rule '{value}' (rules: {string.Join(", ", fam.Rules.Select(r => r.Id))}, or unknown)";
             return null;
         }
         if (key.StartsWith("host:", StringComparison.Ordinal) || key.StartsWith("host~:", StringComparison.Ordinal))

@@ -10,9 +10,10 @@ namespace HealthAgent.Simulator;
 /// <param name="HostRoot">Directory for the sysfs/procfs-style host tree, or null for none.</param>
 /// <param name="Speed">Time compression for the scenario (2 = twice as fast).</param>
 /// <param name="Auth">"user:password" to require basic auth or a session; null for none.</param>
+/// <param name="Tls">Serve https with a fresh self-signed certificate (as BMCs do); <see cref="TlsCertificateFile"/> receives its PEM.</param>
 public sealed record SimulationOptions(
     string? Scenario = null, int? RedfishPort = 8443, string? PanelLink = SimulationOptions.DefaultPanelLink, string? HostRoot = null,
-    double Speed = 1, bool Loop = false, string? Auth = null, double PanelHeartbeatSeconds = 1)
+    double Speed = 1, bool Loop = false, string? Auth = null, double PanelHeartbeatSeconds = 1, bool Tls = false, string? TlsCertificateFile = null)
 {
     public const string DefaultPanelLink = "/tmp/healthagent-panel";
 }
@@ -53,7 +54,10 @@ public sealed class Simulation : IAsyncDisposable
                 sim._tickTask = sim.TickAsync(sim._stop.Token);
             }
             if (options.PanelLink is { } link) sim.Panel = new PanelEmulator(sim.Appliance, link, options.PanelHeartbeatSeconds);
-            if (options.RedfishPort is { } port) sim.Redfish = await RedfishService.StartAsync(sim.Appliance, sim, port, options.Auth, logging, ct).ConfigureAwait(false);
+            if (options.RedfishPort is { } port) {
+                sim.Redfish = await RedfishService.StartAsync(sim.Appliance, sim, port, options.Auth, options.Tls, logging, ct).ConfigureAwait(false);
+                if (sim.Redfish.Certificate is { } cert && options.TlsCertificateFile is { } pem) File.WriteAllText(pem, cert.ExportCertificatePem() + "\n");
+            }
             return sim;
         }
         catch
@@ -105,7 +109,7 @@ public sealed class Simulation : IAsyncDisposable
         {
             ["targets"] = targets,
             ["panel"] = new JsonArray(Appliance.PanelLeds().Select(l => (JsonNode)new JsonObject { ["family"] = l.Family, ["index"] = l.Index, ["led"] = l.State }).ToArray()),
-            ["panelMuted"] = Panel?.Mute,
+            ["panelRecent"] = Panel is null ? null : new JsonArray(Panel.Recent.TakeLast(12).Select(l => (JsonNode)l).ToArray()),
             ["scenario"] = Scenario is null ? null : new JsonObject
             {
                 ["name"] = Scenario.Name, ["step"] = Runner?.Step, ["rounds"] = Runner?.Rounds, ["say"] = LastSay,

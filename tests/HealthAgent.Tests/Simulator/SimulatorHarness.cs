@@ -27,23 +27,27 @@ public sealed class SimulatorHarness : IAsyncDisposable
     public HttpClient Http { get; }
     public Evaluator Evaluator { get; } = new(Rules);
 
-    public static async Task<SimulatorHarness> StartAsync(string? scenario = null, double speed = 1, string? auth = null)
+    public static async Task<SimulatorHarness> StartAsync(string? scenario = null, double speed = 1, string? auth = null, bool tls = false)
     {
         var dir = Directory.CreateTempSubdirectory("sim-test-").FullName;
         var sim = await Simulation.StartAsync(
-            new SimulationOptions(scenario, 0, Path.Combine(dir, "panel"), Path.Combine(dir, "host"), speed, false, auth, PanelHeartbeatSeconds: 0.1),
+            new SimulationOptions(scenario, 0, Path.Combine(dir, "panel"), Path.Combine(dir, "host"), speed, false, auth, PanelHeartbeatSeconds: 0.1, Tls: tls, TlsCertificateFile: tls ? Path.Combine(dir, "cert.pem") : null),
             Rules, NullLoggerFactory.Instance, CancellationToken.None);
-        var panel = new FrontPanelSource(new FrontPanelOptions { Enabled = true, Device = sim.Panel!.Link, HeartbeatSeconds = 0.1 },
+        var panel = new FrontPanelSource(new FrontPanelOptions { Enabled = true, Device = sim.Panel!.Link, HeartbeatSeconds = 0.5 },
             new SourceContext(NullLoggerFactory.Instance, Rules, TimeProvider.System));
         await panel.PollAsync(CancellationToken.None);
-        return new SimulatorHarness(dir, sim, panel, new HttpClient { BaseAddress = sim.Redfish!.BaseAddress, Timeout = TimeSpan.FromSeconds(10) });
+        // With TLS, trust exactly the simulator's certificate by its fingerprint (as a client pinning a BMC would).
+        var handler = new HttpClientHandler();
+        if (sim.Redfish!.Certificate is { } cert)
+            handler.ServerCertificateCustomValidationCallback = (_, presented, _, _) => presented?.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256) == cert.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        return new SimulatorHarness(dir, sim, panel, new HttpClient(handler) { BaseAddress = sim.Redfish.BaseAddress, Timeout = TimeSpan.FromSeconds(10) });
     }
 
     /// <summary>Rule id the panel component evaluates to now (through the front-panel source and the Evaluator), or null.</summary>
     public string? PanelRule(string componentId)
     {
         var o = Panel.Snapshot().Observations.FirstOrDefault(x => x.Component.Id == componentId);
-        return o is null ? null : Evaluator.Evaluate(o).Rule?.Id;
+        return o is null ? null : o.UnknownReason is not null ? "unknown" : Evaluator.Evaluate(o).Rule?.Id;
     }
 
     /// <summary>The value an expectation names, read the way a client would: panel via the source, host via the file, Redfish via HTTP.</summary>

@@ -29,7 +29,7 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
     private DateTimeOffset _lastValid;
     private bool _silent = true;
     private string? _deviceError;
-    private PanelLineError? _lastLoggedError;
+    private readonly HashSet<PanelLineError> _loggedErrors = [];
 
     public FrontPanelSource(FrontPanelOptions options, SourceContext ctx)
     {
@@ -46,9 +46,10 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
     public long BadChecksums { get; private set; }
     /// <summary>Lines dropped as malformed, naming an unknown family, or with LED words that did not parse.</summary>
     public long BadLines { get; private set; }
-    /// <summary>Non-printable bytes dropped and lines dropped for being too long.</summary>
-    public long NoiseBytes => _noise;
-    public long OverlongLines => _overlong;
+    /// <summary>Non-printable bytes dropped (line noise, a wrong baud rate).</summary>
+    public long NoiseBytes => Interlocked.Read(ref _noise);
+    /// <summary>Lines dropped for being longer than <see cref="FrontPanelParser.MaxLineLength"/>.</summary>
+    public long OverlongLines => Interlocked.Read(ref _overlong);
     /// <summary>How often the device was (re)opened.</summary>
     public long Opens { get; private set; }
     /// <summary>Valid lines read.</summary>
@@ -145,6 +146,7 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
             var target = LinkTarget(_options.Device);
             var linesBefore = Lines;
             framer.Reset();
+            _loggedErrors.Clear();
             string? why = null;
             try
             {
@@ -214,11 +216,11 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
             if (p.Error is { } err)
             {
                 if (err == PanelLineError.BadChecksum) BadChecksums++; else BadLines++;
-                if (_lastLoggedError != err) { LogBadLine(err.ToString(), p.Detail ?? ""); _lastLoggedError = err; }
+                // Logged once per kind of error and connection (the counters keep the total), not per line.
+                if (_loggedErrors.Add(err)) LogBadLine(err.ToString(), p.Detail ?? "");
                 continue;
             }
             Lines++;
-            _lastLoggedError = null;
             SourceResult? change = null;
             lock (_gate)
             {
@@ -285,6 +287,6 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
     private partial void LogSilent(string device, double seconds);
     [LoggerMessage(Level = LogLevel.Information, Message = "front panel {Device} is talking")]
     private partial void LogAlive(string device);
-    [LoggerMessage(Level = LogLevel.Warning, Message = "front panel line dropped ({Kind}): {Detail}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "front panel line dropped ({Kind}): {Detail}; further lines like it are only counted")]
     private partial void LogBadLine(string kind, string detail);
 }

@@ -17,7 +17,7 @@ public sealed class FrontPanelSourceTests : IDisposable
     public FrontPanelSourceTests()
     {
         _pty = new PanelPty(Path.Combine(_dir, "panel"));
-        _source = new FrontPanelSource(new FrontPanelOptions { Enabled = true, Device = _pty.Link, HeartbeatSeconds = 0.2 },
+        _source = new FrontPanelSource(new FrontPanelOptions { Enabled = true, Device = _pty.Link, HeartbeatSeconds = 0.4 },
             new SourceContext(NullLoggerFactory.Instance, Rules, TimeProvider.System));
     }
 
@@ -101,8 +101,8 @@ public sealed class FrontPanelSourceTests : IDisposable
         _pty.Led("psu", "2", "solid green");
         _pty.Heartbeat(1);
         Assert.True(PanelPty.Eventually(() => Shows("panel:psu:2", "solid green")));
-        // no more heartbeats: after 3 × 0.2 s the panel counts as silent
-        Assert.True(PanelPty.Eventually(() => _source.Snapshot().Observations.Single().UnknownReason is not null, 3));
+        // no more heartbeats: after 3 × 0.4 s the panel counts as silent
+        Assert.True(PanelPty.Eventually(() => _source.Snapshot().Observations.Single().UnknownReason is not null, 5));
         var o = _source.Snapshot().Observations.Single();
         Assert.StartsWith("front panel silent for", o.UnknownReason);
         Assert.Equal(HwState.Unknown, new Evaluator(Rules).Evaluate(o).Verdict.State);
