@@ -174,7 +174,7 @@ public static class HwMetrics
     {
         var tags = Common(LedComponent(c, led), 5);
         tags.Add(new("hw.led.name", led));
-        tags.Add(new("hw.led.color", s.Color is { } color ? color.ToString().ToLowerInvariant() : "none"));
+        tags.Add(new("hw.led.color", s.Color is { } color ? LedText.ColorName(color) : "none"));
         tags.Add(new("hw.led.pattern", s.Pattern.ToString().ToLowerInvariant()));
         if (s.Rate is { } rate) tags.Add(new("hw.led.rate", rate.ToString()));
         tags.Add(new("hw.led.text", s.ToString()));

@@ -41,11 +41,13 @@ internal sealed partial class OtlpExportMonitor : EventListener
         {
             Interlocked.Increment(ref _errors);
             var reason = Describe(e);
+            // metrics and logs fail alike when the collector is down: the signal's URL is not part of "the reason changed"
+            var key = e.EventName + ": " + string.Join("; ", Texts(e).Where(t => !Uri.IsWellFormedUriString(t, UriKind.Absolute)));
             lock (_lock)
             {
-                if (_failing && reason == _lastReason) return;
+                if (_failing && key == _lastReason) return;
                 _failing = true;
-                _lastReason = reason;
+                _lastReason = key;
             }
             Log.Failing(_log, reason);
         }
@@ -62,11 +64,10 @@ internal sealed partial class OtlpExportMonitor : EventListener
     }
 
     /// <summary>Event name plus its text payloads, first line only (no stack traces in the agent log).</summary>
-    private static string Describe(EventWrittenEventArgs e)
-    {
-        var parts = (e.Payload ?? []).OfType<string>().Select(p => p.Split('\n')[0].Trim()).Where(p => p.Length > 0);
-        return $"{e.EventName}: {string.Join("; ", parts)}";
-    }
+    private static string Describe(EventWrittenEventArgs e) => $"{e.EventName}: {string.Join("; ", Texts(e))}";
+
+    private static IEnumerable<string> Texts(EventWrittenEventArgs e) =>
+        (e.Payload ?? []).OfType<string>().Select(p => p.Split('\n')[0].Trim()).Where(p => p.Length > 0);
 
     private static partial class Log
     {
