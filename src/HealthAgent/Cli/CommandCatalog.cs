@@ -20,6 +20,7 @@ public static class CommandCatalog
         root.Subcommands.Add(ExplainCommand.Build());
         root.Subcommands.Add(RulesCommand.Build());
         root.Subcommands.Add(MqttCommand.Build());
+        root.Subcommands.Add(RunCommand.Build());
         return root;
     }
 }
