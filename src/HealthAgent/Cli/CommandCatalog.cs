@@ -19,6 +19,8 @@ public static class CommandCatalog
         // one line per verb
         root.Subcommands.Add(ExplainCommand.Build());
         root.Subcommands.Add(RulesCommand.Build());
+        root.Subcommands.Add(MqttCommand.Build());
+        root.Subcommands.Add(RunCommand.Build());
         return root;
     }
 }

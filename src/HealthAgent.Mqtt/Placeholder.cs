@@ -1,1 +1,0 @@
-namespace HealthAgent.Mqtt; internal static class Placeholder {}
