@@ -1,6 +1,7 @@
 using HealthAgent.Config;
 using HealthAgent.Pipeline;
 using HealthAgent.Publishing.Mqtt;
+using HealthAgent.Publishing.Otlp;
 using Microsoft.Extensions.Logging;
 
 namespace HealthAgent.Publishing;
@@ -37,6 +38,7 @@ public static class PublisherCatalog
     [
         // one line per publisher
         PublisherDescriptor.For<MqttPublisherOptions>("mqtt", (ctx, o) => new MqttPublisher(o, ctx)),
+        PublisherDescriptor.For<OtlpPublisherOptions>("otlp", (ctx, o) => OtlpPublisher.Create(o, ctx.LoggerFactory, ctx.SourceStats)),
     ];
 
     /// <summary>Binds and validates every publisher's options; unknown keys under "publishers" are errors.</summary>

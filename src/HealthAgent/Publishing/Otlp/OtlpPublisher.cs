@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Reflection;
 using HealthAgent.Model;
+using HealthAgent.Pipeline;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
@@ -23,28 +24,35 @@ public sealed partial class OtlpPublisher : IHealthPublisher
     public const string EventName = "healthagent.hw.state_change";
     /// <summary>Logger category of the event records: the OTLP instrumentation scope name of the logs.</summary>
     public const string EventCategory = "HealthAgent.Events";
+    /// <summary>Instrumentation scope of the agent's self-metrics (healthagent.source.*, healthagent.otlp.*).</summary>
+    public const string SelfMeterName = "HealthAgent.Agent";
 
     private readonly OtlpPublisherOptions _options;
     private readonly ILogger _log;
     private readonly string _machineIdPath;
+    private readonly Func<IReadOnlyList<SourceStats>> _sourceStats;
     private OpenTelemetrySdk? _sdk;
-    private Meter? _meter;
+    private Meter? _meter, _selfMeter;
     private ILogger? _events;
     private OtlpExportMonitor? _monitor;
     private volatile IHealthState? _state;
     private long _notStartedDrops;
 
-    private OtlpPublisher(OtlpPublisherOptions options, ILoggerFactory loggerFactory, string machineIdPath)
+    private OtlpPublisher(OtlpPublisherOptions options, ILoggerFactory loggerFactory, Func<IReadOnlyList<SourceStats>>? sourceStats, string machineIdPath)
     {
         _options = options;
         _log = loggerFactory.CreateLogger<OtlpPublisher>();
+        _sourceStats = sourceStats ?? (() => []);
         _machineIdPath = machineIdPath;
     }
 
     /// <summary>Creates the publisher (the catalog's one line). Nothing connects before <see cref="StartAsync"/>.</summary>
-    public static OtlpPublisher Create(OtlpPublisherOptions options, ILoggerFactory loggerFactory) => new(options, loggerFactory, "/etc/machine-id");
+    /// <param name="sourceStats">The running sources' self-metrics, exported as healthagent.source.*.</param>
+    public static OtlpPublisher Create(OtlpPublisherOptions options, ILoggerFactory loggerFactory, Func<IReadOnlyList<SourceStats>>? sourceStats = null) =>
+        new(options, loggerFactory, sourceStats, "/etc/machine-id");
 
-    internal static OtlpPublisher Create(OtlpPublisherOptions options, ILoggerFactory loggerFactory, string machineIdPath) => new(options, loggerFactory, machineIdPath);
+    internal static OtlpPublisher Create(OtlpPublisherOptions options, ILoggerFactory loggerFactory, Func<IReadOnlyList<SourceStats>>? sourceStats, string machineIdPath) =>
+        new(options, loggerFactory, sourceStats, machineIdPath);
 
     public string Name => Key;
 
@@ -72,7 +80,7 @@ public sealed partial class OtlpPublisher : IHealthPublisher
             _sdk = OpenTelemetrySdk.Create(b => b
                 .ConfigureResource(r => ConfigureResource(r, state.AgentId, version))
                 .WithMetrics(m => m
-                    .AddMeter(HwMetrics.MeterName)
+                    .AddMeter(HwMetrics.MeterName, SelfMeterName)
                     .AddOtlpExporter((e, reader) =>
                     {
                         ConfigureExporter(e, protocol, endpoint, "v1/metrics");
@@ -90,6 +98,8 @@ public sealed partial class OtlpPublisher : IHealthPublisher
                 }), o => { o.IncludeFormattedMessage = true; o.IncludeScopes = false; }));
             _meter = new Meter(HwMetrics.MeterName, version);
             _ = new HwInstruments(_meter, () => _state);
+            _selfMeter = new Meter(SelfMeterName, version);
+            RegisterSelfMetrics(_selfMeter);
             _events = _sdk.GetLoggerFactory().CreateLogger(EventCategory);
             Log.Started(_log, protocol == OtlpExportProtocol.Grpc ? OtlpPublisherOptions.GrpcProtocol : OtlpPublisherOptions.HttpProtobufProtocol,
                 endpoint is null ? "(OTEL_EXPORTER_OTLP_ENDPOINT or default)" : OtlpPublisherOptions.Redact(endpoint));
@@ -152,10 +162,33 @@ public sealed partial class OtlpPublisher : IHealthPublisher
         _events = null;
         _meter?.Dispose();
         _meter = null;
+        _selfMeter?.Dispose();
+        _selfMeter = null;
         _sdk?.Dispose(); // flushes what is queued, bounded by the exporter timeout
         _sdk = null;
         _monitor?.Dispose();
         _monitor = null;
+    }
+
+    /// <summary>
+    /// The agent's own health: per source (attribute healthagent.source) up, hung, last run duration, runs and errors;
+    /// and this publisher's failed exports.
+    /// </summary>
+    private void RegisterSelfMetrics(Meter m)
+    {
+        IEnumerable<Measurement<T>> PerSource<T>(Func<SourceStats, T> value) where T : struct
+        {
+            IReadOnlyList<SourceStats> stats;
+            try { stats = _sourceStats(); }
+            catch (Exception) { yield break; } // a callback must not throw: it would drop the metric
+            foreach (var s in stats) yield return new Measurement<T>(value(s), new KeyValuePair<string, object?>("healthagent.source", s.Source));
+        }
+        m.CreateObservableGauge("healthagent.source.up", () => PerSource(s => s.Up ? 1 : 0), "1", "1 when the source's last run completed in time without failing as a whole");
+        m.CreateObservableGauge("healthagent.source.hung", () => PerSource(s => s.Hung ? 1 : 0), "1", "1 while a run is stuck past its timeout");
+        m.CreateObservableGauge("healthagent.source.duration", () => PerSource(s => s.LastDuration.TotalSeconds), "s", "Duration of the source's last completed run");
+        m.CreateObservableCounter("healthagent.source.runs", () => PerSource(s => s.Runs), "{run}", "Runs of the source since start");
+        m.CreateObservableCounter("healthagent.source.errors", () => PerSource(s => s.Errors), "{error}", "Per-device errors, whole-source failures and timeouts since start");
+        m.CreateObservableCounter("healthagent.otlp.export.errors", () => ExportErrors, "{error}", "Failed OTLP exports (metrics and logs) since start");
     }
 
     private void ConfigureResource(ResourceBuilder r, string agentId, string version)

@@ -1,4 +1,3 @@
-using HealthAgent.Config;
 using OpenTelemetry.Exporter;
 
 namespace HealthAgent.Publishing.Otlp;
@@ -8,12 +7,12 @@ namespace HealthAgent.Publishing.Otlp;
 /// standard OTEL_* environment variable, then to the OpenTelemetry default; HEALTHAGENT_PUBLISHERS__OTLP__* variables
 /// override agent.json.
 /// </summary>
-public sealed class OtlpPublisherOptions : IValidatable
+public sealed class OtlpPublisherOptions : PublisherOptions
 {
     public const string GrpcProtocol = "grpc", HttpProtobufProtocol = "http/protobuf";
 
-    /// <summary>Whether the agent exports hw.* metrics and health-event logs over OTLP.</summary>
-    public bool Enabled { get; set; }
+    /// <summary>Off unless agent.json turns it on (enabled: whether the agent exports hw.* metrics and event logs over OTLP).</summary>
+    public OtlpPublisherOptions() => Enabled = false;
 
     /// <summary>
     /// Collector base URL, e.g. <c>http://collector:4317</c> (grpc) or <c>http://collector:4318</c> (http/protobuf;
@@ -36,8 +35,9 @@ public sealed class OtlpPublisherOptions : IValidatable
     /// <summary>The service.name resource attribute. Empty: OTEL_SERVICE_NAME, else "healthagent".</summary>
     public string? ServiceName { get; set; }
 
-    public void Validate(string path, ICollection<string> errors)
+    public override void Validate(string path, ICollection<string> errors)
     {
+        base.Validate(path, errors);
         if (!string.IsNullOrWhiteSpace(Endpoint)
             && (!Uri.TryCreate(Endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0))
             errors.Add($"{path}.endpoint: must be an absolute http:// or https:// URL (is '{Redact(Endpoint)}')");

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using HealthAgent.Model;
+using HealthAgent.Pipeline;
 using HealthAgent.Publishing.Otlp;
 using HealthAgent.Tests.Publishing.Otlp.Proto;
 using Microsoft.Extensions.Logging;
@@ -35,7 +36,8 @@ public sealed class OtlpPublisherTests : IDisposable
         File.Delete(_machineIdFile);
     }
 
-    private async Task<OtlpPublisher> StartAsync(string protocol, string endpoint, InMemoryHealthState state, Dictionary<string, string>? headers = null)
+    private async Task<OtlpPublisher> StartAsync(string protocol, string endpoint, InMemoryHealthState state, Dictionary<string, string>? headers = null,
+        Func<IReadOnlyList<SourceStats>>? sourceStats = null)
     {
         var options = new OtlpPublisherOptions
         {
@@ -45,7 +47,7 @@ public sealed class OtlpPublisherTests : IDisposable
         var errors = new List<string>();
         options.Validate("publishers.otlp", errors);
         Assert.Empty(errors);
-        var publisher = OtlpPublisher.Create(options, _loggerFactory, _machineIdFile);
+        var publisher = OtlpPublisher.Create(options, _loggerFactory, sourceStats, _machineIdFile);
         await publisher.StartAsync(state, CancellationToken.None);
         return publisher;
     }
@@ -218,7 +220,7 @@ public sealed class OtlpPublisherTests : IDisposable
         Assert.Equal(Environment.MachineName, resource.Str("host.name"));
         Assert.Equal(MachineId, resource.Str("host.id"));
         Assert.Equal("rack-07", resource.Str("healthagent.agent.id"));
-        Assert.Equal("HealthAgent.Hardware", receiver.MetricRequests[^1].ResourceMetrics.Single().ScopeMetrics.Single().Scope.Name);
+        Assert.Equal(["HealthAgent.Agent", "HealthAgent.Hardware"], receiver.MetricRequests[^1].ResourceMetrics.Single().ScopeMetrics.Select(s => s.Scope.Name).Order());
         var request = receiver.Requests.Last();
         Assert.Equal(contentType, request.ContentType);
         Assert.Equal(httpVersion, request.Protocol);
@@ -328,6 +330,31 @@ public sealed class OtlpPublisherTests : IDisposable
 
         await OtlpReceiver.WaitUntilAsync(() => _logs.Messages.Any(m => m.StartsWith("OTLP export recovered", StringComparison.Ordinal)), Wait, "the recovery log");
         Assert.Single(_logs.Messages, m => m.StartsWith("OTLP export failing", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Export_SourceStats_AreAgentSelfMetrics()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var hwmon = new SourceStats("hwmon") { Up = true, LastDuration = TimeSpan.FromMilliseconds(12) };
+        hwmon.CountRun();
+        hwmon.CountErrors(2);
+        var redfish = new SourceStats("redfish") { Hung = true };
+        await using var publisher = await StartAsync("grpc", receiver.GrpcEndpoint, Appliance.State(), sourceStats: () => [hwmon, redfish]);
+
+        var metrics = await ExportAsync(publisher, receiver);
+
+        double Of(string metric, string source) =>
+            metrics[metric].Points().Single(p => p.Attributes.Str("healthagent.source") == source).Value();
+        Assert.Equal(1, Of("healthagent.source.up", "hwmon"));
+        Assert.Equal(0, Of("healthagent.source.up", "redfish"));
+        Assert.Equal(1, Of("healthagent.source.hung", "redfish"));
+        Assert.Equal(0.012, Of("healthagent.source.duration", "hwmon"), 6);
+        Assert.Equal(1, Of("healthagent.source.runs", "hwmon"));
+        Assert.Equal(2, Of("healthagent.source.errors", "hwmon"));
+        Assert.True(metrics["healthagent.source.errors"].Sum.IsMonotonic);
+        Assert.Equal("s", metrics["healthagent.source.duration"].Unit);
+        Assert.Equal(0, Assert.Single(metrics["healthagent.otlp.export.errors"].Points()).Value());
     }
 
     [Fact]
