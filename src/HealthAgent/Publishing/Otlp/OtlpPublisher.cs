@@ -120,7 +120,7 @@ public sealed partial class OtlpPublisher : IHealthPublisher
             if (Interlocked.Increment(ref _notStartedDrops) == 1) Log.NotStarted(_log);
             return ValueTask.CompletedTask;
         }
-        Log.StateChange(events, LevelOf(e.Severity, e.Kind),
+        Log.StateChange(events, LevelOf(e.Severity, e.Kind), e.Time,
             e.Component.Id, e.Component.HwType, e.Component.Name, HealthWords.Name(e.State), KindName(e.Kind),
             HealthWords.Name(e.Severity), e.Code, e.Meaning, e.Action, e.RuleId ?? "", e.Led?.ToString() ?? "",
             e.FromState is { } fs ? HealthWords.Name(fs) : "", e.FromSeverity is { } fsev ? HealthWords.Name(fsev) : "",
@@ -260,7 +260,11 @@ public sealed partial class OtlpPublisher : IHealthPublisher
         ["seq"] = "healthagent.event.seq", ["agentId"] = "healthagent.agent.id",
     };
 
-    /// <summary>Renames the event record's attributes before the exporter's batch processor serialises them.</summary>
+    /// <summary>
+    /// Shapes the event record before the exporter's batch processor serialises it: renames the attributes, leaves out
+    /// empty ones and the message template (the body carries the formatted text), and stamps the record with the
+    /// event's own time (when the agent saw the change) instead of the time it was logged.
+    /// </summary>
     private sealed class EventAttributes : BaseProcessor<LogRecord>
     {
         public override void OnEnd(LogRecord data)
@@ -269,8 +273,9 @@ public sealed partial class OtlpPublisher : IHealthPublisher
             var renamed = new List<KeyValuePair<string, object?>>(attributes.Count);
             foreach (var a in attributes)
             {
-                if (a.Value is null or "") continue;
-                renamed.Add(EventAttributeNames.TryGetValue(a.Key, out var name) ? new(name, a.Value) : a);
+                if (a.Key == "time" && a.Value is DateTimeOffset time) data.Timestamp = time.UtcDateTime;
+                else if (a.Value is null or "" || a.Key == "{OriginalFormat}") continue;
+                else renamed.Add(EventAttributeNames.TryGetValue(a.Key, out var name) ? new(name, a.Value) : a);
             }
             data.Attributes = renamed;
         }
@@ -282,8 +287,8 @@ public sealed partial class OtlpPublisher : IHealthPublisher
         // because the source generator only accepts C# identifiers as placeholders.
         [LoggerMessage(EventId = 1, EventName = EventName,
             Message = "{hwName} ({hwId}) {eventKind}: {hwState}, {severity} {code}. {meaning} Action: {action} " +
-                      "[rule {ruleId}, LED {led}; from {fromState} {fromSeverity} {fromRuleId} {fromLed}; event {eventId} seq {seq}; type {hwType}; agent {agentId}]")]
-        public static partial void StateChange(ILogger logger, LogLevel level,
+                      "[rule {ruleId}, LED {led}; was {fromState} {fromSeverity}, rule {fromRuleId}, LED {fromLed}; event {eventId} #{seq} at {time}; {hwType}; agent {agentId}]")]
+        public static partial void StateChange(ILogger logger, LogLevel level, DateTimeOffset time,
             string hwId, string hwType, string hwName, string hwState, string eventKind, string severity, string code, string meaning, string action,
             string ruleId, string led, string fromState, string fromSeverity, string fromRuleId, string fromLed, string eventId, long seq, string agentId);
 
