@@ -36,7 +36,7 @@ public sealed class OtlpPublisherTests : IDisposable
         File.Delete(_machineIdFile);
     }
 
-    private async Task<OtlpPublisher> StartAsync(string protocol, string endpoint, InMemoryHealthState state, Dictionary<string, string>? headers = null,
+    private async Task<OtlpPublisher> StartAsync(string? protocol, string? endpoint, InMemoryHealthState state, Dictionary<string, string>? headers = null,
         Func<IReadOnlyList<SourceStats>>? sourceStats = null)
     {
         var options = new OtlpPublisherOptions
@@ -335,6 +335,34 @@ public sealed class OtlpPublisherTests : IDisposable
     }
 
     [Fact]
+    public async Task Export_OptionsEmpty_StandardOtelVariablesApply()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var env = new EnvironmentScope(
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"), ("OTEL_SERVICE_NAME", "nvr-health"));
+        await using var publisher = await StartAsync(null, null, Appliance.State());
+
+        await ExportAsync(publisher, receiver);
+
+        Assert.Equal("/v1/metrics", receiver.Requests.Last().Path); // the SDK appends the signal path to the variable's URL
+        Assert.Equal("nvr-health", receiver.MetricRequests[^1].ResourceMetrics[0].Resource.Attributes.Str("service.name"));
+    }
+
+    [Fact]
+    public async Task Export_OptionsSet_BeatStandardOtelVariables()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var env = new EnvironmentScope(
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"), ("OTEL_SERVICE_NAME", "nvr-health"));
+        await using var publisher = await StartAsync("grpc", receiver.GrpcEndpoint, Appliance.State());
+
+        await ExportAsync(publisher, receiver);
+
+        Assert.Equal("HTTP/2", receiver.Requests.Last().Protocol);
+        Assert.Equal("nvr-health", receiver.MetricRequests[^1].ResourceMetrics[0].Resource.Attributes.Str("service.name"));
+    }
+
+    [Fact]
     public async Task Export_SourceStats_AreAgentSelfMetrics()
     {
         await using var receiver = await OtlpReceiver.StartAsync();
@@ -369,6 +397,26 @@ public sealed class OtlpPublisherTests : IDisposable
             "c", HwState.Ok, Severity.Ok, "m", "a", [], null, null, null, null), CancellationToken.None);
 
         Assert.Equal(1, publisher.DroppedEvents);
+    }
+}
+
+/// <summary>Sets environment variables for one test and restores them (only inside the serialised OTLP collection).</summary>
+public sealed class EnvironmentScope : IDisposable
+{
+    private readonly List<(string Name, string? Old)> _saved = [];
+
+    public EnvironmentScope(params (string Name, string? Value)[] variables)
+    {
+        foreach (var (name, value) in variables)
+        {
+            _saved.Add((name, Environment.GetEnvironmentVariable(name)));
+            Environment.SetEnvironmentVariable(name, value);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var (name, old) in _saved) Environment.SetEnvironmentVariable(name, old);
     }
 }
 
