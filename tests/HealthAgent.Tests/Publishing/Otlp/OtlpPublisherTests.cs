@@ -250,6 +250,7 @@ public sealed class OtlpPublisherTests : IDisposable
         var record = Assert.Single(scope.LogRecords);
         Assert.Equal("healthagent.hw.state_change", record.EventName);
         Assert.Equal(17, record.SeverityNumber); // critical → Error → SEVERITY_NUMBER_ERROR
+        Assert.Equal("Error", record.SeverityText);
         var a = record.Attributes;
         Assert.Equal("psu:1", a.Str("hw.id"));
         Assert.Equal("power_supply", a.Str("hw.type"));
@@ -294,7 +295,9 @@ public sealed class OtlpPublisherTests : IDisposable
         var records = receiver.LogRequests.SelectMany(r => r.ResourceLogs).SelectMany(r => r.ScopeLogs).SelectMany(s => s.LogRecords)
             .OrderBy(r => r.Attributes.Str("healthagent.event.seq")).ToList();
         Assert.Equal(13, records[0].SeverityNumber); // warning → WARN
+        Assert.Equal("Warning", records[0].SeverityText);
         Assert.Equal(9, records[1].SeverityNumber);  // cleared → INFO
+        Assert.Equal("Information", records[1].SeverityText);
         Assert.Null(records[0].Attributes.Str("healthagent.from.state")); // no previous state: attribute left out
     }
 
