@@ -259,6 +259,7 @@ internal sealed class HwInstruments
     {
         lock (_ledLock)
         {
+            var present = new HashSet<string>(StringComparer.Ordinal);
             foreach (var s in components)
             {
                 if (s.Evaluation.Led is not { } indicator) continue;
@@ -266,6 +267,7 @@ internal sealed class HwInstruments
                 {
                     var name = indicator.LedNames[i];
                     var key = s.Component.Id + "\n" + name;
+                    present.Add(key);
                     if (!_ledHistory.TryGetValue(key, out var history)) _ledHistory[key] = history = [];
                     var current = indicator.States[i];
                     if (current is not null && !history.Any(h => h.Text == current.ToString()))
@@ -277,6 +279,8 @@ internal sealed class HwInstruments
                     foreach (var (text, tags) in history) list.Add((current is not null && text == current.ToString() ? 1 : 0, tags));
                 }
             }
+            // components that left the state take their LED history with them
+            foreach (var gone in _ledHistory.Keys.Where(k => !present.Contains(k)).ToList()) _ledHistory.Remove(gone);
         }
     }
 }

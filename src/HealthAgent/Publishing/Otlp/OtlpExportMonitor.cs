@@ -18,14 +18,9 @@ internal sealed partial class OtlpExportMonitor : EventListener
     private bool _failing;
     private string? _lastReason;
 
-    public OtlpExportMonitor(ILogger log)
-    {
-        _log = log;
-        // EventListener calls OnEventSourceCreated from its base constructor for existing sources, before _log is set:
-        // enable here as well, now that the fields are initialised.
-        foreach (var source in EventSource.GetSources())
-            if (source.Name == SourceName) EnableEvents(source, EventLevel.Verbose);
-    }
+    // EventListener's base constructor calls OnEventSourceCreated for sources that already exist, before _log is
+    // assigned: OnEventWritten ignores events until then.
+    public OtlpExportMonitor(ILogger log) => _log = log;
 
     public long Errors => Interlocked.Read(ref _errors);
 
@@ -36,7 +31,7 @@ internal sealed partial class OtlpExportMonitor : EventListener
 
     protected override void OnEventWritten(EventWrittenEventArgs e)
     {
-        if (e.EventSource.Name != SourceName || _log is null) return;
+        if (e.EventSource.Name != SourceName || _log is null) return; // _log: see the constructor
         if (e.Level is EventLevel.Error or EventLevel.Critical)
         {
             Interlocked.Increment(ref _errors);

@@ -104,7 +104,7 @@ public sealed partial class OtlpPublisher : IHealthPublisher
             Log.Started(_log, protocol == OtlpExportProtocol.Grpc ? OtlpPublisherOptions.GrpcProtocol : OtlpPublisherOptions.HttpProtobufProtocol,
                 endpoint is null ? "(OTEL_EXPORTER_OTLP_ENDPOINT or default)" : OtlpPublisherOptions.Redact(endpoint));
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or UriFormatException or NotSupportedException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             // a bad OTEL_* variable or option the validation did not catch: run without OTLP rather than stop the agent
             Log.StartFailed(_log, e.Message);

@@ -29,6 +29,9 @@ public sealed class InMemoryHealthState(string agentId) : IHealthState
         return evaluation;
     }
 
+    /// <summary>The component is no longer monitored (device removed, source disabled).</summary>
+    public void Remove(string componentId) => _components = [.. _components.Where(c => c.Component.Id != componentId)];
+
     public IReadOnlyList<HealthEvent> History(int limit = 200, Severity? minSeverity = null, string? componentId = null) => [];
 
     public async IAsyncEnumerable<HealthChange> WatchAsync([EnumeratorCancellation] CancellationToken ct)

@@ -176,6 +176,23 @@ public sealed class OtlpPublisherTests : IDisposable
         Assert.Equal(0, link.Single(p => p.Attributes.Str("hw.led.text") == "solid amber").Value());
     }
 
+    [Fact]
+    public async Task Export_ComponentRemoved_ItsSeriesAreNoLongerExported()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var state = Appliance.State();
+        await using var publisher = await StartAsync("grpc", receiver.GrpcEndpoint, state);
+        await ExportAsync(publisher, receiver);
+
+        state.Remove(Appliance.Psu.Id);
+
+        var after = await ExportAsync(publisher, receiver);
+        Assert.Empty(PointsOf(after, "hw.status", Appliance.Psu.Id));
+        Assert.Empty(PointsOf(after, "hw.voltage", Appliance.Psu.Id));
+        Assert.Empty(PointsOf(after, "hw.led.state", "psu:1:led:status"));
+        Assert.Equal(5, PointsOf(after, "hw.status", Appliance.Nic.Id).Count);
+    }
+
     [Theory]
     [InlineData("grpc")]
     [InlineData("http/protobuf")]
