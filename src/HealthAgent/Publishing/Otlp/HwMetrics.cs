@@ -184,15 +184,19 @@ public static class HwMetrics
 
 /// <summary>
 /// Registers every <see cref="HwMetrics.All"/> instrument as an observable on a meter. Callbacks read the current
-/// <see cref="IHealthState.Components"/> snapshot at collection time, so exported values are current at export.
+/// <see cref="IHealthState.Components"/> snapshot at collection time, so exported values are current at export. The
+/// points of all metrics are computed once per snapshot (the state hands out a new immutable list on every change).
 /// </summary>
 internal sealed class HwInstruments
 {
     private const int MaxPreviousLedStates = 16;
+    private static readonly List<(double, KeyValuePair<string, object?>[])> None = [];
     private readonly Func<IHealthState?> _state;
-    // LED states seen before, per LED, reported as 0 so a backend sees the old state end (StateSet-like, bounded).
+    private readonly Lock _lock = new();
+    private IReadOnlyList<ComponentStatus>? _snapshot;
+    private Dictionary<string, List<(double Value, KeyValuePair<string, object?>[] Tags)>> _points = new(StringComparer.Ordinal);
+    // LED states exported before, per LED, reported as 0 so a backend sees the old state end (StateSet-like, bounded).
     private readonly Dictionary<string, List<(string Text, KeyValuePair<string, object?>[] Tags)>> _ledHistory = new(StringComparer.Ordinal);
-    private readonly Lock _ledLock = new();
 
     public HwInstruments(Meter meter, Func<IHealthState?> state)
     {
@@ -220,67 +224,69 @@ internal sealed class HwInstruments
         Points(metric).Select(p => new Measurement<double>(p.Value, p.Tags));
 
     /// <summary>The points of one metric from the current state. Never throws: a callback exception would drop the whole metric.</summary>
-    internal List<(double Value, KeyValuePair<string, object?>[] Tags)> Points(string metric)
+    internal IReadOnlyList<(double Value, KeyValuePair<string, object?>[] Tags)> Points(string metric)
     {
-        var list = new List<(double, KeyValuePair<string, object?>[])>();
-        if (_state() is not { } state) return list;
+        if (_state() is not { } state) return None;
         IReadOnlyList<ComponentStatus> components;
         try { components = state.Components; }
-        catch (Exception) { return list; }
-        if (metric == HwMetrics.Status)
+        catch (Exception) { return None; }
+        lock (_lock)
         {
-            foreach (var s in components)
-                foreach (var (v, tags) in HwMetrics.StatusOneHot(s.Component, s.Evaluation.Verdict.State)) list.Add((v, tags));
-            return list;
+            if (!ReferenceEquals(components, _snapshot))
+            {
+                _points = Compute(components);
+                _snapshot = components;
+            }
+            return _points.TryGetValue(metric, out var list) ? list : None;
         }
-        if (metric == HwMetrics.LedState)
-        {
-            AddLeds(components, list);
-            return list;
-        }
+    }
+
+    private Dictionary<string, List<(double, KeyValuePair<string, object?>[])>> Compute(IReadOnlyList<ComponentStatus> components)
+    {
+        var points = HwMetrics.All.ToDictionary(d => d.Name, _ => new List<(double, KeyValuePair<string, object?>[])>(), StringComparer.Ordinal);
+        var seen = new HashSet<(string, string)>();
         foreach (var s in components)
         {
             var c = s.Component;
-            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (v, tags) in HwMetrics.StatusOneHot(c, s.Evaluation.Verdict.State)) points[HwMetrics.Status].Add((v, tags));
+            seen.Clear();
             foreach (var r in s.Evaluation.Readings)
             {
-                if (HwMetrics.Classify(c, r) is not { } p || p.Metric != metric) continue;
+                if (HwMetrics.Classify(c, r) is not { } p) continue;
                 // the first reading wins when two map to the same series (same metric, component and extra attributes)
-                if (!seen.Add(string.Join("|", p.Extra.Select(e => e.Key + "=" + e.Value)))) continue;
+                if (!seen.Add((p.Metric, string.Join("|", p.Extra.Select(e => e.Key + "=" + e.Value))))) continue;
                 var tags = HwMetrics.Common(c, p.Extra.Length);
                 tags.AddRange(p.Extra);
-                list.Add((p.Value, tags.ToArray()));
+                points[p.Metric].Add((p.Value, tags.ToArray()));
             }
         }
-        return list;
+        AddLeds(components, points[HwMetrics.LedState]);
+        return points;
     }
 
     private void AddLeds(IReadOnlyList<ComponentStatus> components, List<(double, KeyValuePair<string, object?>[])> list)
     {
-        lock (_ledLock)
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var s in components)
         {
-            var present = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var s in components)
+            if (s.Evaluation.Led is not { } indicator) continue;
+            for (var i = 0; i < indicator.LedNames.Count; i++)
             {
-                if (s.Evaluation.Led is not { } indicator) continue;
-                for (var i = 0; i < indicator.LedNames.Count; i++)
+                var name = indicator.LedNames[i];
+                var key = s.Component.Id + "\n" + name;
+                present.Add(key);
+                if (!_ledHistory.TryGetValue(key, out var history)) _ledHistory[key] = history = [];
+                var current = indicator.States[i]?.ToString();
+                if (current is not null && !history.Exists(h => h.Text == current))
                 {
-                    var name = indicator.LedNames[i];
-                    var key = s.Component.Id + "\n" + name;
-                    present.Add(key);
-                    if (!_ledHistory.TryGetValue(key, out var history)) _ledHistory[key] = history = [];
-                    var current = indicator.States[i];
-                    if (current is not null && !history.Any(h => h.Text == current.ToString()))
-                    {
-                        history.Add((current.ToString(), HwMetrics.LedTags(s.Component, name, current)));
-                        if (history.Count > MaxPreviousLedStates) history.RemoveAt(0);
-                    }
-                    // an unknown LED state reports every known state as 0: the agent cannot say what it shows
-                    foreach (var (text, tags) in history) list.Add((current is not null && text == current.ToString() ? 1 : 0, tags));
+                    history.Add((current, HwMetrics.LedTags(s.Component, name, indicator.States[i]!)));
+                    if (history.Count > MaxPreviousLedStates) history.RemoveAt(0);
                 }
+                // an unknown LED state reports every known state as 0: the agent cannot say what it shows
+                foreach (var (text, tags) in history) list.Add((text == current ? 1 : 0, tags));
             }
-            // components that left the state take their LED history with them
-            foreach (var gone in _ledHistory.Keys.Where(k => !present.Contains(k)).ToList()) _ledHistory.Remove(gone);
         }
+        // components that left the state take their LED history with them
+        foreach (var gone in _ledHistory.Keys.Where(k => !present.Contains(k)).ToList()) _ledHistory.Remove(gone);
     }
 }

@@ -26,6 +26,8 @@ public sealed partial class OtlpPublisher : IHealthPublisher
     public const string EventCategory = "HealthAgent.Events";
     /// <summary>Instrumentation scope of the agent's self-metrics (healthagent.source.*, healthagent.otlp.*).</summary>
     public const string SelfMeterName = "HealthAgent.Agent";
+    /// <summary>Series per hw.* metric before the SDK folds the rest into one otel.metric.overflow series.</summary>
+    public const int CardinalityLimit = 20_000;
 
     private readonly OtlpPublisherOptions _options;
     private readonly ILogger _log;
@@ -81,6 +83,8 @@ public sealed partial class OtlpPublisher : IHealthPublisher
                 .ConfigureResource(r => ConfigureResource(r, state.AgentId, version))
                 .WithMetrics(m => m
                     .AddMeter(HwMetrics.MeterName, SelfMeterName)
+                    // hw.status has 5 series per component: lift the SDK's 2000-series default well above any appliance
+                    .AddView(i => i.Meter.Name == HwMetrics.MeterName ? new MetricStreamConfiguration { CardinalityLimit = CardinalityLimit } : null)
                     .AddOtlpExporter((e, reader) =>
                     {
                         ConfigureExporter(e, protocol, endpoint, "v1/metrics");
