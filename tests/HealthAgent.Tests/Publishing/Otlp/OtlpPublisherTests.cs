@@ -177,6 +177,20 @@ public sealed class OtlpPublisherTests : IDisposable
     }
 
     [Fact]
+    public async Task Export_MoreSeriesThanTheSdkDefaultLimit_AllExportedWithoutOverflow()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var state = new InMemoryHealthState("rack-07");
+        for (var i = 0; i < 450; i++) state.Observe(Appliance.PsuFailed() with { Component = Appliance.Psu with { Id = $"psu:{i}" } });
+        await using var publisher = await StartAsync("grpc", receiver.GrpcEndpoint, state);
+
+        var metrics = await ExportAsync(publisher, receiver);
+
+        Assert.Equal(2250, metrics["hw.status"].Points().Count()); // above the SDK's default 2000 series per metric
+        Assert.DoesNotContain(metrics["hw.status"].Points(), p => p.Attributes.Str("otel.metric.overflow") is not null);
+    }
+
+    [Fact]
     public async Task Export_ComponentRemoved_ItsSeriesAreNoLongerExported()
     {
         await using var receiver = await OtlpReceiver.StartAsync();
