@@ -1,4 +1,5 @@
 using System.Diagnostics.Tracing;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 
 namespace HealthAgent.Publishing.Otlp;
@@ -62,7 +63,11 @@ internal sealed partial class OtlpExportMonitor : EventListener
     private static string Describe(EventWrittenEventArgs e) => $"{e.EventName}: {string.Join("; ", Texts(e))}";
 
     private static IEnumerable<string> Texts(EventWrittenEventArgs e) =>
-        (e.Payload ?? []).OfType<string>().Select(p => p.Split('\n')[0].Trim()).Where(p => p.Length > 0);
+        (e.Payload ?? []).OfType<string>().Select(p => Credentials().Replace(p.Split('\n')[0].Trim(), "//***@")).Where(p => p.Length > 0);
+
+    /// <summary>URL userinfo ("//user:password@host") in exporter messages: never logged.</summary>
+    [GeneratedRegex(@"//[^/@\s]+@")]
+    private static partial Regex Credentials();
 
     private static partial class Log
     {

@@ -106,7 +106,7 @@ public sealed partial class OtlpPublisher : IHealthPublisher
             RegisterSelfMetrics(_selfMeter);
             _events = _sdk.GetLoggerFactory().CreateLogger(EventCategory);
             Log.Started(_log, protocol == OtlpExportProtocol.Grpc ? OtlpPublisherOptions.GrpcProtocol : OtlpPublisherOptions.HttpProtobufProtocol,
-                endpoint is null ? "(OTEL_EXPORTER_OTLP_ENDPOINT or default)" : OtlpPublisherOptions.Redact(endpoint));
+                OtlpPublisherOptions.Redact(endpoint ?? First(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"), null) ?? "the default endpoint"));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -138,10 +138,10 @@ public sealed partial class OtlpPublisher : IHealthPublisher
     /// <summary>Nothing to send: the roll-up is the set of hw.status series.</summary>
     public ValueTask PublishRollupAsync(HealthRollup rollup, CancellationToken ct) => ValueTask.CompletedTask;
 
-    /// <summary>Exports what is pending (metrics now, queued event records), waiting at most the time left on <paramref name="ct"/> or 5 s.</summary>
+    /// <summary>Exports what is pending (metrics now, queued event records), waiting at most 5 s; nothing when already cancelled.</summary>
     public Task StopAsync(CancellationToken ct)
     {
-        Flush(TimeSpan.FromSeconds(5));
+        if (!ct.IsCancellationRequested) Flush(TimeSpan.FromSeconds(5));
         return Task.CompletedTask;
     }
 

@@ -351,6 +351,20 @@ public sealed class OtlpPublisherTests : IDisposable
         await publisher.StopAsync(CancellationToken.None);
     }
 
+    [Fact]
+    public async Task Export_CollectorUnreachableWithCredentialsInUrl_LogNeverShowsThem()
+    {
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0)) { probe.Start(); port = ((IPEndPoint)probe.LocalEndpoint).Port; }
+        await using var publisher = await StartAsync("http/protobuf", $"http://agent:s3cret@127.0.0.1:{port}", Appliance.State());
+
+        publisher.Flush(Wait);
+        await OtlpReceiver.WaitUntilAsync(() => publisher.ExportErrors >= 1, Wait, "an export error");
+
+        Assert.Contains(_logs.Messages, m => m.StartsWith("OTLP export failing", StringComparison.Ordinal));
+        Assert.DoesNotContain(_logs.Messages, m => m.Contains("s3cret", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("grpc")]
     [InlineData("http/protobuf")]
