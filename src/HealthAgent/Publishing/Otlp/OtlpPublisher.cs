@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Globalization;
 using System.Reflection;
 using HealthAgent.Model;
 using HealthAgent.Pipeline;
@@ -124,7 +125,7 @@ public sealed partial class OtlpPublisher : IHealthPublisher
             if (Interlocked.Increment(ref _notStartedDrops) == 1) Log.NotStarted(_log);
             return ValueTask.CompletedTask;
         }
-        Log.StateChange(events, LevelOf(e.Severity, e.Kind), e.Time,
+        Log.StateChange(events, LevelOf(e.Severity, e.Kind), e.Time.ToString("O", CultureInfo.InvariantCulture),
             e.Component.Id, e.Component.HwType, e.Component.Name, HealthWords.Name(e.State), KindName(e.Kind),
             HealthWords.Name(e.Severity), e.Code, e.Meaning, e.Action, e.RuleId ?? "", e.Led?.ToString() ?? "",
             e.FromState is { } fs ? HealthWords.Name(fs) : "", e.FromSeverity is { } fsev ? HealthWords.Name(fsev) : "",
@@ -277,7 +278,9 @@ public sealed partial class OtlpPublisher : IHealthPublisher
             var renamed = new List<KeyValuePair<string, object?>>(attributes.Count);
             foreach (var a in attributes)
             {
-                if (a.Key == "time" && a.Value is DateTimeOffset time) data.Timestamp = time.UtcDateTime;
+                if (a.Key == "time" && a.Value is string text
+                    && DateTimeOffset.TryParseExact(text, "O", CultureInfo.InvariantCulture, DateTimeStyles.None, out var time))
+                    data.Timestamp = time.UtcDateTime;
                 else if (a.Value is null or "" || a.Key == "{OriginalFormat}") continue;
                 else renamed.Add(EventAttributeNames.TryGetValue(a.Key, out var name) ? new(name, a.Value) : a);
             }
@@ -292,7 +295,7 @@ public sealed partial class OtlpPublisher : IHealthPublisher
         [LoggerMessage(EventId = 1, EventName = EventName,
             Message = "{hwName} ({hwId}) {eventKind}: {hwState}, {severity} {code}. {meaning} Action: {action} " +
                       "[rule {ruleId}, LED {led}; was {fromState} {fromSeverity}, rule {fromRuleId}, LED {fromLed}; event {eventId} #{seq} at {time}; {hwType}; agent {agentId}]")]
-        public static partial void StateChange(ILogger logger, LogLevel level, DateTimeOffset time,
+        public static partial void StateChange(ILogger logger, LogLevel level, string time,
             string hwId, string hwType, string hwName, string hwState, string eventKind, string severity, string code, string meaning, string action,
             string ruleId, string led, string fromState, string fromSeverity, string fromRuleId, string fromLed, string eventId, long seq, string agentId);
 

@@ -304,6 +304,7 @@ public sealed class OtlpPublisherTests : IDisposable
         Assert.Equal(18, a.Count); // exactly the documented attributes: no raw placeholder names, no template, no time
         Assert.Equal((ulong)(seen.ToUnixTimeMilliseconds() * 1_000_000), record.TimeUnixNano); // the event's time, not the logging time
         Assert.Contains("PSU 1 (psu:1) raised: failed, critical", record.Body.StringValue, StringComparison.Ordinal);
+        Assert.Contains("at 2026-11-21T18:30:00.0000000+01:00", record.Body.StringValue, StringComparison.Ordinal);
         Assert.Equal(MachineId, receiver.LogRequests[0].ResourceLogs[0].Resource.Attributes.Str("host.id"));
     }
 
@@ -387,12 +388,14 @@ public sealed class OtlpPublisherTests : IDisposable
     {
         await using var receiver = await OtlpReceiver.StartAsync();
         using var env = new EnvironmentScope(
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"), ("OTEL_SERVICE_NAME", "nvr-health"));
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"), ("OTEL_SERVICE_NAME", "nvr-health"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=t1"));
         await using var publisher = await StartAsync(null, null, Appliance.State());
 
         await ExportAsync(publisher, receiver);
 
         Assert.Equal("/v1/metrics", receiver.Requests.Last().Path); // the SDK appends the signal path to the variable's URL
+        Assert.Equal("t1", receiver.Requests.Last().Headers["x-tenant"]);
         Assert.Equal("nvr-health", receiver.MetricRequests[^1].ResourceMetrics[0].Resource.Attributes.Str("service.name"));
     }
 
