@@ -28,6 +28,7 @@ public static class HwMetrics
     public const string Voltage = "hw.voltage", VoltageLimit = "hw.voltage.limit";
     public const string Power = "hw.power", PowerSupplyLimit = "hw.power_supply.limit";
     public const string NetworkUp = "hw.network.up", NetworkBandwidthLimit = "hw.network.bandwidth.limit", NetworkBandwidthMax = "hw.network.bandwidth.max";
+    public const string NetworkIo = "hw.network.io";
     public const string Errors = "hw.errors";
     public const string DiskEndurance = "hw.physical_disk.endurance_utilization", DiskSmart = "hw.physical_disk.smart";
 
@@ -47,6 +48,7 @@ public static class HwMetrics
         new(NetworkUp, HwInstrument.UpDownCounter, "1", true, "Link status: 1 (up) or 0 (down)"),
         new(NetworkBandwidthLimit, HwInstrument.UpDownCounter, "By/s", false, "Link speed"),
         new(NetworkBandwidthMax, HwInstrument.UpDownCounter, "By/s", false, "Maximum link speed the port supports (HealthAgent extension; below it, the link runs reduced)"),
+        new(NetworkIo, HwInstrument.Counter, "By", true, "Received and transmitted network traffic in bytes"),
         new(Errors, HwInstrument.Counter, "{error}", true, "Number of errors encountered by the component"),
         new(DiskEndurance, HwInstrument.Gauge, "1", false, "Endurance remaining for this SSD disk"),
         new(DiskSmart, HwInstrument.Gauge, "1", false, "Value of the corresponding S.M.A.R.T. attribute"),
@@ -82,6 +84,20 @@ public static class HwMetrics
         ["percentused"] = v => new(DiskEndurance, Math.Clamp(1 - v / 100, 0, 1), [new("hw.physical_disk.state", "remaining")]),
         // Redfish Drive.PredictedMediaLifeLeftPercent: remaining
         ["predictedmedialifeleftpercent"] = v => new(DiskEndurance, Math.Clamp(v / 100, 0, 1), [new("hw.physical_disk.state", "remaining")]),
+        ["lifeleftpercent"] = v => new(DiskEndurance, Math.Clamp(v / 100, 0, 1), [new("hw.physical_disk.state", "remaining")]),
+        // smartctl ATA attributes the smartctl source reads (raw values), under their smartctl names
+        ["reallocatedsectors"] = v => new(DiskSmart, v, [new("hw.physical_disk.smart_attribute", "Reallocated_Sector_Ct")]),
+        ["pendingsectors"] = v => new(DiskSmart, v, [new("hw.physical_disk.smart_attribute", "Current_Pending_Sector")]),
+        ["offlineuncorrectable"] = v => new(DiskSmart, v, [new("hw.physical_disk.smart_attribute", "Offline_Uncorrectable")]),
+        // /sys/class/net/<if>/statistics/{rx,tx}_bytes
+        ["rxbytes"] = v => new(NetworkIo, v, [new("network.io.direction", "receive")]),
+        ["txbytes"] = v => new(NetworkIo, v, [new("network.io.direction", "transmit")]),
+    };
+
+    /// <summary>Text readings that carry a link state: Redfish Port/NetworkPort/EthernetInterface LinkStatus.</summary>
+    private static readonly Dictionary<string, double> LinkStatus = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["LinkUp"] = 1, ["Up"] = 1, ["LinkDown"] = 0, ["NoLink"] = 0, ["Down"] = 0, // Starting, Training: unknown
     };
 
     /// <summary>Name endings that make a reading a limit, longest first, with the hw.limit_type they mean.</summary>
@@ -96,14 +112,16 @@ public static class HwMetrics
 
     /// <summary>
     /// Maps one reading of a component to a metric point, or null when the reading is unknown (null value), not
-    /// numeric/boolean, or not a hardware metric. Errors: a numeric reading whose name ends in "errors" or whose unit
-    /// is {error}; S.M.A.R.T.: a reading named "smart.&lt;attribute&gt;".
+    /// numeric/boolean (except a LinkStatus text), or not a hardware metric. Errors: a numeric reading whose name ends
+    /// in "errors"/"errorCount" or whose unit is {error}; S.M.A.R.T.: a reading named "smart.&lt;attribute&gt;".
     /// </summary>
     public static HwPoint? Classify(ComponentRef c, Reading r)
     {
         double v;
         switch (r.Value)
         {
+            case string text when Normalise(r.Name) == "linkstatus":
+                return LinkStatus.TryGetValue(text, out var up) ? new HwPoint(NetworkUp, up, []) : null;
             case bool b: v = b ? 1 : 0; break;
             case double d when double.IsFinite(d): v = d; break;
             case float f when float.IsFinite(f): v = f; break;
@@ -115,7 +133,8 @@ public static class HwMetrics
             return new HwPoint(DiskSmart, v, [new("hw.physical_disk.smart_attribute", r.Name[6..])]);
         var key = Normalise(r.Name);
         if (ByName.TryGetValue(key, out var byName)) return byName(v);
-        if (r.Unit is "{error}" or "errors" || key.EndsWith("errors", StringComparison.Ordinal) || key.EndsWith("errorcount", StringComparison.Ordinal))
+        // error counts are numbers; a flag such as smartctl's "selfTestErrors" (exit-status bit) is not a count
+        if (r.Value is not bool && (r.Unit is "{error}" or "errors" || key.EndsWith("errors", StringComparison.Ordinal) || key.EndsWith("errorcount", StringComparison.Ordinal)))
             return new HwPoint(Errors, v, [new("error.type", r.Name)]);
         if (c.HwType == "fan" && r.Unit == "%") return new HwPoint(FanSpeedRatio, v / 100, []);
         if (r.Unit is null || !ByUnit.TryGetValue(r.Unit, out var u)) return null;

@@ -5,7 +5,7 @@ namespace HealthAgent.Tests.Publishing.Otlp;
 
 public sealed class HwMetricsTests
 {
-    private static readonly ComponentRef Sensor = new("hwmon:nct6779:in1", "voltage", "Vcore");
+    private static readonly ComponentRef Sensor = new("hwmon:nct6779:in1", "power_supply", "Vcore");
     private static readonly ComponentRef Psu = new("psu:1", "power_supply", "PSU 1");
 
     [Theory]
@@ -30,6 +30,14 @@ public sealed class HwMetricsTests
     [InlineData("PredictedMediaLifeLeftPercent", 90.0, "%", "hw.physical_disk.endurance_utilization", 0.9, null)]
     [InlineData("media_errors", 4.0, null, "hw.errors", 4.0, null)]
     [InlineData("crcErrorCount", 1.0, null, "hw.errors", 1.0, null)]
+    [InlineData("lifeLeftPercent", 75.0, "%", "hw.physical_disk.endurance_utilization", 0.75, null)]
+    [InlineData("reallocatedSectors", 8.0, null, "hw.physical_disk.smart", 8.0, null)]
+    [InlineData("rxBytes", 1e9, "By", "hw.network.io", 1e9, null)]
+    [InlineData("linkStatus", "LinkUp", null, "hw.network.up", 1.0, null)]
+    [InlineData("linkStatus", "NoLink", null, "hw.network.up", 0.0, null)]
+    [InlineData("capacityWatts", 750.0, "W", "hw.power_supply.limit", 750.0, "max")]
+    [InlineData("readingCelsius", 41.0, "Cel", "hw.temperature", 41.0, null)]
+    [InlineData("upperFatal", 100.0, "Cel", "hw.temperature.limit", 100.0, "high.critical")]
     public void Classify_KnownReading_MapsToMetricWithUnitConversion(string name, object value, string? unit, string metric, double expected, string? limitType)
     {
         var p = HwMetrics.Classify(Sensor, new Reading(name, value, unit));
@@ -49,8 +57,16 @@ public sealed class HwMetricsTests
 
         Assert.Equal("hw.power_supply.limit", p!.Value.Metric);
         Assert.Equal("max", p.Value.Extra.Single().Value);
-        Assert.Null(HwMetrics.Classify(Sensor, reading));
+        Assert.Null(HwMetrics.Classify(Sensor with { HwType = "enclosure" }, reading));
     }
+
+    [Fact]
+    public void Classify_ErrorFlag_IsNotAnErrorCount() =>
+        Assert.Null(HwMetrics.Classify(Sensor, new Reading("selfTestErrors", true)));
+
+    [Fact]
+    public void Classify_LinkTraining_IsUnknown() =>
+        Assert.Null(HwMetrics.Classify(Sensor, new Reading("linkStatus", "Training")));
 
     [Theory]
     [InlineData(null, "°C")]           // unknown reading

@@ -54,7 +54,8 @@ public static class Appliance
     public static readonly ComponentRef Fan = new("hwmon:nct6779:fan1", "fan", "CPU fan", "enclosure:chassis");
 
     public static Observation NicReduced() => new(Nic,
-        [new("carrier", true), new("speedMbps", 1000.0, "Mbps"), new("maxSpeedMbps", 10000.0, "Mbps"), new("rxErrors", 3.0)],
+        [new("carrier", true), new("speedMbps", 1000.0, "Mbit/s"), new("maxSpeedMbps", 10000.0, "Mbit/s"), new("rxErrors", 3.0),
+         new("rxBytes", 5e9, "By"), new("txBytes", 7e9, "By")],
         LedText.ParseIndicator("link solid amber; activity blinking green", ["link", "activity"]));
 
     public static Observation NicMax() => new(Nic,

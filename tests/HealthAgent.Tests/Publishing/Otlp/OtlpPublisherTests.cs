@@ -83,7 +83,7 @@ public sealed class OtlpPublisherTests : IDisposable
             ("hw.fan.speed", "gauge", "rpm"), ("hw.fan.speed.limit", "gauge", "rpm"), ("hw.voltage", "gauge", "V"),
             ("hw.power", "gauge", "W"), ("hw.power_supply.limit", "gauge", "W"), ("hw.network.up", "updowncounter", "1"),
             ("hw.network.bandwidth.limit", "updowncounter", "By/s"), ("hw.network.bandwidth.max", "updowncounter", "By/s"),
-            ("hw.errors", "counter", "{error}"), ("hw.physical_disk.endurance_utilization", "gauge", "1"),
+            ("hw.errors", "counter", "{error}"), ("hw.network.io", "counter", "By"), ("hw.physical_disk.endurance_utilization", "gauge", "1"),
             ("hw.physical_disk.smart", "gauge", "1"), ("hw.led.state", "gauge", "1"),
         };
         foreach (var (name, kind, unit) in expected)
@@ -109,6 +109,7 @@ public sealed class OtlpPublisherTests : IDisposable
         Assert.Equal(125_000_000, Single(metrics, "hw.network.bandwidth.limit", Appliance.Nic.Id)); // 1000 Mb/s in bytes/s
         Assert.Equal(1_250_000_000, Single(metrics, "hw.network.bandwidth.max", Appliance.Nic.Id));
         Assert.Equal(3, Single(metrics, "hw.errors", Appliance.Nic.Id, "error.type", "rxErrors"));
+        Assert.Equal(7e9, Single(metrics, "hw.network.io", Appliance.Nic.Id, "network.io.direction", "transmit"));
         Assert.Equal(2, Single(metrics, "hw.errors", Appliance.Drive.Id, "error.type", "mediaErrors"));
         Assert.Equal(0.93, Single(metrics, "hw.physical_disk.endurance_utilization", Appliance.Drive.Id, "hw.physical_disk.state", "remaining"), 6);
         Assert.Equal(100, Single(metrics, "hw.physical_disk.smart", Appliance.Drive.Id, "hw.physical_disk.smart_attribute", "reallocated_sector_ct"));
