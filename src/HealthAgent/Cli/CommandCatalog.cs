@@ -23,6 +23,7 @@ public static class CommandCatalog
         root.Subcommands.Add(SimulateCommand.Build());
         root.Subcommands.Add(PasswdCommand.Build());
         root.Subcommands.Add(WatchCommand.Build());
+        root.Subcommands.Add(RunCommand.Build());
         return root;
     }
 }

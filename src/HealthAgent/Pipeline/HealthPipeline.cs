@@ -1,0 +1,231 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using HealthAgent.Config;
+using HealthAgent.Model;
+using HealthAgent.Publishing;
+using HealthAgent.Rules;
+using HealthAgent.Sources;
+using Microsoft.Extensions.Logging;
+
+namespace HealthAgent.Pipeline;
+
+/// <summary>
+/// Sources → runner → one state loop (evaluate, track, create events, persist) → publishers. Implements
+/// <see cref="IHealthState"/> for publishers (republish) and the web view. All state changes happen on the single
+/// state loop, so publishers see events and states in order.
+/// </summary>
+public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
+{
+    /// <summary>A component whose only change is its readings is republished at most this often.</summary>
+    public static readonly TimeSpan ReadingsRepublish = TimeSpan.FromSeconds(30);
+
+    private readonly Channel<SourceResult> _input = Channel.CreateBounded<SourceResult>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly IReadOnlyList<(ISource Source, SourceOptions Options)> _sources;
+    private readonly IReadOnlyList<IHealthPublisher> _publishers;
+    private readonly HealthStore _store;
+    private readonly StateTracker _tracker;
+    private readonly ILogger _log;
+    private readonly ILoggerFactory _loggers;
+    private readonly TimeProvider _time;
+    private readonly List<SourceRunner> _runners = [];
+    private readonly Dictionary<string, DateTimeOffset> _lastStatePublish = new(StringComparer.Ordinal);
+    private readonly List<Channel<HealthChange>> _watchers = [];
+    private readonly Lock _watchLock = new();
+    private volatile ComponentStatus[] _components = [];
+    private HealthRollup _rollup;
+
+    public HealthPipeline(string agentId, string bootId, RuleSet rules, string stateDirectory,
+        IReadOnlyList<(ISource Source, SourceOptions Options)> sources, IReadOnlyList<IHealthPublisher> publishers,
+        ILoggerFactory loggers, TimeProvider? time = null)
+    {
+        AgentId = agentId;
+        BootId = bootId;
+        _sources = sources;
+        _publishers = publishers;
+        _loggers = loggers;
+        _log = loggers.CreateLogger("HealthAgent.Pipeline");
+        _time = time ?? TimeProvider.System;
+        _store = new HealthStore(Path.Combine(stateDirectory, "state.db"));
+        if (_store.MovedAside is { } moved) LogStoreCorrupt(_log, moved);
+        _tracker = new StateTracker(new Evaluator(rules), _store.LoadConditions());
+        _rollup = HealthRollups.Of([], _time.GetUtcNow());
+        foreach (var (s, o) in sources)
+            _runners.Add(new SourceRunner(s, o, _input.Writer, loggers.CreateLogger("HealthAgent.Sources." + s.Name), _time));
+    }
+
+    public string AgentId { get; }
+    public string BootId { get; }
+    public IReadOnlyList<ComponentStatus> Components => _components;
+    public HealthRollup Rollup => _rollup;
+    public IReadOnlyList<SourceStats> SourceStats => _runners.Select(r => r.Stats).ToList();
+    /// <summary>Where extra results enter (tests, the simulator); sources write here too.</summary>
+    public ChannelWriter<SourceResult> Input => _input.Writer;
+
+    /// <summary>The boot id from /proc/sys/kernel/random/boot_id, or a fresh one per process when unreadable.</summary>
+    public static string ReadBootId(string hostRoot = "/")
+    {
+        try { return File.ReadAllText(Path.Combine(hostRoot, "proc/sys/kernel/random/boot_id")).Trim(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Guid.NewGuid().ToString(); }
+    }
+
+    /// <summary>Runs until <paramref name="ct"/> is cancelled, then stops sources and (within <paramref name="stopTimeout"/>) the publishers.</summary>
+    public async Task RunAsync(CancellationToken ct, TimeSpan? stopTimeout = null)
+    {
+        foreach (var p in _publishers) await p.StartAsync(this, ct).ConfigureAwait(false);
+        using var sourcesCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var runners = _runners.Select(r => Task.Run(() => r.RunAsync(sourcesCts.Token), CancellationToken.None)).ToList();
+        LogStarted(_log, AgentId, _runners.Count, string.Join(", ", _runners.Select(r => r.Source.Name)), string.Join(", ", _publishers.Select(p => p.Name)));
+        try
+        {
+            await foreach (var result in _input.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+                await ProcessAsync(result, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        await sourcesCts.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(runners).WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+
+        using var stop = new CancellationTokenSource(stopTimeout ?? TimeSpan.FromSeconds(5));
+        foreach (var p in _publishers)
+        {
+            try { await p.StopAsync(stop.Token).ConfigureAwait(false); }
+            catch (Exception e) when (e is not OutOfMemoryException) { LogPublisherError(_log, p.Name, e.Message); }
+        }
+        lock (_watchLock) foreach (var w in _watchers) w.Writer.TryComplete();
+    }
+
+    /// <summary>One source result through the state loop (public for tests that drive the pipeline directly).</summary>
+    public async Task ProcessAsync(SourceResult result, CancellationToken ct)
+    {
+        var now = _time.GetUtcNow();
+        foreach (var obs in result.Observations)
+        {
+            var r = _tracker.Observe(obs, now);
+            var id = obs.Component.Id;
+            HealthEvent? e = null;
+            if (r.Transition is { } t) e = CreateEvent(t, now);
+            if ((e is not null || r.StatusChanged) && _tracker.Accepted(id) is { } accepted) _store.Record(id, accepted, e);
+
+            var publishState = r.StatusChanged || (r.ReadingsChanged && (!_lastStatePublish.TryGetValue(id, out var last) || now - last >= ReadingsRepublish));
+            if (publishState) _lastStatePublish[id] = now;
+            if (r.StatusChanged && r.Status.Evaluation.Verdict.State == HwState.Unknown) LogUnknown(_log, id, r.Status.Evaluation.UnknownReason ?? "?");
+            else if (r.StatusChanged) LogState(_log, id, r.Status.Evaluation.Led?.ToString() ?? "-", HealthWords.Name(r.Status.Evaluation.Verdict.State), r.Status.Evaluation.Verdict.Code);
+
+            if (e is not null) LogEvent(_log, e.Severity >= Severity.Warning ? LogLevel.Warning : LogLevel.Information,
+                HealthJson.KindName(e.Kind), e.Component.Id, HealthWords.Name(e.Severity), e.Code, e.Meaning, e.Action, e.Led?.ToString() ?? "-", e.Seq);
+
+            if (publishState || e is not null)
+            {
+                _components = _tracker.Statuses.OrderBy(s => s.Component.Id, StringComparer.Ordinal).ToArray();
+                var rollup = HealthRollups.Of(_components, now);
+                var rollupChanged = !HealthRollups.Same(rollup, _rollup);
+                if (rollupChanged) _rollup = rollup;
+                foreach (var p in _publishers)
+                {
+                    try
+                    {
+                        if (e is not null) await p.PublishEventAsync(e, ct).ConfigureAwait(false);
+                        if (publishState) await p.PublishStateAsync(r.Status, ct).ConfigureAwait(false);
+                        if (rollupChanged) await p.PublishRollupAsync(_rollup, ct).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+                    {
+                        LogPublisherError(_log, p.Name, ex.Message);
+                    }
+                }
+                Broadcast(new HealthChange(e, publishState ? r.Status : null, _rollup));
+            }
+        }
+    }
+
+    private HealthEvent CreateEvent(Transition t, DateTimeOffset now)
+    {
+        var ev = t.Evaluation;
+        var v = ev.Verdict;
+        IndicatorState? fromLed = null;
+        if (t.From?.Led is { } fl && ev.Led is { } led)
+        {
+            try { fromLed = LedText.ParseIndicator(fl, led.LedNames); } catch (FormatException) { }
+        }
+        return new HealthEvent(Guid.NewGuid(), AgentId, BootId, _store.NextSeq(), now, t.Kind, ev.Component, ev.Led, ev.Rule?.Id,
+            v.Code, v.State, v.Severity, v.Meaning, v.Action, ev.Readings, fromLed, t.From?.RuleId, t.From?.State, t.From?.Severity);
+    }
+
+    private void Broadcast(HealthChange change)
+    {
+        lock (_watchLock) foreach (var w in _watchers) w.Writer.TryWrite(change);
+    }
+
+    public IReadOnlyList<HealthEvent> History(int limit = 200, Severity? minSeverity = null, string? componentId = null) =>
+        _store.History(limit, minSeverity, componentId);
+
+    public async IAsyncEnumerable<HealthChange> WatchAsync([EnumeratorCancellation] CancellationToken ct)
+    {
+        // Bounded per watcher: a slow web client loses the oldest changes, never the agent's memory.
+        var ch = Channel.CreateBounded<HealthChange>(new BoundedChannelOptions(1000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        lock (_watchLock) _watchers.Add(ch);
+        try
+        {
+            await foreach (var c in ch.Reader.ReadAllAsync(ct).ConfigureAwait(false)) yield return c;
+        }
+        finally
+        {
+            lock (_watchLock) _watchers.Remove(ch);
+        }
+    }
+
+    public Task<bool> AcknowledgeAsync(Guid eventId, string user, CancellationToken ct) =>
+        Task.FromResult(_store.Acknowledge(eventId, user, _time.GetUtcNow()));
+
+    public async Task<bool> IdentifyAsync(string componentId, bool on, CancellationToken ct)
+    {
+        foreach (var (s, _) in _sources)
+            if (s is IIdentifySource ids && await ids.IdentifyAsync(componentId, on, ct).ConfigureAwait(false)) return true;
+        return false;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var p in _publishers) await p.DisposeAsync().ConfigureAwait(false);
+        _store.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "agent {AgentId}: {Count} source(s) [{Sources}], publishers [{Publishers}]")]
+    private static partial void LogStarted(ILogger logger, string agentId, int count, string sources, string publishers);
+    [LoggerMessage(Level = LogLevel.Information, Message = "state {Component}: LED {Led} → {State} ({Code})")]
+    private static partial void LogState(ILogger logger, string component, string led, string state, string code);
+    [LoggerMessage(Level = LogLevel.Information, Message = "state {Component}: unknown: {Reason}")]
+    private static partial void LogUnknown(ILogger logger, string component, string reason);
+    [LoggerMessage(Message = "{Kind} {Component}: {Severity} {Code} — {Meaning} Action: {Action} [LED {Led}, seq {Seq}]")]
+    private static partial void LogEvent(ILogger logger, LogLevel level, string kind, string component, string severity, string code, string meaning, string action, string led, long seq);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "publisher {Publisher}: {Message}")]
+    private static partial void LogPublisherError(ILogger logger, string publisher, string message);
+    [LoggerMessage(Level = LogLevel.Error, Message = "state store was corrupt: moved aside to {Moved}; starting with a fresh one (conditions raised before may be raised again)")]
+    private static partial void LogStoreCorrupt(ILogger logger, string moved);
+}
+
+/// <summary>
+/// The roll-up: worst severity over all components, counts per severity, and the system health LED — the "system"
+/// family component's LED when there is one, else derived from the worst severity the way the seed appliance's
+/// system LED behaves: ok/info → solid blue (healthy), warning/critical → blinking amber (fault).
+/// </summary>
+public static class HealthRollups
+{
+    public static HealthRollup Of(IReadOnlyList<ComponentStatus> components, DateTimeOffset now)
+    {
+        var counts = Enum.GetValues<Severity>().ToDictionary(s => s, _ => 0);
+        var worst = Severity.Ok;
+        IndicatorState? system = null;
+        foreach (var c in components)
+        {
+            var s = c.Evaluation.Verdict.Severity;
+            counts[s]++;
+            if (s > worst) worst = s;
+            if (c.Component.Family == "system" && c.Evaluation.Led is { } led) system = led;
+        }
+        system ??= IndicatorState.Single("status", worst >= Severity.Warning ? LedState.Blinking(LedColor.Amber) : LedState.Solid(LedColor.Blue));
+        return new HealthRollup(worst, counts, system, now);
+    }
+
+    public static bool Same(HealthRollup a, HealthRollup b) =>
+        a.Worst == b.Worst && Equals(a.SystemLed, b.SystemLed) && a.Counts.Count == b.Counts.Count && a.Counts.All(kv => b.Counts.GetValueOrDefault(kv.Key) == kv.Value);
+}

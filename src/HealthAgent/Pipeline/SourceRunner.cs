@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using HealthAgent.Config;
+using HealthAgent.Sources;
+using Microsoft.Extensions.Logging;
+
+namespace HealthAgent.Pipeline;
+
+/// <summary>
+/// Self-metrics of one source, read by publishers (OTLP: healthagent.source.*) and the web view. Updated by the
+/// runner only; readers see a consistent-enough snapshot (each field is written atomically).
+/// </summary>
+public sealed class SourceStats(string source)
+{
+    private long _runs, _errors, _timeouts;
+    public string Source { get; } = source;
+    /// <summary>The last run completed without failing as a whole and in time.</summary>
+    public bool Up { get; internal set; }
+    /// <summary>A run is stuck past its timeout and no second run has been started.</summary>
+    public bool Hung { get; internal set; }
+    /// <summary>Duration of the last completed run.</summary>
+    public TimeSpan LastDuration { get; internal set; }
+    public DateTimeOffset? LastRun { get; internal set; }
+    public long Runs => Interlocked.Read(ref _runs);
+    /// <summary>Per-device errors plus whole-source failures plus timeouts, since start.</summary>
+    public long Errors => Interlocked.Read(ref _errors);
+    public long Timeouts => Interlocked.Read(ref _timeouts);
+
+    internal void CountRun() => Interlocked.Increment(ref _runs);
+    internal void CountErrors(long n) => Interlocked.Add(ref _errors, n);
+    internal void CountTimeout() { Interlocked.Increment(ref _timeouts); Interlocked.Increment(ref _errors); }
+}
+
+/// <summary>
+/// Runs one source on its own schedule: a poll every interval (plus up to 10 % jitter so sources don't align),
+/// each bounded by the source's timeout. A poll past its timeout is reported hung and cancelled, but it is not
+/// abandoned: sysfs reads can't be cancelled, so no second poll starts until the stuck one returns. Push sources
+/// also run their <see cref="IPushSource.RunAsync"/> loop for immediate changes.
+/// </summary>
+public sealed partial class SourceRunner(ISource source, SourceOptions options, ChannelWriter<SourceResult> output, ILogger logger, TimeProvider time)
+{
+    public SourceStats Stats { get; } = new(source.Name);
+    public ISource Source => source;
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var push = source is IPushSource p ? RunPushAsync(p, ct) : Task.CompletedTask;
+        Task<SourceResult>? stuck = null;
+        var stuckSince = 0L;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var started = time.GetTimestamp();
+                if (stuck is { IsCompleted: false })
+                {
+                    LogStillHung(logger, source.Name, time.GetElapsedTime(stuckSince).TotalSeconds);
+                }
+                else
+                {
+                    if (stuck is not null)
+                    {
+                        LogRecovered(logger, source.Name, time.GetElapsedTime(stuckSince).TotalSeconds);
+                        Stats.Hung = false;
+                        stuck = null;
+                    }
+                    var run = await PollOnceAsync(ct).ConfigureAwait(false);
+                    if (run is not null) { stuck = run; stuckSince = started; }
+                }
+                var jitter = options.Interval * (Random.Shared.NextDouble() * 0.1);
+                var wait = options.Interval + jitter - time.GetElapsedTime(started);
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, time, ct).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        await push.ConfigureAwait(false);
+    }
+
+    /// <summary>One poll. Returns the still-running task when it timed out (the caller must not start another).</summary>
+    private async Task<Task<SourceResult>?> PollOnceAsync(CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var sw = Stopwatch.StartNew();
+        // Task.Run: a source that blocks synchronously (a FIFO in sysfs) must not block the runner.
+        var poll = Task.Run(() => source.PollAsync(cts.Token), CancellationToken.None);
+        var finished = await Task.WhenAny(poll, Task.Delay(options.Timeout, time, ct)).ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested();
+        Stats.CountRun();
+        Stats.LastRun = time.GetUtcNow();
+        if (finished != poll)
+        {
+            cts.Cancel();
+            Stats.CountTimeout();
+            Stats.Up = false;
+            Stats.Hung = true;
+            LogHung(logger, source.Name, options.Timeout.TotalSeconds);
+            _ = poll.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default); // observed later or never
+            return poll;
+        }
+        Stats.LastDuration = sw.Elapsed;
+        try
+        {
+            var result = await poll.ConfigureAwait(false);
+            Stats.CountErrors(result.Errors.Count);
+            if (!Stats.Up) LogUp(logger, source.Name, result.Observations.Count, result.Errors.Count);
+            Stats.Up = true;
+            if (result.NotPresent is { } why) LogNotPresent(logger, source.Name, why);
+            foreach (var e in result.Errors) LogDeviceError(logger, source.Name, e.Device, e.Message);
+            await output.WriteAsync(result, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
+        catch (Exception e)
+        {
+            Stats.CountErrors(1);
+            if (Stats.Up || Stats.Runs == 1) LogFailed(logger, source.Name, e.Message);
+            Stats.Up = false;
+        }
+        return null;
+    }
+
+    private async Task RunPushAsync(IPushSource p, CancellationToken ct)
+    {
+        // The push loop is restarted after a failure (a dropped netlink socket, an SSE stream that ended).
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await p.RunAsync(output, ct).ConfigureAwait(false);
+                if (!ct.IsCancellationRequested) await Task.Delay(options.Interval, time, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+            catch (Exception e)
+            {
+                Stats.CountErrors(1);
+                LogPushFailed(logger, source.Name, e.Message);
+                try { await Task.Delay(options.Interval, time, ct).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "source {Source}: poll still running after its {Timeout:0.##} s timeout; reported hung, no second poll is started")]
+    private static partial void LogHung(ILogger logger, string source, double timeout);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "source {Source}: still hung ({Seconds:0.#} s)")]
+    private static partial void LogStillHung(ILogger logger, string source, double seconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "source {Source}: the hung poll returned after {Seconds:0.#} s")]
+    private static partial void LogRecovered(ILogger logger, string source, double seconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "source {Source}: up ({Observations} components, {Errors} device errors)")]
+    private static partial void LogUp(ILogger logger, string source, int observations, int errors);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "source {Source}: not present: {Why}")]
+    private static partial void LogNotPresent(ILogger logger, string source, string why);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "source {Source}: {Device}: {Message}")]
+    private static partial void LogDeviceError(ILogger logger, string source, string device, string message);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "source {Source}: poll failed: {Message}")]
+    private static partial void LogFailed(ILogger logger, string source, string message);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "source {Source}: push loop failed, restarting after one interval: {Message}")]
+    private static partial void LogPushFailed(ILogger logger, string source, string message);
+}

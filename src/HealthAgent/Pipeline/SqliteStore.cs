@@ -1,0 +1,75 @@
+using Microsoft.Data.Sqlite;
+
+namespace HealthAgent.Pipeline;
+
+/// <summary>
+/// Opens one SQLite file in WAL mode with its schema. A file that is not a database or fails its quick check is
+/// moved aside (<c>NAME.corrupt-YYYYMMDDTHHMMSS</c>, with its -wal/-shm) and a fresh store is created: the agent
+/// reports it and keeps running rather than refusing to start (peers panic here: Telegraf #18528).
+/// </summary>
+internal static class SqliteStore
+{
+    // SQLite result codes (sqlite.org/rescode.html): SQLITE_CORRUPT 11, SQLITE_NOTADB 26.
+    private const int Corrupt = 11, NotADb = 26;
+
+    public static SqliteConnection Open(string path, string schema, out string? movedAside)
+    {
+        movedAside = null;
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        try
+        {
+            return OpenChecked(path, schema);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is Corrupt or NotADb || e.Message.Contains("malformed", StringComparison.OrdinalIgnoreCase))
+        {
+            SqliteConnection.ClearAllPools();
+            movedAside = $"{path}.corrupt-{DateTime.UtcNow:yyyyMMdd'T'HHmmss}";
+            File.Move(path, movedAside, overwrite: true);
+            foreach (var ext in new[] { "-wal", "-shm" })
+                if (File.Exists(path + ext)) File.Move(path + ext, movedAside + ext, overwrite: true);
+            return OpenChecked(path, schema);
+        }
+    }
+
+    private static SqliteConnection OpenChecked(string path, string schema)
+    {
+        var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        try
+        {
+            c.Open();
+            // WAL + synchronous=NORMAL: a committed transaction survives a process crash (SIGKILL); only a power
+            // loss may lose the last transactions (sqlite.org/wal.html, pragma.html#pragma_synchronous).
+            Exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
+            using (var cmd = c.CreateCommand())
+            {
+                cmd.CommandText = "PRAGMA quick_check;";
+                var r = cmd.ExecuteScalar() as string;
+                if (r != "ok") throw new SqliteException("database disk image is malformed: " + r, Corrupt);
+            }
+            Exec(c, schema);
+            return c;
+        }
+        catch
+        {
+            c.Dispose();
+            throw;
+        }
+    }
+
+    public static void Exec(SqliteConnection c, string sql, params (string Name, object? Value)[] args)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v ?? DBNull.Value);
+        cmd.ExecuteNonQuery();
+    }
+
+    public static object? Scalar(SqliteConnection c, string sql, params (string Name, object? Value)[] args)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v ?? DBNull.Value);
+        var r = cmd.ExecuteScalar();
+        return r is DBNull ? null : r;
+    }
+}

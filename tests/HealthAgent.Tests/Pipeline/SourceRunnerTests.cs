@@ -1,0 +1,122 @@
+using System.Threading.Channels;
+using HealthAgent.Config;
+using HealthAgent.Model;
+using HealthAgent.Pipeline;
+using HealthAgent.Sources;
+using Microsoft.Extensions.Logging.Abstractions;
+using static HealthAgent.Tests.Pipeline.PipelineFixtures;
+
+namespace HealthAgent.Tests.Pipeline;
+
+public sealed class SourceRunnerTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("runner-test-").FullName;
+
+    public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
+
+    /// <summary>Reads a file synchronously on its first poll, as a sysfs source does (a FIFO makes it hang).</summary>
+    private sealed class FileSource(string path) : ISource
+    {
+        private int _polls;
+        public string Name => "file";
+        public int Polls => _polls;
+        public Task<SourceResult> PollAsync(CancellationToken ct)
+        {
+            if (Interlocked.Increment(ref _polls) == 1) File.ReadAllText(path); // not cancellable
+            return Task.FromResult(new SourceResult(Name, [Psu("solid green")], []));
+        }
+    }
+
+    private sealed class FailingSource : ISource
+    {
+        public string Name => "failing";
+        public Task<SourceResult> PollAsync(CancellationToken ct) => throw new IOException("bus error");
+    }
+
+    private sealed class PartialSource : ISource
+    {
+        public string Name => "partial";
+        public Task<SourceResult> PollAsync(CancellationToken ct) =>
+            Task.FromResult(new SourceResult(Name, [Psu("solid green")], [new SourceError("psu:2", "EIO"), new SourceError("psu:3", "EIO")]));
+    }
+
+    private static async Task Until(Func<bool> cond, int ms = 5000)
+    {
+        var end = Environment.TickCount64 + ms;
+        while (!cond()) { if (Environment.TickCount64 > end) throw new TimeoutException(); await Task.Delay(10); }
+    }
+
+    [Fact]
+    public async Task Run_PollStuckOnFifo_ReportsHungAndStartsNoSecondPollUntilItReturns()
+    {
+        var fifo = Path.Combine(_dir, "temp1_input");
+        Assert.Equal(0, (await HealthAgent.TestSupport.ProcessRunner.RunAsync("mkfifo", [fifo], TimeSpan.FromSeconds(5))).ExitCode);
+        var source = new FileSource(fifo);
+        var output = Channel.CreateUnbounded<SourceResult>();
+        var runner = new SourceRunner(source, new SourceOptions { IntervalSeconds = 0.2, TimeoutSeconds = 0.1 }, output.Writer, NullLogger.Instance, TimeProvider.System);
+        using var cts = new CancellationTokenSource();
+        var run = runner.RunAsync(cts.Token);
+
+        await Until(() => runner.Stats.Hung);
+        await Task.Delay(600); // three more intervals pass while the read is stuck
+        Assert.Equal(1, source.Polls);
+        Assert.True(runner.Stats.Hung);
+        Assert.False(runner.Stats.Up);
+        Assert.Equal(1, runner.Stats.Timeouts);
+
+        await File.WriteAllTextAsync(fifo, "42000\n"); // the read returns
+        await Until(() => source.Polls >= 2 && runner.Stats.Up);
+        Assert.False(runner.Stats.Hung);
+        Assert.True(output.Reader.TryRead(out var r));
+        Assert.Single(r.Observations);
+        await cts.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task Run_SourceThrowsAsAWhole_DownAndCountedButRunnerKeepsGoing()
+    {
+        var output = Channel.CreateUnbounded<SourceResult>();
+        var runner = new SourceRunner(new FailingSource(), new SourceOptions { IntervalSeconds = 0.05 }, output.Writer, NullLogger.Instance, TimeProvider.System);
+        using var cts = new CancellationTokenSource();
+        var run = runner.RunAsync(cts.Token);
+        await Until(() => runner.Stats.Runs >= 3);
+        Assert.False(runner.Stats.Up);
+        Assert.True(runner.Stats.Errors >= 3);
+        await cts.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task Run_DeviceErrors_CountedResultStillDelivered()
+    {
+        var output = Channel.CreateUnbounded<SourceResult>();
+        var runner = new SourceRunner(new PartialSource(), new SourceOptions { IntervalSeconds = 10 }, output.Writer, NullLogger.Instance, TimeProvider.System);
+        using var cts = new CancellationTokenSource();
+        var run = runner.RunAsync(cts.Token);
+        var r = await output.Reader.ReadAsync();
+        Assert.Single(r.Observations);
+        Assert.True(runner.Stats.Up);
+        Assert.Equal(2, runner.Stats.Errors);
+        Assert.True(runner.Stats.LastDuration >= TimeSpan.Zero);
+        await cts.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task Run_PushSource_ChangesArriveWithoutWaitingForTheInterval()
+    {
+        var source = new ScriptedSource();
+        var output = Channel.CreateUnbounded<SourceResult>();
+        var runner = new SourceRunner(source, new SourceOptions { IntervalSeconds = 3600 }, output.Writer, NullLogger.Instance, TimeProvider.System);
+        using var cts = new CancellationTokenSource();
+        var run = runner.RunAsync(cts.Token);
+        await output.Reader.ReadAsync(); // the first (empty) poll
+        source.Set(Psu("blinking amber"));
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var pushed = await output.Reader.ReadAsync(wait.Token);
+        Assert.Equal("blinking amber", pushed.Observations.Single().Observed!.ToString());
+        await cts.CancelAsync();
+        await run;
+    }
+}

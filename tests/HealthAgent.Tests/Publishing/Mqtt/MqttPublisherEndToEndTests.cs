@@ -1,0 +1,180 @@
+using System.Text.Json.Nodes;
+using HealthAgent.Model;
+using HealthAgent.Pipeline;
+using HealthAgent.TestSupport;
+using static HealthAgent.Tests.Pipeline.PipelineFixtures;
+
+namespace HealthAgent.Tests.Publishing.Mqtt;
+
+/// <summary>The agent against a real mosquitto: topic tree, will, clean stop, outages and crashes.</summary>
+public class MqttPublisherEndToEndTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+
+    private static async Task<string> RetainedAsync(MosquittoBroker broker, string topic)
+    {
+        var r = await MosquittoClients.SubAsync(broker, ["-t", topic, "-C", "1", "-W", "5"]);
+        Assert.True(r.ExitCode == 0, $"no retained message on {topic}: {r.StandardError}");
+        return r.StandardOutput.Trim();
+    }
+
+    [Fact]
+    public async Task PsuFails_StateEventAndRollupReachMosquittoSub()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new AgentDir(broker);
+        await using var agent = new InProcessAgent(dir);
+        await agent.WaitOnlineAsync();
+        agent.Source.Set(Psu("solid green"));
+        var sub = await MosquittoClients.StartSubAsync(broker, ["-t", dir.Root + "/event/#", "-C", "1", "-W", "10", "-q", "1"]);
+        agent.Source.Set(Psu("blinking amber"));
+
+        var ev = JsonNode.Parse((await sub).StandardOutput)!.AsObject();
+        Assert.Equal("healthagent/v1/event", (string?)ev["schema"]);
+        Assert.Equal("raised", (string?)ev["kind"]);
+        Assert.Equal("psu.fault", (string?)ev["code"]);
+        Assert.Equal("critical", (string?)ev["severity"]);
+        Assert.Equal("failed", (string?)ev["state"]);
+        Assert.Equal("psu.problem", (string?)ev["ruleId"]);
+        Assert.Equal("blinking amber", (string?)ev["led"]!["text"]);
+        Assert.Equal("ok", (string?)ev["from"]!["severity"]);
+        Assert.Equal("psu:1", (string?)ev["component"]!["id"]);
+        Assert.Equal("test-agent", (string?)ev["agentId"]);
+        Assert.True(Guid.TryParse((string?)ev["eventId"], out _));
+        Assert.Contains("PSU", (string?)ev["meaning"], StringComparison.Ordinal);
+        Assert.False(string.IsNullOrEmpty((string?)ev["action"]));
+
+        var state = JsonNode.Parse(await RetainedAsync(broker, dir.Root + "/state/power_supply/psu:1"))!.AsObject();
+        Assert.Equal("healthagent/v1/state", (string?)state["schema"]);
+        Assert.Equal("psu.fault", (string?)state["code"]);
+        Assert.Equal("blinking amber", (string?)state["led"]!["text"]);
+        Assert.Equal("blinking", (string?)state["led"]!["leds"]!["status"]!["pattern"]);
+
+        var health = JsonNode.Parse(await RetainedAsync(broker, dir.Root + "/health"))!.AsObject();
+        Assert.Equal("critical", (string?)health["worst"]);
+        Assert.Equal(1, (int?)health["counts"]!["critical"]);
+        Assert.Equal("blinking amber", (string?)health["systemLed"]!["text"]);
+        Assert.True((bool?)health["systemLedDerived"]);
+
+        Assert.Equal("online", await RetainedAsync(broker, dir.Root + "/status"));
+        var info = JsonNode.Parse(await RetainedAsync(broker, dir.Root + "/info"))!.AsObject();
+        Assert.Equal("healthagent/v1/info", (string?)info["schema"]);
+        Assert.False(string.IsNullOrEmpty((string?)info["rulesVersion"]));
+    }
+
+    [Fact]
+    public async Task CmdRepublish_RepliesWithCorrelationId()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new AgentDir(broker);
+        await using var agent = new InProcessAgent(dir);
+        await agent.WaitOnlineAsync();
+        await Task.Delay(200); // let the SUBSCRIBE to cmd/+ complete
+        var sub = await MosquittoClients.StartSubAsync(broker, ["-t", dir.Root + "/reply/#", "-C", "2", "-W", "10"]);
+        await MosquittoClients.PubAsync(broker, ["-t", dir.Root + "/cmd/republish", "-m", "{\"correlationId\":\"abc\"}", "-q", "1"]);
+        await MosquittoClients.PubAsync(broker, ["-t", dir.Root + "/cmd/identify", "-m", "{\"componentId\":\"psu:1\",\"on\":true}", "-q", "1"]);
+        var lines = (await sub).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        var republish = lines.Single(l => (string?)l["verb"] == "republish");
+        Assert.True((bool?)republish["ok"]);
+        Assert.Equal("abc", (string?)republish["correlationId"]);
+        var identify = lines.Single(l => (string?)l["verb"] == "identify");
+        Assert.False((bool?)identify["ok"]); // the scripted source has no identify LED
+    }
+
+    [Fact]
+    public async Task AgentProcessKilled_WillPublishesOffline()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new AgentDir(broker);
+        await using var agent = new AgentProcess(dir);
+        await agent.WaitForOutputAsync("MQTT: connected", Wait);
+        await Task.Delay(100);
+        Assert.Equal("online", await RetainedAsync(broker, dir.Root + "/status"));
+        var sub = await MosquittoClients.StartSubAsync(broker, ["-t", dir.Root + "/status", "-R", "-C", "1", "-W", "10"]);
+        agent.Kill();
+        Assert.Equal("offline", (await sub).StandardOutput.Trim());
+    }
+
+    [Fact]
+    public async Task AgentProcessSigterm_PublishesOfflineAndExitsZero()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new AgentDir(broker, willDelaySeconds: 30); // a will could not arrive within this test
+        await using var agent = new AgentProcess(dir);
+        await agent.WaitForOutputAsync("MQTT: connected", Wait);
+        await Task.Delay(100);
+        var sub = await MosquittoClients.StartSubAsync(broker, ["-t", dir.Root + "/status", "-R", "-C", "1", "-W", "5"]);
+        Assert.Equal(0, await agent.TerminateAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal("offline", (await sub).StandardOutput.Trim());
+        Assert.Contains("MQTT: stopped", agent.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BrokerDownTenSecondsDuringStream_EveryEventArrivesInOrderOnce()
+    {
+        await using var broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { Persistence = true });
+        using var dir = new AgentDir(broker);
+        await using var collector = await Collector.StartAsync(broker, dir.Root + "/event/#");
+        await using var agent = new InProcessAgent(dir);
+        await agent.WaitOnlineAsync();
+
+        var flips = 0;
+        async Task StreamAsync(TimeSpan duration)
+        {
+            var end = DateTime.UtcNow + duration;
+            while (DateTime.UtcNow < end)
+            {
+                agent.Source.Set(Psu(flips++ % 2 == 0 ? "blinking amber" : "solid green"));
+                await Task.Delay(50);
+            }
+        }
+        await StreamAsync(TimeSpan.FromSeconds(1));
+        await broker.StopAsync();
+        await StreamAsync(TimeSpan.FromSeconds(10));
+        await broker.RestartAsync();
+        await StreamAsync(TimeSpan.FromSeconds(1));
+
+        await Task.Delay(300); // the state loop has taken every flip
+        var sent = agent.Pipeline.History(10_000).OrderBy(e => e.Seq).ToList();
+        Assert.True(sent.Count >= 100, $"only {sent.Count} events");
+        await collector.WaitForAsync(m => m.Select(j => (string?)j["eventId"]).Distinct().Count() >= sent.Count, TimeSpan.FromSeconds(20));
+
+        var received = collector.Messages.Select(m => m.Json).ToList();
+        var firstSeen = received.Select(j => (long)j["seq"]!).Distinct().ToList();
+        Assert.Equal(sent.Select(e => e.Seq), firstSeen);                       // every event, in order
+        Assert.Equal(sent.Select(e => e.EventId.ToString()), received.Select(j => (string)j["eventId"]!).Distinct());
+        Assert.Equal(0, agent.Publisher.Outbox.Count);
+    }
+
+    [Fact]
+    public async Task AgentKilledMidStreamAndRestarted_NoEventLost()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new AgentDir(broker);
+        // Events queued by an earlier run while the broker was away: the outbox the agent replays on start.
+        const int total = 5000;
+        var topic = dir.Root + "/event/power_supply/psu:1";
+        var ids = new List<Guid>();
+        using (var outbox = new Outbox(Path.Combine(dir.StateDirectory, "outbox.db")))
+            for (var i = 1; i <= total; i++)
+            {
+                var id = Guid.NewGuid();
+                ids.Add(id);
+                outbox.Add(new OutboxEntry(id, i, topic, System.Text.Encoding.UTF8.GetBytes($"{{\"eventId\":\"{id}\",\"seq\":{i}}}"), false));
+            }
+        await using var collector = await Collector.StartAsync(broker, dir.Root + "/event/#");
+
+        await using (var first = new AgentProcess(dir))
+        {
+            await collector.WaitForAsync(m => m.Count >= 1, Wait);
+            first.Kill(); // SIGKILL mid-replay
+        }
+        var beforeRestart = collector.Messages.Count;
+        await using var second = new AgentProcess(dir);
+        await collector.WaitForAsync(m => m.Select(j => (string?)j["eventId"]).Distinct().Count() >= total, TimeSpan.FromSeconds(30));
+
+        var order = collector.Messages.Select(m => (string)m.Json["eventId"]!).Distinct().ToList();
+        Assert.Equal(ids.Select(i => i.ToString()), order);
+        Assert.True(beforeRestart < total, "the first run finished before it was killed; the test proves nothing");
+    }
+}
