@@ -108,7 +108,9 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             }
             finally { e.WalkStartedAt = null; }
             var took = _time.GetUtcNow() - start;
-            if (took > _options.Interval) LogOverrun(_log, e.Name, took.TotalSeconds, _options.IntervalSeconds);
+            var overran = took > _options.Interval;
+            if (overran && !e.LoggedOverrun) LogOverrun(_log, e.Name, took.TotalSeconds, _options.IntervalSeconds);
+            e.LoggedOverrun = overran; // logged when it starts, not on every slow walk
             var wait = _options.Interval - took;
             if (wait < TimeSpan.FromMilliseconds(50)) wait = TimeSpan.FromMilliseconds(50);
             using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -597,6 +599,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         public int PushNextWalk;
         public CancellationTokenSource? Wake;
         public string? LoggedProblem;
+        public bool LoggedOverrun;
         public string? SseUri;
         public Dictionary<string, Reader> Readers = new(StringComparer.Ordinal);
         public Dictionary<string, (string Path, IdentifyProperty Property)> IdentifyTargets = new(StringComparer.Ordinal);
