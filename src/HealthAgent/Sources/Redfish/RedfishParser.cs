@@ -178,13 +178,20 @@ public static class RedfishParser
         var r = new Readings(j).Status();
         var lineStatus = Str(j, "LineInputStatus");
         var volts = Num(j, "LineInputVoltage");
+        // iDRAC's PSU view: DetailedState carries the IPMI power-supply sensor offsets ("Presence Detected",
+        // "Failure Detected", "AC lost", "Configuration error" = offset 06h, rating mismatch).
+        var dell = Str(j, "Oem", "Dell", "DellPowerSupplyView", "DetailedState");
+        var dellLost = dell?.Contains("lost", StringComparison.OrdinalIgnoreCase) == true;
         // The old schema has no LineInputStatus: 0 V on the input means the cord is out.
-        var line = lineStatus ?? (volts is 0 ? "LossOfInput" : volts > 0 ? "Normal" : null);
+        var line = lineStatus ?? (volts is 0 || dellLost ? "LossOfInput" : volts > 0 ? "Normal" : null);
         r.Value("lineInput", line, "neither LineInputStatus nor LineInputVoltage is reported");
         r.Value("inputVolts", volts, Missing(j, ["LineInputVoltage"]), "V");
         r.Number("capacityWatts", "W", "PowerCapacityWatts");
-        var mismatch = Bool(j, "Oem", "Hpe", "Mismatched") ?? Bool(j, "Oem", "Hp", "Mismatched");
+        var mismatch = Bool(j, "Oem", "Hpe", "Mismatched") ?? Bool(j, "Oem", "Hp", "Mismatched")
+            ?? (dell?.Contains("Configuration error", StringComparison.OrdinalIgnoreCase) == true ? true : null);
         r.Value("mismatch", mismatch ?? false); // no DMTF property: absent means the BMC reports none
+        if (dell is not null) r.Value("dellDetailedState", dell);
+        if (Str(j, "Oem", "Dell", "DellPowerSupplyView", "RedundancyStatus") is { } dr) r.Value("dellRedundancy", dr);
         r.Text("firmwareVersion", "FirmwareVersion");
         var c = new ComponentRef(Id(endpoint, "psu", id), "power_supply", Str(j, "Name") ?? id, Id(endpoint, "chassis", chassisId), "psu", "redfish.psu");
         return new Observation(c, r.List);
@@ -218,6 +225,8 @@ public static class RedfishParser
         var working = psus.Count(PsuWorking);
         var minNeeded = r.List.First(x => x.Name == "minNeeded").Value as double? ?? 1;
         r.Value("psuBays", (double)psus.Count).Value("psuPresent", (double)present);
+        // Dell repeats the set's redundancy on every PSU view; the first one that knows counts.
+        r.Value("dellRedundancy", psus.Select(p => p["dellRedundancy"] as string).FirstOrDefault(x => x is not null and not "Unknown"), "no Oem.Dell.DellPowerSupplyView.RedundancyStatus");
         if (unreadable is null) r.Value("psuWorking", (double)working).Value("sparePsus", working - minNeeded);
         else r.Value("psuWorking", null, $"{unreadable.Component.Name} could not be read").Value("sparePsus", null, $"{unreadable.Component.Name} could not be read");
         var c = new ComponentRef(Id(endpoint, "psu-redundancy", chassisId), "power_supply", "PSU redundancy", Id(endpoint, "chassis", chassisId), null, "redfish.psu-redundancy");
