@@ -115,7 +115,8 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             if (wait < TimeSpan.FromMilliseconds(50)) wait = TimeSpan.FromMilliseconds(50);
             using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
             e.Wake = wake;
-            if (Volatile.Read(ref e.PushNextWalk) == 1) continue; // an event arrived during the walk
+            // An event that arrived during the walk (before Wake was set) asks for another walk straight away.
+            if (Volatile.Read(ref e.PushNextWalk) == 1) wake.Cancel();
             try { await Task.Delay(wait, _time, wake.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
             catch (OperationCanceledException) { break; }
