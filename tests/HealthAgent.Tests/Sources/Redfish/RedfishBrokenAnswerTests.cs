@@ -149,4 +149,18 @@ public class RedfishBrokenAnswerTests
         Assert.Equal(HwState.Unknown, stale["redfish:bmc:psu:PSU.Slot.1"].Verdict.State);
         Assert.Contains("HTTP 500", stale["redfish:bmc:psu:PSU.Slot.1"].UnknownReason);
     }
+
+    [Fact]
+    public async Task NothingListening_ServiceUnreachableWithReason()
+    {
+        var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
+        var url = server.Url;
+        await server.DisposeAsync();
+        await using var source = Create(server, url: url);
+        var result = await source.PollAsync(default);
+        var svc = Evaluate(result)["redfish:bmc"];
+        Assert.Equal("redfish.unreachable", svc.Verdict.Code);
+        Assert.Contains("/redfish/v1", Assert.Single(result.Errors).Message);
+        Assert.Single(result.Observations); // only the service: nothing was ever read
+    }
 }
