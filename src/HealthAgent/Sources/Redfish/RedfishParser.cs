@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using HealthAgent.Model;
 
@@ -250,14 +249,11 @@ public static class RedfishParser
     public static Observation SensorTemperature(string endpoint, string chassisId, string path, JsonElement j)
     {
         var id = IdOf(j, path);
-        var r = new Readings(j).Status().Number("readingCelsius", "Cel", "Reading");
-        SensorThresholds(r, "Cel");
+        var r = new Readings(j).Status().Number("readingCelsius", "Cel", "Reading")
+            .Number("upperCaution", "Cel", "Thresholds", "UpperCaution", "Reading").Number("upperCritical", "Cel", "Thresholds", "UpperCritical", "Reading")
+            .Number("upperFatal", "Cel", "Thresholds", "UpperFatal", "Reading").Number("lowerCaution", "Cel", "Thresholds", "LowerCaution", "Reading")
+            .Number("lowerCritical", "Cel", "Thresholds", "LowerCritical", "Reading").Number("lowerFatal", "Cel", "Thresholds", "LowerFatal", "Reading");
         return new Observation(TempRef(endpoint, chassisId, id, j), r.List);
-
-        void SensorThresholds(Readings rr, string unit) => rr
-            .Number("upperCaution", unit, "Thresholds", "UpperCaution", "Reading").Number("upperCritical", unit, "Thresholds", "UpperCritical", "Reading")
-            .Number("upperFatal", unit, "Thresholds", "UpperFatal", "Reading").Number("lowerCaution", unit, "Thresholds", "LowerCaution", "Reading")
-            .Number("lowerCritical", unit, "Thresholds", "LowerCritical", "Reading").Number("lowerFatal", unit, "Thresholds", "LowerFatal", "Reading");
     }
 
     private static ComponentRef TempRef(string endpoint, string chassisId, string id, JsonElement j) =>
@@ -470,6 +466,4 @@ public static class RedfishParser
         }
         catch (JsonException) { return []; }
     }
-
-    internal static string Show(double d) => d.ToString("0.###", CultureInfo.InvariantCulture);
 }
