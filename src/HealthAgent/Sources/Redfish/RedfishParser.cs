@@ -448,22 +448,23 @@ public static class RedfishParser
     // ---- events ---------------------------------------------------------------------------------------
 
     /// <summary>
-    /// An SSE data payload (Event schema): Events[].OriginOfCondition (@odata.id object or string). A
-    /// MetricReport or anything unparsable yields no origins (the caller then re-walks).
+    /// An SSE data payload (Event schema): Events[].OriginOfCondition (@odata.id object or string); an Event without
+    /// origins yields an empty list (the caller re-walks). Null for anything that is not an Event (MetricReport,
+    /// unparsable data).
     /// </summary>
-    public static IReadOnlyList<string> EventOrigins(string data)
+    public static IReadOnlyList<string>? EventOrigins(string data)
     {
         try
         {
             using var doc = JsonDocument.Parse(data);
             var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("Events", out var events) || events.ValueKind != JsonValueKind.Array) return null;
             var origins = new List<string>();
-            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("Events", out var events) && events.ValueKind == JsonValueKind.Array)
-                foreach (var e in events.EnumerateArray())
-                    if (e.ValueKind == JsonValueKind.Object && e.TryGetProperty("OriginOfCondition", out var o) && OdataId(o) is { } id)
-                        origins.Add(id);
+            foreach (var e in events.EnumerateArray())
+                if (e.ValueKind == JsonValueKind.Object && e.TryGetProperty("OriginOfCondition", out var o) && OdataId(o) is { } id)
+                    origins.Add(id);
             return origins;
         }
-        catch (JsonException) { return []; }
+        catch (JsonException) { return null; }
     }
 }

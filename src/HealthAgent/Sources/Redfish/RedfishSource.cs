@@ -118,11 +118,23 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             // An event that arrived during the walk (before Wake was set) asks for another walk straight away.
             if (Volatile.Read(ref e.PushNextWalk) == 1) wake.Cancel();
             try { await Task.Delay(wait, _time, wake.Token).ConfigureAwait(false); }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // Woken by an event: still leave the BMC a breather, so an event storm cannot make walks back to back.
+                var gap = MinEventWalkGap - (_time.GetUtcNow() - start);
+                if (gap > TimeSpan.Zero)
+                {
+                    try { await Task.Delay(gap, _time, ct).ConfigureAwait(false); }
+                    catch (OperationCanceledException) { break; }
+                }
+            }
             catch (OperationCanceledException) { break; }
             finally { e.Wake = null; }
         }
     }
+
+    /// <summary>Least time between the starts of two walks when events ask for them.</summary>
+    private static readonly TimeSpan MinEventWalkGap = TimeSpan.FromSeconds(2);
 
     /// <summary>Asks the endpoint's loop to walk now (coalesced: one pending request at most) and push the result.</summary>
     private static void WalkSoon(Endpoint e)
@@ -483,7 +495,8 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
 
     private async Task OnEventAsync(Endpoint e, SseEvent ev, ChannelWriter<SourceResult> changes, CancellationToken ct)
     {
-        var origins = RedfishParser.EventOrigins(ev.Data);
+        // Metric reports and other non-Event payloads say nothing about health.
+        if (RedfishParser.EventOrigins(ev.Data) is not { } origins) return;
         var handled = false;
         foreach (var origin in origins.Distinct())
         {

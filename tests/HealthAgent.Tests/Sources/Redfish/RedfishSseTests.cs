@@ -138,8 +138,9 @@ public class RedfishSseTests(ITestOutputHelper output)
     [Theory]
     [InlineData("{\"Events\":[{\"OriginOfCondition\":{\"@odata.id\":\"/redfish/v1/A\"}},{\"OriginOfCondition\":\"/redfish/v1/B\"}]}", "/redfish/v1/A,/redfish/v1/B")]
     [InlineData("{\"Events\":[{\"MessageId\":\"X\"}]}", "")]
-    [InlineData("{\"Events\":", "")]
-    [InlineData("not json", "")]
+    [InlineData("{\"@odata.type\":\"#MetricReport.v1_5_0.MetricReport\",\"MetricValues\":[]}", "(not an event)")]
+    [InlineData("{\"Events\":", "(not an event)")]
+    [InlineData("not json", "(not an event)")]
     public void EventOrigins_VariousPayloads_ObjectOrStringOrNothing(string data, string expected) =>
-        Assert.Equal(expected, string.Join(',', RedfishParser.EventOrigins(data)));
+        Assert.Equal(expected, RedfishParser.EventOrigins(data) is { } o ? string.Join(',', o) : "(not an event)");
 }
