@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using HealthAgent.Model;
 
@@ -178,13 +177,20 @@ public static class RedfishParser
         var r = new Readings(j).Status();
         var lineStatus = Str(j, "LineInputStatus");
         var volts = Num(j, "LineInputVoltage");
+        // iDRAC's PSU view: DetailedState carries the IPMI power-supply sensor offsets ("Presence Detected",
+        // "Failure Detected", "AC lost", "Configuration error" = offset 06h, rating mismatch).
+        var dell = Str(j, "Oem", "Dell", "DellPowerSupplyView", "DetailedState");
+        var dellLost = dell?.Contains("lost", StringComparison.OrdinalIgnoreCase) == true;
         // The old schema has no LineInputStatus: 0 V on the input means the cord is out.
-        var line = lineStatus ?? (volts is 0 ? "LossOfInput" : volts > 0 ? "Normal" : null);
+        var line = lineStatus ?? (volts is 0 || dellLost ? "LossOfInput" : volts > 0 ? "Normal" : null);
         r.Value("lineInput", line, "neither LineInputStatus nor LineInputVoltage is reported");
         r.Value("inputVolts", volts, Missing(j, ["LineInputVoltage"]), "V");
         r.Number("capacityWatts", "W", "PowerCapacityWatts");
-        var mismatch = Bool(j, "Oem", "Hpe", "Mismatched") ?? Bool(j, "Oem", "Hp", "Mismatched");
+        var mismatch = Bool(j, "Oem", "Hpe", "Mismatched") ?? Bool(j, "Oem", "Hp", "Mismatched")
+            ?? (dell?.Contains("Configuration error", StringComparison.OrdinalIgnoreCase) == true ? true : null);
         r.Value("mismatch", mismatch ?? false); // no DMTF property: absent means the BMC reports none
+        if (dell is not null) r.Value("dellDetailedState", dell);
+        if (Str(j, "Oem", "Dell", "DellPowerSupplyView", "RedundancyStatus") is { } dr) r.Value("dellRedundancy", dr);
         r.Text("firmwareVersion", "FirmwareVersion");
         var c = new ComponentRef(Id(endpoint, "psu", id), "power_supply", Str(j, "Name") ?? id, Id(endpoint, "chassis", chassisId), "psu", "redfish.psu");
         return new Observation(c, r.List);
@@ -218,6 +224,8 @@ public static class RedfishParser
         var working = psus.Count(PsuWorking);
         var minNeeded = r.List.First(x => x.Name == "minNeeded").Value as double? ?? 1;
         r.Value("psuBays", (double)psus.Count).Value("psuPresent", (double)present);
+        // Dell repeats the set's redundancy on every PSU view; the first one that knows counts.
+        r.Value("dellRedundancy", psus.Select(p => p["dellRedundancy"] as string).FirstOrDefault(x => x is not null and not "Unknown"), "no Oem.Dell.DellPowerSupplyView.RedundancyStatus");
         if (unreadable is null) r.Value("psuWorking", (double)working).Value("sparePsus", working - minNeeded);
         else r.Value("psuWorking", null, $"{unreadable.Component.Name} could not be read").Value("sparePsus", null, $"{unreadable.Component.Name} could not be read");
         var c = new ComponentRef(Id(endpoint, "psu-redundancy", chassisId), "power_supply", "PSU redundancy", Id(endpoint, "chassis", chassisId), null, "redfish.psu-redundancy");
@@ -241,14 +249,11 @@ public static class RedfishParser
     public static Observation SensorTemperature(string endpoint, string chassisId, string path, JsonElement j)
     {
         var id = IdOf(j, path);
-        var r = new Readings(j).Status().Number("readingCelsius", "Cel", "Reading");
-        SensorThresholds(r, "Cel");
+        var r = new Readings(j).Status().Number("readingCelsius", "Cel", "Reading")
+            .Number("upperCaution", "Cel", "Thresholds", "UpperCaution", "Reading").Number("upperCritical", "Cel", "Thresholds", "UpperCritical", "Reading")
+            .Number("upperFatal", "Cel", "Thresholds", "UpperFatal", "Reading").Number("lowerCaution", "Cel", "Thresholds", "LowerCaution", "Reading")
+            .Number("lowerCritical", "Cel", "Thresholds", "LowerCritical", "Reading").Number("lowerFatal", "Cel", "Thresholds", "LowerFatal", "Reading");
         return new Observation(TempRef(endpoint, chassisId, id, j), r.List);
-
-        void SensorThresholds(Readings rr, string unit) => rr
-            .Number("upperCaution", unit, "Thresholds", "UpperCaution", "Reading").Number("upperCritical", unit, "Thresholds", "UpperCritical", "Reading")
-            .Number("upperFatal", unit, "Thresholds", "UpperFatal", "Reading").Number("lowerCaution", unit, "Thresholds", "LowerCaution", "Reading")
-            .Number("lowerCritical", unit, "Thresholds", "LowerCritical", "Reading").Number("lowerFatal", unit, "Thresholds", "LowerFatal", "Reading");
     }
 
     private static ComponentRef TempRef(string endpoint, string chassisId, string id, JsonElement j) =>
@@ -443,24 +448,23 @@ public static class RedfishParser
     // ---- events ---------------------------------------------------------------------------------------
 
     /// <summary>
-    /// An SSE data payload (Event schema): Events[].OriginOfCondition (@odata.id object or string). A
-    /// MetricReport or anything unparsable yields no origins (the caller then re-walks).
+    /// An SSE data payload (Event schema): Events[].OriginOfCondition (@odata.id object or string); an Event without
+    /// origins yields an empty list (the caller re-walks). Null for anything that is not an Event (MetricReport,
+    /// unparsable data).
     /// </summary>
-    public static IReadOnlyList<string> EventOrigins(string data)
+    public static IReadOnlyList<string>? EventOrigins(string data)
     {
         try
         {
             using var doc = JsonDocument.Parse(data);
             var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("Events", out var events) || events.ValueKind != JsonValueKind.Array) return null;
             var origins = new List<string>();
-            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("Events", out var events) && events.ValueKind == JsonValueKind.Array)
-                foreach (var e in events.EnumerateArray())
-                    if (e.ValueKind == JsonValueKind.Object && e.TryGetProperty("OriginOfCondition", out var o) && OdataId(o) is { } id)
-                        origins.Add(id);
+            foreach (var e in events.EnumerateArray())
+                if (e.ValueKind == JsonValueKind.Object && e.TryGetProperty("OriginOfCondition", out var o) && OdataId(o) is { } id)
+                    origins.Add(id);
             return origins;
         }
-        catch (JsonException) { return []; }
+        catch (JsonException) { return null; }
     }
-
-    internal static string Show(double d) => d.ToString("0.###", CultureInfo.InvariantCulture);
 }

@@ -108,18 +108,33 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             }
             finally { e.WalkStartedAt = null; }
             var took = _time.GetUtcNow() - start;
-            if (took > _options.Interval) LogOverrun(_log, e.Name, took.TotalSeconds, _options.IntervalSeconds);
+            var overran = took > _options.Interval;
+            if (overran && !e.LoggedOverrun) LogOverrun(_log, e.Name, took.TotalSeconds, _options.IntervalSeconds);
+            e.LoggedOverrun = overran; // logged when it starts, not on every slow walk
             var wait = _options.Interval - took;
             if (wait < TimeSpan.FromMilliseconds(50)) wait = TimeSpan.FromMilliseconds(50);
             using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
             e.Wake = wake;
-            if (Volatile.Read(ref e.PushNextWalk) == 1) continue; // an event arrived during the walk
+            // An event that arrived during the walk (before Wake was set) asks for another walk straight away.
+            if (Volatile.Read(ref e.PushNextWalk) == 1) wake.Cancel();
             try { await Task.Delay(wait, _time, wake.Token).ConfigureAwait(false); }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // Woken by an event: still leave the BMC a breather, so an event storm cannot make walks back to back.
+                var gap = MinEventWalkGap - (_time.GetUtcNow() - start);
+                if (gap > TimeSpan.Zero)
+                {
+                    try { await Task.Delay(gap, _time, ct).ConfigureAwait(false); }
+                    catch (OperationCanceledException) { break; }
+                }
+            }
             catch (OperationCanceledException) { break; }
             finally { e.Wake = null; }
         }
     }
+
+    /// <summary>Least time between the starts of two walks when events ask for them.</summary>
+    private static readonly TimeSpan MinEventWalkGap = TimeSpan.FromSeconds(2);
 
     /// <summary>Asks the endpoint's loop to walk now (coalesced: one pending request at most) and push the result.</summary>
     private static void WalkSoon(Endpoint e)
@@ -219,6 +234,21 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             return null;
         }
 
+        /// <summary>
+        /// Reads a resource that is one component: unknown with the reason when unreadable; else parsed, kept for SSE
+        /// re-reads and, with <paramref name="identify"/>, for identify. <paramref name="stub"/> names the component
+        /// from its path alone (defaults to <paramref name="parse"/> of an empty object).
+        /// </summary>
+        public async Task<(Observation? Observation, JsonElement Json)> Component(string path, Func<JsonElement, Observation> parse, bool identify = false, Func<JsonElement, Observation>? stub = null)
+        {
+            if (await Get(path, (stub ?? parse)(Empty).Component).ConfigureAwait(false) is not { } j) return (null, default);
+            var o = parse(j);
+            Add(o);
+            if (identify) Ident(o, path, j);
+            Read(path, new Reader([o.Component], x => [parse(x)]));
+            return (o, j);
+        }
+
         public async Task<IReadOnlyList<string>> MembersOf(string? collection) =>
             await Get(collection).ConfigureAwait(false) is { } c ? RedfishParser.Members(c) : [];
     }
@@ -240,12 +270,8 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     {
         foreach (var path in await w.MembersOf(collection).ConfigureAwait(false))
         {
-            var stub = RedfishParser.System(w.E.Name, path, Empty).Component;
-            if (await w.Get(path, stub).ConfigureAwait(false) is not { } sys) continue;
-            var o = RedfishParser.System(w.E.Name, path, sys);
-            w.Add(o);
-            w.Ident(o, path, sys);
-            w.Read(path, new Reader([o.Component], j => [RedfishParser.System(w.E.Name, path, j)]));
+            var (o, sys) = await w.Component(path, j => RedfishParser.System(w.E.Name, path, j), identify: true).ConfigureAwait(false);
+            if (o is null) continue;
             lock (w) w.SystemPaths.Add((path, RedfishParser.IdOf(sys, path)));
             await WalkStorageAsync(w, RedfishParser.Link(sys, "Storage"), o.Component.Id).ConfigureAwait(false);
         }
@@ -257,28 +283,21 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         {
             if (await w.Get(path).ConfigureAwait(false) is not { } storage) return;
             var parent = systemId;
-            // Volumes first: a rebuilding volume marks its not-OK drives as rebuilding.
+            // Volumes first: a rebuilding volume may explain its drives' Warning (RedfishParser.Drive).
             var rebuildingDrives = new HashSet<string>(StringComparer.Ordinal);
             foreach (var vp in await w.MembersOf(RedfishParser.Link(storage, "Volumes")).ConfigureAwait(false))
             {
-                var stub = RedfishParser.Volume(w.E.Name, parent, vp, Empty).Component;
-                if (await w.Get(vp, stub).ConfigureAwait(false) is not { } vol) continue;
-                var o = Remember(w.E, RedfishParser.Volume(w.E.Name, parent, vp, vol));
-                w.Add(o);
-                w.Read(vp, new Reader([o.Component], j => [Remember(w.E, RedfishParser.Volume(w.E.Name, parent, vp, j))]));
-                if (o["rebuilding"] is true)
+                var (o, vol) = await w.Component(vp, j => Remember(w.E, RedfishParser.Volume(w.E.Name, parent, vp, j)),
+                    stub: j => RedfishParser.Volume(w.E.Name, parent, vp, j)).ConfigureAwait(false);
+                if (o?["rebuilding"] is true)
                     foreach (var d in RedfishParser.Links(vol, "Links", "Drives")) rebuildingDrives.Add(Key(d));
             }
             var drives = RedfishParser.Links(storage, "Drives");
             await Task.WhenAll(drives.Select(async dp =>
             {
                 var inRebuild = rebuildingDrives.Contains(Key(dp));
-                var stub = RedfishParser.Drive(w.E.Name, parent, dp, Empty, false).Component;
-                if (await w.Get(dp, stub).ConfigureAwait(false) is not { } drive) return;
-                var o = Remember(w.E, RedfishParser.Drive(w.E.Name, parent, dp, drive, inRebuild));
-                w.Add(o);
-                w.Ident(o, dp, drive);
-                w.Read(dp, new Reader([o.Component], j => [Remember(w.E, RedfishParser.Drive(w.E.Name, parent, dp, j, inRebuild))]));
+                await w.Component(dp, j => Remember(w.E, RedfishParser.Drive(w.E.Name, parent, dp, j, inRebuild)), identify: true,
+                    stub: j => RedfishParser.Drive(w.E.Name, parent, dp, j, false)).ConfigureAwait(false);
             })).ConfigureAwait(false);
         })).ConfigureAwait(false);
     }
@@ -300,13 +319,9 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     {
         await Task.WhenAll((await w.MembersOf(collection).ConfigureAwait(false)).Select(async path =>
         {
-            var stub = RedfishParser.Chassis(w.E.Name, path, Empty).Component;
-            if (await w.Get(path, stub).ConfigureAwait(false) is not { } ch) return;
-            var o = RedfishParser.Chassis(w.E.Name, path, ch);
+            var (o, ch) = await w.Component(path, j => RedfishParser.Chassis(w.E.Name, path, j), identify: true).ConfigureAwait(false);
+            if (o is null) return;
             var chassisId = RedfishParser.IdOf(ch, path);
-            w.Add(o);
-            w.Ident(o, path, ch);
-            w.Read(path, new Reader([o.Component], j => [RedfishParser.Chassis(w.E.Name, path, j)]));
             await Task.WhenAll(
                 WalkPowerAsync(w, ch, chassisId),
                 WalkThermalAsync(w, ch, chassisId),
@@ -323,12 +338,8 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             var psus = new List<Observation>();
             foreach (var pp in await w.MembersOf(RedfishParser.Link(sub, "PowerSupplies")).ConfigureAwait(false))
             {
-                var stub = RedfishParser.Psu(ep, chassisId, pp, Empty).Component;
-                if (await w.Get(pp, stub).ConfigureAwait(false) is not { } psu) { psus.Add(RedfishParser.Unknown(stub, "unreadable")); continue; }
-                var o = RedfishParser.Psu(ep, chassisId, pp, psu);
-                psus.Add(o);
-                w.Add(o);
-                w.Read(pp, new Reader([o.Component], j => [RedfishParser.Psu(ep, chassisId, pp, j)]));
+                var (o, _) = await w.Component(pp, j => RedfishParser.Psu(ep, chassisId, pp, j)).ConfigureAwait(false);
+                psus.Add(o ?? RedfishParser.Unknown(RedfishParser.Psu(ep, chassisId, pp, Empty).Component, "unreadable"));
             }
             // The newer schema's redundancy: PowerSubsystem.PowerSupplyRedundancy[] (RedundantGroup); else the older Power.Redundancy[].
             JsonElement? group = First(sub, "PowerSupplyRedundancy");
@@ -387,11 +398,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
                 if (!metrics.TryGetProperty("TemperatureReadingsCelsius", out var arr) || arr.ValueKind != JsonValueKind.Array) return;
                 await Task.WhenAll(arr.EnumerateArray().Select(x => RedfishParser.Str(x, "DataSourceUri")).OfType<string>().Select(async sp =>
                 {
-                    var stub = RedfishParser.SensorTemperature(ep, chassisId, sp, Empty).Component;
-                    if (await w.Get(sp, stub).ConfigureAwait(false) is not { } sensor) return;
-                    var o = RedfishParser.SensorTemperature(ep, chassisId, sp, sensor);
-                    w.Add(o);
-                    w.Read(sp, new Reader([o.Component], j => [RedfishParser.SensorTemperature(ep, chassisId, sp, j)]));
+                    await w.Component(sp, j => RedfishParser.SensorTemperature(ep, chassisId, sp, j)).ConfigureAwait(false);
                 })).ConfigureAwait(false);
             });
             await Task.WhenAll(fans.Append(temps)).ConfigureAwait(false);
@@ -429,11 +436,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             foreach (var pp in await w.MembersOf(ports).ConfigureAwait(false))
             {
                 w.SawPorts = true;
-                var stub = RedfishParser.Port(ep, adapterId, pp, Empty).Component;
-                if (await w.Get(pp, stub).ConfigureAwait(false) is not { } port) continue;
-                var o = RedfishParser.Port(ep, adapterId, pp, port);
-                w.Add(o);
-                w.Read(pp, new Reader([o.Component], j => [RedfishParser.Port(ep, adapterId, pp, j)]));
+                await w.Component(pp, j => RedfishParser.Port(ep, adapterId, pp, j)).ConfigureAwait(false);
             }
         })).ConfigureAwait(false);
     }
@@ -444,11 +447,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         if (await w.Get(systemPath).ConfigureAwait(false) is not { } sys) return;
         foreach (var ip in await w.MembersOf(RedfishParser.Link(sys, "EthernetInterfaces")).ConfigureAwait(false))
         {
-            var stub = RedfishParser.EthernetInterface(ep, systemId, ip, Empty).Component;
-            if (await w.Get(ip, stub).ConfigureAwait(false) is not { } nic) continue;
-            var o = RedfishParser.EthernetInterface(ep, systemId, ip, nic);
-            w.Add(o);
-            w.Read(ip, new Reader([o.Component], j => [RedfishParser.EthernetInterface(ep, systemId, ip, j)]));
+            await w.Component(ip, j => RedfishParser.EthernetInterface(ep, systemId, ip, j)).ConfigureAwait(false);
         }
     }
 
@@ -456,11 +455,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     {
         foreach (var path in await w.MembersOf(collection).ConfigureAwait(false))
         {
-            var stub = RedfishParser.Manager(w.E.Name, path, Empty).Component;
-            if (await w.Get(path, stub).ConfigureAwait(false) is not { } m) continue;
-            var o = RedfishParser.Manager(w.E.Name, path, m);
-            w.Add(o);
-            w.Read(path, new Reader([o.Component], j => [RedfishParser.Manager(w.E.Name, path, j)]));
+            await w.Component(path, j => RedfishParser.Manager(w.E.Name, path, j)).ConfigureAwait(false);
         }
     }
 
@@ -500,7 +495,8 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
 
     private async Task OnEventAsync(Endpoint e, SseEvent ev, ChannelWriter<SourceResult> changes, CancellationToken ct)
     {
-        var origins = RedfishParser.EventOrigins(ev.Data);
+        // Metric reports and other non-Event payloads say nothing about health.
+        if (RedfishParser.EventOrigins(ev.Data) is not { } origins) return;
         var handled = false;
         foreach (var origin in origins.Distinct())
         {
@@ -597,6 +593,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         public int PushNextWalk;
         public CancellationTokenSource? Wake;
         public string? LoggedProblem;
+        public bool LoggedOverrun;
         public string? SseUri;
         public Dictionary<string, Reader> Readers = new(StringComparer.Ordinal);
         public Dictionary<string, (string Path, IdentifyProperty Property)> IdentifyTargets = new(StringComparer.Ordinal);

@@ -127,4 +127,40 @@ public class RedfishBrokenAnswerTests
         Assert.Equal("drive.online", all["redfish:bmc:drive:Disk.Bay.0"].Rule?.Id);
         Assert.InRange(server.MaxInFlight, 1, 2);
     }
+
+    [Fact]
+    public async Task BmcGone_LastGoodViewKeptThenUnknownWhenStale()
+    {
+        await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
+        var ep = new HealthAgent.Sources.Redfish.RedfishEndpointOptions { Name = "bmc", Url = server.Url, TimeoutSeconds = 5 };
+        var o = new HealthAgent.Sources.Redfish.RedfishOptions { Enabled = true, IntervalSeconds = 3600, StaleAfterSeconds = 3601, Endpoints = [ep] };
+        await using var source = new HealthAgent.Sources.Redfish.RedfishSource(o, new HealthAgent.Sources.SourceContext(
+            Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, RedfishTestKit.Rules, TimeProvider.System));
+        await source.PollAsync(default);
+        server.Inject("/redfish/v1", Fault.ServerError);
+        await source.WalkNowAsync(default);
+        var cached = await PollAsync(source);
+        Assert.Equal("redfish.unreachable", cached["redfish:bmc"].Verdict.Code);
+        Assert.Equal("psu.operational", cached["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id); // last good view, not yet stale
+
+        o.StaleAfterSeconds = 0.05; // the same view, now older than the limit
+        await Task.Delay(100);
+        var stale = await PollAsync(source);
+        Assert.Equal(HwState.Unknown, stale["redfish:bmc:psu:PSU.Slot.1"].Verdict.State);
+        Assert.Contains("HTTP 500", stale["redfish:bmc:psu:PSU.Slot.1"].UnknownReason);
+    }
+
+    [Fact]
+    public async Task NothingListening_ServiceUnreachableWithReason()
+    {
+        var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
+        var url = server.Url;
+        await server.DisposeAsync();
+        await using var source = Create(server, url: url);
+        var result = await source.PollAsync(default);
+        var svc = Evaluate(result)["redfish:bmc"];
+        Assert.Equal("redfish.unreachable", svc.Verdict.Code);
+        Assert.Contains("/redfish/v1", Assert.Single(result.Errors).Message);
+        Assert.Single(result.Observations); // only the service: nothing was ever read
+    }
 }

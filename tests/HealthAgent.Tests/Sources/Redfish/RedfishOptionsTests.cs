@@ -15,6 +15,21 @@ public class RedfishOptionsTests
     }
 
     [Fact]
+    public async Task Catalog_RedfishEnabledByEnvironmentStyleOverride_CreatesTheSource()
+    {
+        var config = AgentConfig.Load(null, new Dictionary<string, string?>
+        {
+            ["sources:redfish:enabled"] = "true",
+            ["sources:redfish:endpoints:0:url"] = "https://idrac.example",
+            ["sources:redfish:endpoints:0:certificateFingerprint"] = new string('a', 64),
+        });
+        var ctx = new HealthAgent.Sources.SourceContext(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, config.Rules, TimeProvider.System);
+        var source = Assert.IsType<RedfishSource>(Assert.Single(HealthAgent.Sources.SourceCatalog.CreateEnabled(config, ctx)));
+        Assert.Equal("redfish", source.Name);
+        await source.DisposeAsync();
+    }
+
+    [Fact]
     public void Validate_EveryProblem_ReportedTogetherWithoutSecrets()
     {
         var o = new RedfishOptions

@@ -100,6 +100,25 @@ public class RedfishSourceTests
         Assert.Null(rollup.Led); // an LED-less roll-up
     }
 
+    [Theory]
+    [InlineData("Configuration error", "Full", "psu.mismatch", "redfish.psu-redundancy.lost-count")] // a mismatched PSU does not count as working
+    [InlineData("AC lost", "Lost", "psu.no-power", "redfish.psu-redundancy.lost-dell")]
+    public async Task DellPsuView_DetailedStateAndRedundancy_Used(string detailed, string redundancy, string rule, string rollupRow)
+    {
+        await using var server = await RedfishMockupServer.StartAsync("idrac8-r730-legacy");
+        server.Mutate(Ch + "/Power", p =>
+        {
+            var psu = p["PowerSupplies"]![1]!.AsObject();
+            psu["Status"] = new JsonObject { ["Health"] = "Warning", ["State"] = "Enabled" };
+            psu["LineInputVoltage"] = null;
+            psu["Oem"] = new JsonObject { ["Dell"] = new JsonObject { ["DellPowerSupplyView"] = new JsonObject { ["DetailedState"] = detailed, ["RedundancyStatus"] = redundancy } } };
+        });
+        await using var source = Create(server);
+        var all = await PollAsync(source);
+        Assert.Equal(rule, all["redfish:bmc:psu:PSU.Slot.2"].Rule?.Id);
+        Assert.Equal(rollupRow, all["redfish:bmc:psu-redundancy:System.Embedded.1"].Trace.Single().RowId);
+    }
+
     [Fact]
     public async Task Redundancy_BmcSaysOkButOnlyOnePsuWorks_RaisesRedundancyLost()
     {

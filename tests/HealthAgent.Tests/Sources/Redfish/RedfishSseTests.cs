@@ -47,7 +47,8 @@ public class RedfishSseTests(ITestOutputHelper output)
             server.PushEvent(Psus + "/PSU.Slot.1");
             var pushed = await NextWithAsync(changes.Reader, "redfish:bmc:psu:PSU.Slot.1", "psu.problem");
             sw.Stop();
-            output.WriteLine($"event → pushed observation: {sw.Elapsed.TotalMilliseconds:0} ms (interval 3600 s)");
+            var walk = (await source.PollAsync(default)).Observations.Single(o => o.Component.Id == "redfish:bmc")["walkSeconds"];
+            output.WriteLine($"event → pushed observation: {sw.Elapsed.TotalMilliseconds:0} ms (interval 3600 s); full walk of the mockup: {walk} s");
             var e = Evaluate(pushed)["redfish:bmc:psu:PSU.Slot.1"];
             Assert.Equal("psu.problem", e.Rule?.Id);
             // The cached view follows the pushed change too.
@@ -137,8 +138,9 @@ public class RedfishSseTests(ITestOutputHelper output)
     [Theory]
     [InlineData("{\"Events\":[{\"OriginOfCondition\":{\"@odata.id\":\"/redfish/v1/A\"}},{\"OriginOfCondition\":\"/redfish/v1/B\"}]}", "/redfish/v1/A,/redfish/v1/B")]
     [InlineData("{\"Events\":[{\"MessageId\":\"X\"}]}", "")]
-    [InlineData("{\"Events\":", "")]
-    [InlineData("not json", "")]
+    [InlineData("{\"@odata.type\":\"#MetricReport.v1_5_0.MetricReport\",\"MetricValues\":[]}", "(not an event)")]
+    [InlineData("{\"Events\":", "(not an event)")]
+    [InlineData("not json", "(not an event)")]
     public void EventOrigins_VariousPayloads_ObjectOrStringOrNothing(string data, string expected) =>
-        Assert.Equal(expected, string.Join(',', RedfishParser.EventOrigins(data)));
+        Assert.Equal(expected, RedfishParser.EventOrigins(data) is { } o ? string.Join(',', o) : "(not an event)");
 }
