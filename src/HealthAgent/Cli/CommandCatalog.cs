@@ -24,6 +24,7 @@ public static class CommandCatalog
         root.Subcommands.Add(PasswdCommand.Build());
         root.Subcommands.Add(WatchCommand.Build());
         root.Subcommands.Add(RunCommand.Build());
+        root.Subcommands.Add(SnapshotCommand.Build());
         return root;
     }
 }

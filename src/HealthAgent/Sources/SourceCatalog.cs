@@ -25,6 +25,10 @@ public static class SourceCatalog
         // one line per source
         SourceDescriptor.For<Redfish.RedfishOptions>("redfish", (ctx, o) => new Redfish.RedfishSource(o, ctx)),
         SourceDescriptor.For<FrontPanel.FrontPanelOptions>("frontPanel", (ctx, o) => new FrontPanel.FrontPanelSource(o, ctx)),
+        SourceDescriptor.For<Hwmon.HwmonOptions>("hwmon", (ctx, o) => new Hwmon.HwmonSource(o, ctx)),
+        SourceDescriptor.For<Smart.SmartOptions>("smart", (ctx, o) => new Smart.SmartSource(o, ctx)),
+        SourceDescriptor.For<MdRaid.MdRaidOptions>("mdraid", (ctx, o) => new MdRaid.MdRaidSource(o, ctx)),
+        SourceDescriptor.For<PowerSupply.PowerSupplyOptions>("powersupply", (ctx, o) => new PowerSupply.PowerSupplySource(o, ctx)),
     ];
 
     /// <summary>Creates the enabled sources. <paramref name="hostRoot"/> (snapshot/simulate --host-root) overrides every kernel source's hostRoot.</summary>
