@@ -23,6 +23,7 @@ public static class SourceCatalog
     public static readonly IReadOnlyList<SourceDescriptor> All =
     [
         // one line per source
+        SourceDescriptor.For<Nic.NicOptions>("nic", (ctx, o) => new Nic.NicSource(o, ctx)),
     ];
 
     /// <summary>Creates the enabled sources. <paramref name="hostRoot"/> (snapshot/simulate --host-root) overrides every kernel source's hostRoot.</summary>
