@@ -23,6 +23,7 @@ public sealed partial class NicSource : IPushSource, IDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<string, NicState> _state = new(StringComparer.Ordinal);
     private readonly byte[] _buffer = new byte[4096]; // sysfs attributes are at most one page
+    private readonly TaskCompletionSource<bool> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Ethtool? _ethtool;
 
     public NicSource(NicOptions options, SourceContext ctx)
@@ -34,6 +35,9 @@ public sealed partial class NicSource : IPushSource, IDisposable
     }
 
     public string Name => Key;
+
+    /// <summary>Completes once <see cref="RunAsync"/> listens for link events (true) or knows it will not (false).</summary>
+    public Task<bool> Listening => _listening.Task;
 
     public Task<SourceResult> PollAsync(CancellationToken ct) => Task.FromResult(Poll(updateBaseline: true));
 
@@ -173,6 +177,7 @@ public sealed partial class NicSource : IPushSource, IDisposable
         if (!_realHost || !_options.Netlink)
         {
             LogPushOff(_log, _realHost ? "sources.nic.netlink is false" : $"host root {_options.HostRoot} is not the real host");
+            _listening.TrySetResult(false);
             await WaitForCancellation(ct);
             return;
         }
@@ -181,9 +186,11 @@ public sealed partial class NicSource : IPushSource, IDisposable
         catch (SocketException e)
         {
             LogNetlinkFailed(_log, e.Message);
+            _listening.TrySetResult(false);
             await WaitForCancellation(ct);
             return;
         }
+        _listening.TrySetResult(true);
         using (nl) await ReceiveLoopAsync(nl, changes, ct);
     }
 
