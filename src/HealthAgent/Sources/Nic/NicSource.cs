@@ -1,3 +1,4 @@
+using System.IO.Enumeration;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using HealthAgent.Model;
@@ -25,6 +26,7 @@ public sealed partial class NicSource : IPushSource, IDisposable
     private readonly byte[] _buffer = new byte[4096]; // sysfs attributes are at most one page
     private readonly TaskCompletionSource<bool> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Ethtool? _ethtool;
+    private long _generation;
 
     public NicSource(NicOptions options, SourceContext ctx)
     {
@@ -45,36 +47,49 @@ public sealed partial class NicSource : IPushSource, IDisposable
     public SourceResult Poll(bool updateBaseline = true)
     {
         if (!Directory.Exists(_netDir)) return SourceResult.Absent(Name, $"{_netDir} does not exist");
-        var names = Directory.EnumerateFileSystemEntries(_netDir).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList();
-        var observations = new List<Observation>();
-        var errors = new List<SourceError>();
+        var names = new FileSystemEnumerable<string>(_netDir, (ref FileSystemEntry e) => e.FileName.ToString(), ListOptions).ToArray();
+        Array.Sort(names, StringComparer.Ordinal);
+        var observations = new List<Observation>(names.Length);
+        List<SourceError>? errors = null;
         lock (_gate)
         {
+            _generation++;
             foreach (var name in names)
             {
-                if (!IsWatched(name)) continue;
-                var obs = Observe(name, updateBaseline);
+                var s = StateOf(name);
+                s.Generation = _generation;
+                if (!s.Watched) continue;
+                var obs = Observe(s, updateBaseline);
                 observations.Add(obs);
-                if (obs.UnknownReason is { } why) errors.Add(new SourceError(name, why));
+                if (obs.UnknownReason is { } why) (errors ??= []).Add(new SourceError(name, why));
             }
-            foreach (var gone in _state.Keys.Where(k => !names.Contains(k)).ToList()) _state.Remove(gone);
+            if (_state.Count > names.Length)
+                foreach (var gone in _state.Where(kv => kv.Value.Generation != _generation).Select(kv => kv.Key).ToList()) _state.Remove(gone);
         }
         if (observations.Count == 0)
             return SourceResult.Absent(Name, $"no watched interface under {_netDir} (watched: interfaces with a backing device, or named by sources.nic.include)");
-        return new SourceResult(Name, observations, errors);
+        return new SourceResult(Name, observations, (IReadOnlyList<SourceError>?)errors ?? []);
     }
 
-    private bool IsWatched(string name) =>
-        NicParser.IsWatched(name, Directory.Exists(Path.Combine(_netDir, name, "device")), _options.Include, _options.Exclude);
+    private static readonly EnumerationOptions ListOptions = new() { AttributesToSkip = 0, IgnoreInaccessible = true, RecurseSubdirectories = false };
+
+    /// <summary>Per-interface state; whether it is watched is decided once (a backing device does not come and go under one name).</summary>
+    private NicState StateOf(string name)
+    {
+        if (_state.TryGetValue(name, out var s)) return s;
+        s = new NicState(name, Path.Combine(_netDir, name));
+        s.Watched = NicParser.IsWatched(name, Directory.Exists(Path.Combine(s.Dir, "device")), _options.Include, _options.Exclude);
+        _state[name] = s;
+        return s;
+    }
 
     /// <summary>Reads one interface. Callers hold <see cref="_gate"/>.</summary>
-    private Observation Observe(string name, bool updateBaseline)
+    private Observation Observe(NicState s, bool updateBaseline)
     {
-        if (!_state.TryGetValue(name, out var s)) _state[name] = s = new NicState(Path.Combine(_netDir, name));
-        var component = new ComponentRef("nic:" + name, HwType, name, null, Family, DerivationKey);
-        if (!Directory.Exists(s.Dir)) return new Observation(component, [], null, $"{s.Dir} disappeared (interface removed)");
-
-        var operstate = Read(s.Operstate, "operstate", out var t) ? NicParser.OperState(t) : Reading.Unknown("operstate", t.Error!);
+        var name = s.Name;
+        if (!Read(s.Operstate, "operstate", out var t) && !Directory.Exists(s.Dir))
+            return new Observation(s.Component, [], null, $"{s.Dir} disappeared (interface removed)");
+        var operstate = t.Error is null ? NicParser.OperState(t) : Reading.Unknown("operstate", t.Error);
         var carrier = Read(s.Carrier, "carrier", out t) ? NicParser.Carrier(t) : Reading.Unknown("carrier", t.Error!);
         var speed = Read(s.Speed, "speed", out t) ? NicParser.Speed(t) : Reading.Unknown("speedMbps", t.Error!, NicParser.SpeedUnit);
         var duplex = Read(s.Duplex, "duplex", out t) ? NicParser.Duplex(t) : Reading.Unknown("duplex", t.Error!);
@@ -96,7 +111,7 @@ public sealed partial class NicSource : IPushSource, IDisposable
         else active = s.Active ?? NicParser.Activity(null, counters); // a pushed change keeps the last poll's activity: no flapping
 
         s.LinkKey = LinkKey(carrier, operstate, speed);
-        return new Observation(component, [carrier, operstate, speed, max, maxSource, duplex, active, rx, tx, changes, ups, downs]);
+        return new Observation(s.Component, [carrier, operstate, speed, max, maxSource, duplex, active, rx, tx, changes, ups, downs]);
     }
 
     private Reading Counter(string path, string name, string file) =>
@@ -236,14 +251,15 @@ public sealed partial class NicSource : IPushSource, IDisposable
                 if (m.Name is not { } name || list.Any(o => o.Component.Name == name)) continue;
                 if (m.Removed)
                 {
-                    if (_state.Remove(name))
-                        list.Add(new Observation(new ComponentRef("nic:" + name, HwType, name, null, Family, DerivationKey), [], null, $"interface {name} was removed (RTM_DELLINK)"));
+                    if (_state.Remove(name, out var removed) && removed.Watched)
+                        list.Add(new Observation(removed.Component, [], null, $"interface {name} was removed (RTM_DELLINK)"));
                     continue;
                 }
-                if (!IsWatched(name)) continue;
-                var before = _state.TryGetValue(name, out var s) ? s.LinkKey : null;
-                var obs = Observe(name, updateBaseline: false);
-                if (_state[name].LinkKey != before) list.Add(obs);
+                var s = StateOf(name);
+                if (!s.Watched) continue;
+                var before = s.LinkKey;
+                var obs = Observe(s, updateBaseline: false);
+                if (s.LinkKey != before) list.Add(obs);
             }
         }
         return list;
@@ -263,9 +279,12 @@ public sealed partial class NicSource : IPushSource, IDisposable
 
     public void Dispose() => _ethtool?.Dispose();
 
-    private sealed class NicState(string dir)
+    private sealed class NicState(string name, string dir)
     {
-        public readonly string Dir = dir;
+        public readonly string Name = name, Dir = dir;
+        public readonly ComponentRef Component = new("nic:" + name, HwType, name, null, Family, DerivationKey);
+        public bool Watched;
+        public long Generation;
         public readonly string Operstate = Path.Combine(dir, "operstate"), Carrier = Path.Combine(dir, "carrier"), Speed = Path.Combine(dir, "speed"),
             Duplex = Path.Combine(dir, "duplex"), RxBytes = Path.Combine(dir, "statistics", "rx_bytes"), TxBytes = Path.Combine(dir, "statistics", "tx_bytes"),
             CarrierChanges = Path.Combine(dir, "carrier_changes"), CarrierUp = Path.Combine(dir, "carrier_up_count"),

