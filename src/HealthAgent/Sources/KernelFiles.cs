@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using System.Text;
+
+namespace HealthAgent.Sources;
+
+/// <summary>One small kernel file read: its text (trailing newline removed) or why it could not be read.</summary>
+public readonly record struct FileRead(string? Text, string? Error)
+{
+    public bool Ok => Error is null;
+    public static FileRead Fail(string error) => new(null, error);
+}
+
+/// <summary>
+/// Reads sysfs/procfs files for one source with a per-file timeout. sysfs reads cannot be cancelled (a driver
+/// stuck on an I²C bus blocks read() forever), so a batch of reads runs on a worker; when the worker sits in one
+/// read longer than the file timeout, that read is abandoned (the thread stays blocked in the kernel), the path
+/// is reported hung, and the batch restarts on a fresh worker that skips it. At most <c>maxAbandoned</c> reads
+/// may be outstanding; beyond that nothing is read until one returns, so hung reads cannot pile up threads.
+/// </summary>
+public sealed class KernelFiles(TimeSpan fileTimeout, int maxAbandoned = 4, int maxBytes = KernelFiles.DefaultMaxBytes)
+{
+    /// <summary>Largest file read (64 KiB): sysfs attributes are at most a page; /proc/mdstat of dozens of arrays fits.</summary>
+    public const int DefaultMaxBytes = 64 * 1024;
+
+    private readonly ConcurrentDictionary<string, long> _hung = new(StringComparer.Ordinal);
+    private int _abandoned;
+    private byte[] _buffer = new byte[maxBytes + 1];
+
+    public TimeSpan FileTimeout => fileTimeout;
+    public int MaxBytes => maxBytes;
+    public int MaxAbandoned => maxAbandoned;
+    /// <summary>Reads abandoned in the kernel that have not returned yet.</summary>
+    public int Abandoned => Volatile.Read(ref _abandoned);
+    /// <summary>Paths whose last read hung and has not returned.</summary>
+    public ICollection<string> HungPaths => _hung.Keys;
+
+    /// <summary>Runs <paramref name="work"/> on a worker, abandoning and skipping any read that hangs. The work must be repeatable.</summary>
+    public async Task<T> RunAsync<T>(Func<Session, T> work, CancellationToken ct)
+    {
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            var session = new Session(this, _buffer);
+            var task = Task.Run(() => work(session), CancellationToken.None);
+            while (true)
+            {
+                try
+                {
+                    return await task.WaitAsync(fileTimeout / 2, ct).ConfigureAwait(false);
+                }
+                catch (TimeoutException) { }
+                var (path, started) = session.Current;
+                if (path is null || Environment.TickCount64 - started < fileTimeout.TotalMilliseconds) continue;
+                // Abandon this worker: it stays blocked in read(); a fresh session continues without the hung path.
+                if (!session.TryAbandon()) continue; // it finished just now
+                _hung[path] = started;
+                Interlocked.Increment(ref _abandoned);
+                _buffer = new byte[maxBytes + 1]; // the abandoned worker keeps the old buffer
+                break;
+            }
+        }
+    }
+
+    internal void Returned(string path)
+    {
+        _hung.TryRemove(path, out _);
+        Interlocked.Decrement(ref _abandoned);
+    }
+
+    /// <summary>
+    /// Thrown inside an abandoned worker once its hung read returns, to unwind the stale batch. It is an
+    /// OperationCanceledException so that sources' per-device <c>catch (Exception e) when (e is not OperationCanceledException)</c> lets it through.
+    /// </summary>
+    private sealed class AbandonedException : OperationCanceledException;
+
+    /// <summary>The reads of one batch; used from the worker thread only.</summary>
+    public sealed class Session
+    {
+        private readonly KernelFiles _owner;
+        private readonly byte[] _buffer;
+        private string? _path;
+        private long _started;
+        private int _abandoned; // 0 running, 1 abandoned, 2 finished a read after being abandoned
+
+        internal Session(KernelFiles owner, byte[] buffer)
+        {
+            _owner = owner;
+            _buffer = buffer;
+        }
+
+        internal (string? Path, long Started) Current
+        {
+            get { lock (this) return (_path, _started); }
+        }
+
+        internal bool TryAbandon()
+        {
+            lock (this)
+            {
+                if (_path is null) return false;
+                _abandoned = 1;
+                return true;
+            }
+        }
+
+        public bool FileExists(string path) => File.Exists(path);
+        public bool DirectoryExists(string path) => Directory.Exists(path);
+
+        /// <summary>Names (not paths) of the entries of a directory that match the pattern, sorted ordinally; empty when it cannot be listed.</summary>
+        public List<string> List(string directory, string pattern = "*")
+        {
+            var names = new List<string>();
+            try
+            {
+                foreach (var p in Directory.EnumerateFileSystemEntries(directory, pattern)) names.Add(Path.GetFileName(p));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            names.Sort(StringComparer.Ordinal);
+            return names;
+        }
+
+        /// <summary>Reads a small file; never throws for I/O problems (they come back as <see cref="FileRead.Error"/>).</summary>
+        public FileRead Read(string path)
+        {
+            if (_abandoned != 0) throw new AbandonedException();
+            if (_owner._hung.TryGetValue(path, out var since))
+                return FileRead.Fail($"an earlier read has been hung in the kernel for {(Environment.TickCount64 - since) / 1000.0:0.#} s; skipped until it returns");
+            if (_owner.Abandoned >= _owner.MaxAbandoned)
+                return FileRead.Fail($"{_owner.Abandoned} reads are hung in the kernel; not reading more until they return");
+            lock (this) { _path = path; _started = Environment.TickCount64; }
+            FileRead result;
+            try { result = ReadFile(path, _buffer, _owner.MaxBytes); }
+            finally
+            {
+                bool abandoned;
+                lock (this) { _path = null; abandoned = _abandoned != 0; }
+                if (abandoned) _owner.Returned(path);
+            }
+            if (_abandoned != 0) throw new AbandonedException();
+            return result;
+        }
+    }
+
+    /// <summary>Reads at most <paramref name="max"/> bytes; more is an error, never silently truncated.</summary>
+    internal static FileRead ReadFile(string path, byte[] buffer, int max)
+    {
+        try
+        {
+            using var h = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var total = 0;
+            while (total <= max)
+            {
+                // sysfs files report a 4096-byte size whatever they hold: read until end of file.
+                var n = RandomAccess.Read(h, buffer.AsSpan(total, max + 1 - total), total);
+                if (n == 0) break;
+                total += n;
+            }
+            if (total > max) return FileRead.Fail($"file is larger than {max / 1024} KiB; not read");
+            while (total > 0 && buffer[total - 1] is (byte)'\n' or (byte)'\r' or (byte)' ' or (byte)'\t' or 0) total--;
+            return new FileRead(Encoding.UTF8.GetString(buffer, 0, total), null);
+        }
+        catch (FileNotFoundException) { return FileRead.Fail("missing"); }
+        catch (DirectoryNotFoundException) { return FileRead.Fail("missing"); }
+        catch (UnauthorizedAccessException)
+        {
+            return FileRead.Fail(Directory.Exists(path) ? "is a directory, not a file" : "permission denied");
+        }
+        catch (IOException e) { return FileRead.Fail(Errno(e)); }
+    }
+
+    /// <summary>Kernel error names for what sysfs attributes return (errno in HResult on Unix).</summary>
+    internal static string Errno(IOException e) => e.HResult switch
+    {
+        // Documentation/hwmon/sysfs-interface.rst: disabled channels read ENODATA; drivers use EINVAL/EAGAIN/EIO when the device does not answer.
+        22 => "EINVAL: the driver rejected the read (channel disabled or device not ready)",
+        11 => "EAGAIN: the device is busy; try again later",
+        61 => "ENODATA: no data (channel disabled or not connected)",
+        5 => "EIO: I/O error talking to the device",
+        6 => "ENXIO: no such device",
+        19 => "ENODEV: no such device",
+        95 => "EOPNOTSUPP: not supported by the driver",
+        110 => "ETIMEDOUT: the device did not answer",
+        _ => e.Message,
+    };
+}
