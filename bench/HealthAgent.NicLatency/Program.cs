@@ -34,8 +34,8 @@ async Task Latency(int toggles)
         o.Exclude.Add("*"); o.Include.Add(a);
         o.Interfaces[a] = new NicInterfaceOptions { ExpectedSpeedMbps = 10000 };
         using var source = new NicSource(o, ctx);
-        while (source.Poll().Observations[0]["carrier"] is not true) Thread.Sleep(5);
-        source.Poll();
+        while (Poll(source).Observations[0]["carrier"] is not true) Thread.Sleep(5);
+        Poll(source);
         var channel = Channel.CreateUnbounded<SourceResult>(new UnboundedChannelOptions { SingleReader = true });
         using var cts = new CancellationTokenSource();
         var run = source.RunAsync(channel.Writer, cts.Token);
@@ -115,18 +115,18 @@ void PollCost(int polls)
 
 void Measure(string what, NicSource source, int polls)
 {
-    for (var i = 0; i < 200; i++) Evaluate(source.Poll()); // warm-up (JIT, tiering)
+    for (var i = 0; i < 200; i++) Evaluate(Poll(source)); // warm-up (JIT, tiering)
     Thread.Sleep(200);
-    for (var i = 0; i < 200; i++) Evaluate(source.Poll());
-    var observations = source.Poll().Observations.Count;
+    for (var i = 0; i < 200; i++) Evaluate(Poll(source));
+    var observations = Poll(source).Observations.Count;
     var proc = Process.GetCurrentProcess();
     GC.Collect();
     var cpu0 = proc.TotalProcessorTime; var alloc0 = GC.GetAllocatedBytesForCurrentThread(); var wall = Stopwatch.StartNew();
-    for (var i = 0; i < polls; i++) source.Poll();
+    for (var i = 0; i < polls; i++) Poll(source);
     wall.Stop(); proc.Refresh();
     var cpu1 = proc.TotalProcessorTime; var alloc1 = GC.GetAllocatedBytesForCurrentThread();
     var cpu2 = cpu1; var alloc2 = alloc1;
-    for (var i = 0; i < polls; i++) Evaluate(source.Poll());
+    for (var i = 0; i < polls; i++) Evaluate(Poll(source));
     proc.Refresh();
     var cpu3 = proc.TotalProcessorTime; var alloc3 = GC.GetAllocatedBytesForCurrentThread();
     Console.WriteLine($"poll cost: {what}: {observations} observations, {polls} polls");
@@ -135,6 +135,8 @@ void Measure(string what, NicSource source, int polls)
 
     void Evaluate(SourceResult r) { foreach (var o in r.Observations) evaluator.Evaluate(o); }
 }
+
+static SourceResult Poll(NicSource source) => source.PollAsync(CancellationToken.None).GetAwaiter().GetResult();
 
 static string Stats(List<double> ms)
 {

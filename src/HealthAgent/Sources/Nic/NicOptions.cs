@@ -25,6 +25,9 @@ public sealed class NicOptions : HostRootSourceOptions
     /// <summary>Listen to rtnetlink link events (RTMGRP_LINK) so a cable pull is reported within milliseconds, not at the next poll. Only on the real host root.</summary>
     public bool Netlink { get; set; } = true;
 
+    /// <summary>Milliseconds one sysfs read may take before it is abandoned as hung (the rest of the poll still completes).</summary>
+    public int FileTimeoutMs { get; set; } = 1000;
+
     /// <summary>The configured maximum speed of <paramref name="ifname"/>, if any.</summary>
     public double? ExpectedSpeedMbps(string ifname) =>
         Interfaces.TryGetValue(ifname, out var i) ? i.ExpectedSpeedMbps
@@ -33,6 +36,7 @@ public sealed class NicOptions : HostRootSourceOptions
     public override void Validate(string path, ICollection<string> errors)
     {
         base.Validate(path, errors);
+        if (FileTimeoutMs is < 10 or > 60_000) errors.Add($"{path}.fileTimeoutMs: must be from 10 to 60000 (is {FileTimeoutMs})");
         CheckGlobs(Include, path + ".include", errors);
         CheckGlobs(Exclude, path + ".exclude", errors);
         foreach (var (name, i) in Interfaces)

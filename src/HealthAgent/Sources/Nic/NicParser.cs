@@ -1,4 +1,4 @@
-using System.Buffers.Text;
+using System.Globalization;
 using HealthAgent.Model;
 
 namespace HealthAgent.Sources.Nic;
@@ -19,10 +19,11 @@ public static class NicParser
     public static readonly IReadOnlyList<string> OperStates = ["unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"];
 
     /// <summary>carrier: "0" or "1".</summary>
-    public static Reading Carrier(ReadOnlySpan<byte> text)
+    public static Reading Carrier(FileRead read)
     {
-        var t = Trim(text);
-        if (t.Length == 1 && t[0] is (byte)'0' or (byte)'1') return new Reading("carrier", t[0] == (byte)'1');
+        if (Failed(read, "carrier", "carrier") is { } u) return u;
+        var t = Trim(read.Text);
+        if (t is "0" or "1") return new Reading("carrier", t == "1");
         return Reading.Unknown("carrier", Unparsable("carrier", t));
     }
 
@@ -30,10 +31,11 @@ public static class NicParser
     /// speed in Mb/s. SPEED_UNKNOWN is -1 (include/uapi/linux/ethtool.h); older kernels print it as 65535 or
     /// 4294967295 (the same value read as u16/u32). virtio and some bonds report it while the link is up.
     /// </summary>
-    public static Reading Speed(ReadOnlySpan<byte> text)
+    public static Reading Speed(FileRead read)
     {
-        var t = Trim(text);
-        if (!Utf8Parser.TryParse(t, out long v, out var used) || used != t.Length)
+        if (Failed(read, "speedMbps", "speed", SpeedUnit) is { } u) return u;
+        var t = Trim(read.Text);
+        if (!long.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v))
             return Reading.Unknown("speedMbps", Unparsable("speed", t), SpeedUnit);
         if (v is <= 0 or 65535 or 4294967295)
             return Reading.Unknown("speedMbps", $"the driver reports speed {v} (SPEED_UNKNOWN)", SpeedUnit);
@@ -41,34 +43,39 @@ public static class NicParser
     }
 
     /// <summary>duplex: "full", "half" or "unknown" (DUPLEX_UNKNOWN).</summary>
-    public static Reading Duplex(ReadOnlySpan<byte> text)
+    public static Reading Duplex(FileRead read)
     {
-        var t = Trim(text);
-        if (t.SequenceEqual("full"u8)) return new Reading("duplex", "full");
-        if (t.SequenceEqual("half"u8)) return new Reading("duplex", "half");
-        if (t.SequenceEqual("unknown"u8)) return Reading.Unknown("duplex", "the driver reports duplex unknown");
-        return Reading.Unknown("duplex", Unparsable("duplex", t));
+        if (Failed(read, "duplex", "duplex") is { } u) return u;
+        var t = Trim(read.Text);
+        return t switch
+        {
+            "full" => new Reading("duplex", "full"),
+            "half" => new Reading("duplex", "half"),
+            "unknown" => Reading.Unknown("duplex", "the driver reports duplex unknown"),
+            _ => Reading.Unknown("duplex", Unparsable("duplex", t)),
+        };
     }
 
     /// <summary>operstate: one of <see cref="OperStates"/>. The kernel's own "unknown" is a value, not a failure.</summary>
-    public static Reading OperState(ReadOnlySpan<byte> text)
+    public static Reading OperState(FileRead read)
     {
-        var t = Trim(text);
+        if (Failed(read, "operstate", "operstate") is { } u) return u;
+        var t = Trim(read.Text);
         foreach (var s in OperStates)
-            if (t.Length == s.Length && System.Text.Ascii.Equals(t, s)) return new Reading("operstate", s);
+            if (t == s) return new Reading("operstate", s);
         return Reading.Unknown("operstate", Unparsable("operstate", t));
     }
 
     /// <summary>A decimal counter (statistics/*, carrier_changes, carrier_up_count, carrier_down_count).</summary>
-    public static bool TryCounter(ReadOnlySpan<byte> text, out ulong value)
-    {
-        var t = Trim(text);
-        return Utf8Parser.TryParse(t, out value, out var used) && used == t.Length && t.Length > 0;
-    }
+    public static bool TryCounter(string? text, out ulong value) =>
+        ulong.TryParse(Trim(text), NumberStyles.None, CultureInfo.InvariantCulture, out value);
 
     /// <summary>A counter reading; <paramref name="file"/> names the attribute in the reason.</summary>
-    public static Reading Counter(string name, string file, ReadOnlySpan<byte> text, string? unit = null) =>
-        TryCounter(text, out var v) ? new Reading(name, (double)v, unit) : Reading.Unknown(name, Unparsable(file, Trim(text)), unit);
+    public static Reading Counter(string name, string file, FileRead read, string? unit = null)
+    {
+        if (Failed(read, name, file, unit) is { } u) return u;
+        return TryCounter(read.Text, out var v) ? new Reading(name, (double)v, unit) : Reading.Unknown(name, Unparsable(file, Trim(read.Text)), unit);
+    }
 
     /// <summary>
     /// Activity: whether the byte counters moved since the previous poll. Unknown on the first poll (nothing to
@@ -82,52 +89,36 @@ public static class NicParser
         return new Reading("active", c != p);
     }
 
-    /// <summary>Maximum speed from a number in Mb/s (config or the fixture hook file).</summary>
-    public static Reading MaxSpeed(double mbps, string source) => new("maxSpeedMbps", mbps, SpeedUnit, source);
+    /// <summary>Maximum speed from a number in Mb/s (config, the fixture hook file or ethtool).</summary>
+    public static Reading MaxSpeed(double mbps) => new("maxSpeedMbps", mbps, SpeedUnit);
 
     /// <summary>Parses the fixture hook file <c>healthagent_max_speed_mbps</c> (a positive decimal number of Mb/s).</summary>
-    public static double? ParseMbps(ReadOnlySpan<byte> text)
-    {
-        var t = Trim(text);
-        return Utf8Parser.TryParse(t, out long v, out var used) && used == t.Length && v > 0 ? v : null;
-    }
+    public static double? ParseMbps(string? text) =>
+        long.TryParse(Trim(text), NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : null;
 
     /// <summary>
     /// Which interfaces are watched: every name matching <paramref name="include"/> whatever its kind; otherwise an
     /// interface with a backing device (/sys/class/net/&lt;if&gt;/device: not lo, bridges, bonds, tunnels, veth)
     /// that matches no <paramref name="exclude"/> glob.
     /// </summary>
-    public static bool IsWatched(string name, bool hasDevice, IReadOnlyList<string> include, IReadOnlyList<string> exclude)
+    public static bool IsWatched(string name, bool hasDevice, IReadOnlyList<string> include, IReadOnlyList<string> exclude) =>
+        NameGlob.Any(name, include) || (hasDevice && !NameGlob.Any(name, exclude));
+
+    /// <summary>An unknown reading for a failed read; EINVAL on these attributes means the interface is administratively down.</summary>
+    private static Reading? Failed(FileRead read, string name, string file, string? unit = null)
     {
-        foreach (var g in include) if (GlobMatch(g, name)) return true;
-        if (!hasDevice) return false;
-        foreach (var g in exclude) if (GlobMatch(g, name)) return false;
-        return true;
+        if (read.Error is not { } e) return null;
+        if (e.StartsWith("EINVAL", StringComparison.Ordinal))
+            e = "EINVAL (the kernel reports no value, e.g. while the interface is administratively down)";
+        return Reading.Unknown(name, $"{file}: {e}", unit);
     }
 
-    /// <summary>Shell-style name glob: <c>*</c> any run of characters, <c>?</c> one character; case-sensitive like interface names.</summary>
-    public static bool GlobMatch(ReadOnlySpan<char> glob, ReadOnlySpan<char> name)
-    {
-        int g = 0, n = 0, star = -1, mark = 0;
-        while (n < name.Length)
-        {
-            if (g < glob.Length && (glob[g] == '?' || glob[g] == name[n])) { g++; n++; }
-            else if (g < glob.Length && glob[g] == '*') { star = g++; mark = n; }
-            else if (star >= 0) { g = star + 1; n = ++mark; }
-            else return false;
-        }
-        while (g < glob.Length && glob[g] == '*') g++;
-        return g == glob.Length;
-    }
+    private static string Trim(string? t) => (t ?? "").Trim(' ', '\t', '\r', '\n', '\0');
 
-    private static ReadOnlySpan<byte> Trim(ReadOnlySpan<byte> t) => t.Trim(" \t\r\n\0"u8);
-
-    private static string Unparsable(string file, ReadOnlySpan<byte> t)
+    private static string Unparsable(string file, string t)
     {
         if (t.Length == 0) return $"{file}: empty (no value; fixtures use an empty file for a read error such as EINVAL)";
-        var shown = t.Length > 32 ? t[..32] : t;
-        var s = System.Text.Encoding.UTF8.GetString(shown);
-        var clean = string.Concat(s.Select(ch => char.IsControl(ch) ? '?' : ch));
-        return $"{file}: unparsable '{clean}{(t.Length > 32 ? "…" : "")}'";
+        var shown = t.Length > 32 ? t[..32] + "…" : t;
+        return $"{file}: unparsable '{string.Concat(shown.Select(ch => char.IsControl(ch) ? '?' : ch))}'";
     }
 }

@@ -1,4 +1,3 @@
-using System.IO.Enumeration;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using HealthAgent.Model;
@@ -21,12 +20,13 @@ public sealed partial class NicSource : IPushSource, IDisposable
     private readonly ILogger _log;
     private readonly string _netDir;
     private readonly bool _realHost;
+    private readonly KernelFiles _files;
+    private readonly Ethtool? _ethtool;
+    // KernelFiles runs one batch at a time; a poll and a pushed change take turns.
+    private readonly SemaphoreSlim _turn = new(1, 1);
     private readonly Lock _gate = new();
     private readonly Dictionary<string, NicState> _state = new(StringComparer.Ordinal);
-    private readonly byte[] _buffer = new byte[4096]; // sysfs attributes are at most one page
     private readonly TaskCompletionSource<bool> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Ethtool? _ethtool;
-    private long _generation;
 
     public NicSource(NicOptions options, SourceContext ctx)
     {
@@ -34,6 +34,8 @@ public sealed partial class NicSource : IPushSource, IDisposable
         _log = ctx.LoggerFactory.CreateLogger<NicSource>();
         _netDir = options.Under("sys/class/net");
         _realHost = Path.GetFullPath(options.HostRoot) == "/";
+        _files = new KernelFiles(TimeSpan.FromMilliseconds(options.FileTimeoutMs));
+        if (_realHost) _ethtool = new Ethtool();
     }
 
     public string Name => Key;
@@ -41,64 +43,95 @@ public sealed partial class NicSource : IPushSource, IDisposable
     /// <summary>Completes once <see cref="RunAsync"/> listens for link events (true) or knows it will not (false).</summary>
     public Task<bool> Listening => _listening.Task;
 
-    public Task<SourceResult> PollAsync(CancellationToken ct) => Task.FromResult(Poll(updateBaseline: true));
+    /// <summary>
+    /// One poll of every watched interface. Reads run on a <see cref="KernelFiles"/> worker with a per-file timeout:
+    /// a hung attribute becomes an unknown reading while the rest of the poll completes.
+    /// </summary>
+    public Task<SourceResult> PollAsync(CancellationToken ct) => PollAsync(updateBaseline: true, ct);
 
-    /// <summary>One poll of every watched interface. <paramref name="updateBaseline"/>: compare and keep the byte counters for "active".</summary>
-    public SourceResult Poll(bool updateBaseline = true)
+    /// <param name="updateBaseline">Compare and keep the byte counters for "active" (false for re-reads after lost events).</param>
+    public async Task<SourceResult> PollAsync(bool updateBaseline, CancellationToken ct)
     {
         if (!Directory.Exists(_netDir)) return SourceResult.Absent(Name, $"{_netDir} does not exist");
-        var names = new FileSystemEnumerable<string>(_netDir, (ref FileSystemEntry e) => e.FileName.ToString(), ListOptions).ToArray();
-        Array.Sort(names, StringComparer.Ordinal);
-        var observations = new List<Observation>(names.Length);
+        IReadOnlyList<NicRaw> raws;
+        await _turn.WaitAsync(ct).ConfigureAwait(false);
+        try { raws = await _files.RunAsync(ReadAll, ct).ConfigureAwait(false); }
+        finally { _turn.Release(); }
+
+        var observations = new List<Observation>(raws.Count);
         List<SourceError>? errors = null;
         lock (_gate)
         {
-            _generation++;
-            foreach (var name in names)
+            foreach (var raw in raws)
             {
-                var s = StateOf(name);
-                s.Generation = _generation;
-                if (!s.Watched) continue;
-                var obs = Observe(s, updateBaseline);
+                var obs = Build(raw, updateBaseline);
                 observations.Add(obs);
-                if (obs.UnknownReason is { } why) (errors ??= []).Add(new SourceError(name, why));
+                if (obs.UnknownReason is { } why) (errors ??= []).Add(new SourceError(raw.Name, why));
             }
-            if (_state.Count > names.Length)
-                foreach (var gone in _state.Where(kv => kv.Value.Generation != _generation).Select(kv => kv.Key).ToList()) _state.Remove(gone);
+            if (_state.Count > raws.Count)
+                foreach (var gone in _state.Keys.Where(k => !raws.Any(r => r.Name == k)).ToList()) _state.Remove(gone);
         }
         if (observations.Count == 0)
             return SourceResult.Absent(Name, $"no watched interface under {_netDir} (watched: interfaces with a backing device, or named by sources.nic.include)");
         return new SourceResult(Name, observations, (IReadOnlyList<SourceError>?)errors ?? []);
     }
 
-    private static readonly EnumerationOptions ListOptions = new() { AttributesToSkip = 0, IgnoreInaccessible = true, RecurseSubdirectories = false };
-
-    /// <summary>Per-interface state; whether it is watched is decided once (a backing device does not come and go under one name).</summary>
-    private NicState StateOf(string name)
+    /// <summary>Worker side: lists the interfaces and reads every watched one. No shared state is touched here (a batch may be abandoned and rerun).</summary>
+    private List<NicRaw> ReadAll(KernelFiles.Session session)
     {
-        if (_state.TryGetValue(name, out var s)) return s;
-        s = new NicState(name, Path.Combine(_netDir, name));
-        s.Watched = NicParser.IsWatched(name, Directory.Exists(Path.Combine(s.Dir, "device")), _options.Include, _options.Exclude);
-        _state[name] = s;
-        return s;
+        var list = new List<NicRaw>();
+        foreach (var name in session.List(_netDir))
+            if (IsWatched(session, name)) list.Add(ReadOne(session, name));
+        return list;
     }
 
-    /// <summary>Reads one interface. Callers hold <see cref="_gate"/>.</summary>
-    private Observation Observe(NicState s, bool updateBaseline)
+    private bool IsWatched(KernelFiles.Session session, string name) =>
+        NicParser.IsWatched(name, session.DirectoryExists(Path.Combine(_netDir, name, "device")), _options.Include, _options.Exclude);
+
+    private NicRaw ReadOne(KernelFiles.Session session, string name)
     {
-        var name = s.Name;
-        if (!Read(s.Operstate, "operstate", out var t) && !Directory.Exists(s.Dir))
-            return new Observation(s.Component, [], null, $"{s.Dir} disappeared (interface removed)");
-        var operstate = t.Error is null ? NicParser.OperState(t) : Reading.Unknown("operstate", t.Error);
-        var carrier = Read(s.Carrier, "carrier", out t) ? NicParser.Carrier(t) : Reading.Unknown("carrier", t.Error!);
-        var speed = Read(s.Speed, "speed", out t) ? NicParser.Speed(t) : Reading.Unknown("speedMbps", t.Error!, NicParser.SpeedUnit);
-        var duplex = Read(s.Duplex, "duplex", out t) ? NicParser.Duplex(t) : Reading.Unknown("duplex", t.Error!);
-        var rx = Read(s.RxBytes, "statistics/rx_bytes", out t) ? NicParser.Counter("rxBytes", "statistics/rx_bytes", t, NicParser.ByteUnit) : Reading.Unknown("rxBytes", t.Error!, NicParser.ByteUnit);
-        var tx = Read(s.TxBytes, "statistics/tx_bytes", out t) ? NicParser.Counter("txBytes", "statistics/tx_bytes", t, NicParser.ByteUnit) : Reading.Unknown("txBytes", t.Error!, NicParser.ByteUnit);
-        var changes = Counter(s.CarrierChanges, "carrierChanges", "carrier_changes");
-        var ups = Counter(s.CarrierUp, "carrierUpCount", "carrier_up_count");
-        var downs = Counter(s.CarrierDown, "carrierDownCount", "carrier_down_count");
-        var (max, maxSource) = MaxSpeed(name, s);
+        var dir = Path.Combine(_netDir, name);
+        var operstate = session.Read(Path.Combine(dir, "operstate"));
+        if (operstate.Error == "missing" && !session.DirectoryExists(dir)) return new NicRaw(name, Gone: true);
+        var raw = new NicRaw(name)
+        {
+            Operstate = operstate,
+            Carrier = session.Read(Path.Combine(dir, "carrier")),
+            Speed = session.Read(Path.Combine(dir, "speed")),
+            Duplex = session.Read(Path.Combine(dir, "duplex")),
+            RxBytes = session.Read(Path.Combine(dir, "statistics", "rx_bytes")),
+            TxBytes = session.Read(Path.Combine(dir, "statistics", "tx_bytes")),
+            CarrierChanges = session.Read(Path.Combine(dir, "carrier_changes")),
+            CarrierUp = session.Read(Path.Combine(dir, "carrier_up_count")),
+            CarrierDown = session.Read(Path.Combine(dir, "carrier_down_count")),
+        };
+        if (_options.ExpectedSpeedMbps(name) is not null) return raw;
+        if (_ethtool is null) return raw with { Hook = session.Read(Path.Combine(dir, MaxSpeedHookFile)) };
+        var settings = _ethtool.TryGet(name, out var error);
+        return raw with { Ethtool = settings, EthtoolError = error };
+    }
+
+    /// <summary>Turns one interface's reads into an observation and keeps its state. Callers hold <see cref="_gate"/>.</summary>
+    private Observation Build(NicRaw raw, bool updateBaseline)
+    {
+        var name = raw.Name;
+        if (!_state.TryGetValue(name, out var s)) _state[name] = s = new NicState(name);
+        if (raw.Gone)
+        {
+            _state.Remove(name);
+            return new Observation(s.Component, [], null, $"interface {name} was removed ({Path.Combine(_netDir, name)} is gone)");
+        }
+
+        var operstate = NicParser.OperState(raw.Operstate);
+        var carrier = NicParser.Carrier(raw.Carrier);
+        var speed = NicParser.Speed(raw.Speed);
+        var duplex = NicParser.Duplex(raw.Duplex);
+        var rx = NicParser.Counter("rxBytes", "statistics/rx_bytes", raw.RxBytes, NicParser.ByteUnit);
+        var tx = NicParser.Counter("txBytes", "statistics/tx_bytes", raw.TxBytes, NicParser.ByteUnit);
+        var changes = NicParser.Counter("carrierChanges", "carrier_changes", raw.CarrierChanges);
+        var ups = NicParser.Counter("carrierUpCount", "carrier_up_count", raw.CarrierUp);
+        var downs = NicParser.Counter("carrierDownCount", "carrier_down_count", raw.CarrierDown);
+        var (max, maxSource) = MaxSpeed(raw, s);
 
         NicCounters? counters = rx.Value is double r && tx.Value is double w ? new NicCounters((ulong)r, (ulong)w) : null;
         Reading active;
@@ -110,76 +143,36 @@ public sealed partial class NicSource : IPushSource, IDisposable
         }
         else active = s.Active ?? NicParser.Activity(null, counters); // a pushed change keeps the last poll's activity: no flapping
 
-        s.LinkKey = LinkKey(carrier, operstate, speed);
+        s.LinkKey = $"{carrier.Value ?? "?"}|{operstate.Value ?? "?"}|{speed.Value ?? "?"}";
         return new Observation(s.Component, [carrier, operstate, speed, max, maxSource, duplex, active, rx, tx, changes, ups, downs]);
     }
 
-    private Reading Counter(string path, string name, string file) =>
-        Read(path, file, out var t) ? NicParser.Counter(name, file, t) : Reading.Unknown(name, t.Error!);
-
     /// <summary>Maximum speed: expectedSpeedMbps from config, else the fixture hook file (fixture roots), else the ethtool supported link modes (real host).</summary>
-    private (Reading Max, Reading Source) MaxSpeed(string name, NicState s)
+    private (Reading Max, Reading Source) MaxSpeed(NicRaw raw, NicState s)
     {
+        var name = raw.Name;
         if (_options.ExpectedSpeedMbps(name) is { } configured)
-            return (NicParser.MaxSpeed(configured, "config"), new Reading("maxSpeedSource", "config"));
+            return (NicParser.MaxSpeed(configured), new Reading("maxSpeedSource", "config"));
         string why;
-        if (!_realHost)
+        if (_ethtool is null)
         {
-            if (Read(s.Hook, MaxSpeedHookFile, out var t) && NicParser.ParseMbps(t) is { } hook)
-                return (NicParser.MaxSpeed(hook, "fixture"), new Reading("maxSpeedSource", "fixture"));
+            if (raw.Hook is { Ok: true, Text: var text } && NicParser.ParseMbps(text) is { } hook)
+                return (NicParser.MaxSpeed(hook), new Reading("maxSpeedSource", "fixture"));
             why = $"no expectedSpeedMbps configured and no {MaxSpeedHookFile} in this fixture";
         }
         else
         {
-            _ethtool ??= new Ethtool();
-            var settings = _ethtool.TryGet(name, out var error);
-            if (settings?.MaxSpeedMbps is { } mbps)
+            if (raw.Ethtool?.MaxSpeedMbps is { } mbps)
             {
                 s.EthtoolError = null;
-                return (NicParser.MaxSpeed(mbps, "ethtool"), new Reading("maxSpeedSource", "ethtool"));
+                return (NicParser.MaxSpeed(mbps), new Reading("maxSpeedSource", "ethtool"));
             }
-            why = error ?? "the driver reports no supported link modes with a speed (ETHTOOL_GLINKSETTINGS)";
+            why = raw.EthtoolError ?? "the driver reports no supported link modes with a speed (ETHTOOL_GLINKSETTINGS)";
             if (why != s.EthtoolError) LogNoMaxSpeed(_log, name, why);
             s.EthtoolError = why;
         }
         return (Reading.Unknown("maxSpeedMbps", $"{why}; set sources.nic.interfaces.{name}.expectedSpeedMbps", NicParser.SpeedUnit),
             Reading.Unknown("maxSpeedSource", "maximum speed unknown"));
-    }
-
-    private static string LinkKey(Reading carrier, Reading operstate, Reading speed) =>
-        $"{carrier.Value ?? "?"}|{operstate.Value ?? "?"}|{speed.Value ?? "?"}";
-
-    /// <summary>A read of one small sysfs attribute: the bytes, or why there are none.</summary>
-    private readonly ref struct Text(ReadOnlySpan<byte> bytes, string? error)
-    {
-        public readonly ReadOnlySpan<byte> Bytes = bytes;
-        public readonly string? Error = error;
-        public static implicit operator ReadOnlySpan<byte>(Text t) => t.Bytes;
-    }
-
-    private bool Read(string path, string file, out Text text)
-    {
-        try
-        {
-            using var h = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            var n = RandomAccess.Read(h, _buffer.AsSpan(), 0);
-            text = new Text(_buffer.AsSpan(0, n), null);
-            return true;
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            text = new Text(default, $"{file}: missing");
-        }
-        catch (IOException e) when (e.HResult == 22)
-        {
-            // sysfs answers EINVAL for carrier, speed and duplex while the interface is administratively down
-            text = new Text(default, $"{file}: EINVAL (the kernel reports no value, e.g. while the interface is administratively down)");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            text = new Text(default, $"{file}: {e.Message}");
-        }
-        return false;
     }
 
     /// <summary>
@@ -217,57 +210,65 @@ public sealed partial class NicSource : IPushSource, IDisposable
         while (!ct.IsCancellationRequested)
         {
             int n;
-            try { n = await nl.ReceiveAsync(buffer, ct); }
+            try { n = await nl.ReceiveAsync(buffer, ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
             catch (SocketException e) when (RtNetlink.IsOverrun(e))
             {
                 LogOverrun(_log);
-                if (!await TryWrite(changes, Poll(updateBaseline: false), ct)) return;
+                if (!await TryWrite(changes, async () => await PollAsync(updateBaseline: false, ct).ConfigureAwait(false), ct).ConfigureAwait(false)) return;
                 continue;
             }
             messages.Clear();
             var batch = RtNetlinkParser.Parse(buffer.AsSpan(0, n), messages);
             if (batch.Malformed != lastMalformed && batch.Malformed is { } m) LogMalformed(_log, m);
             lastMalformed = batch.Malformed;
-            SourceResult? result;
-            if (batch.Overrun) result = Poll(updateBaseline: false);
-            else
-            {
-                var observations = Changed(messages);
-                result = observations.Count > 0 ? new SourceResult(Name, observations, []) : null;
-            }
-            if (result is not null && !await TryWrite(changes, result, ct)) return;
+            var ok = batch.Overrun
+                ? await TryWrite(changes, async () => await PollAsync(updateBaseline: false, ct).ConfigureAwait(false), ct).ConfigureAwait(false)
+                : await TryWrite(changes, async () => await ChangedAsync(messages, ct).ConfigureAwait(false) is { Count: > 0 } obs ? new SourceResult(Name, obs, []) : null, ct).ConfigureAwait(false);
+            if (!ok) return;
         }
     }
 
-    /// <summary>Observations for the watched interfaces whose link facts changed with these messages.</summary>
-    public IReadOnlyList<Observation> Changed(IReadOnlyList<LinkMessage> messages)
+    /// <summary>Observations for the watched interfaces whose carrier, operstate or speed changed with these messages.</summary>
+    public async Task<IReadOnlyList<Observation>> ChangedAsync(IReadOnlyList<LinkMessage> messages, CancellationToken ct)
     {
         var list = new List<Observation>();
+        var names = new List<string>();
         lock (_gate)
         {
             foreach (var m in messages)
             {
-                if (m.Name is not { } name || list.Any(o => o.Component.Name == name)) continue;
-                if (m.Removed)
-                {
-                    if (_state.Remove(name, out var removed) && removed.Watched)
-                        list.Add(new Observation(removed.Component, [], null, $"interface {name} was removed (RTM_DELLINK)"));
-                    continue;
-                }
-                var s = StateOf(name);
-                if (!s.Watched) continue;
-                var before = s.LinkKey;
-                var obs = Observe(s, updateBaseline: false);
-                if (s.LinkKey != before) list.Add(obs);
+                if (m.Name is not { } name || names.Contains(name)) continue;
+                if (!m.Removed) { names.Add(name); continue; }
+                if (_state.Remove(name, out var removed)) // state exists only for watched interfaces
+                    list.Add(new Observation(removed.Component, [], null, $"interface {name} was removed (RTM_DELLINK)"));
+            }
+        }
+        if (names.Count == 0) return list;
+        IReadOnlyList<NicRaw> raws;
+        await _turn.WaitAsync(ct).ConfigureAwait(false);
+        try { raws = await _files.RunAsync(session => names.Where(n => IsWatched(session, n)).Select(n => ReadOne(session, n)).ToList(), ct).ConfigureAwait(false); }
+        finally { _turn.Release(); }
+        lock (_gate)
+        {
+            foreach (var raw in raws)
+            {
+                var before = _state.TryGetValue(raw.Name, out var s) ? s.LinkKey : null;
+                var obs = Build(raw, updateBaseline: false);
+                if (raw.Gone || _state[raw.Name].LinkKey != before) list.Add(obs);
             }
         }
         return list;
     }
 
-    private static async Task<bool> TryWrite(ChannelWriter<SourceResult> changes, SourceResult result, CancellationToken ct)
+    /// <summary>Reads and writes one pushed result; false when the agent is stopping.</summary>
+    private static async Task<bool> TryWrite(ChannelWriter<SourceResult> changes, Func<Task<SourceResult?>> read, CancellationToken ct)
     {
-        try { await changes.WriteAsync(result, ct); return true; }
+        try
+        {
+            if (await read().ConfigureAwait(false) is { } result) await changes.WriteAsync(result, ct).ConfigureAwait(false);
+            return true;
+        }
         catch (Exception e) when (e is OperationCanceledException or ChannelClosedException) { return false; }
     }
 
@@ -277,22 +278,28 @@ public sealed partial class NicSource : IPushSource, IDisposable
         catch (OperationCanceledException) { }
     }
 
-    public void Dispose() => _ethtool?.Dispose();
-
-    private sealed class NicState(string name, string dir)
+    public void Dispose()
     {
-        public readonly string Name = name, Dir = dir;
+        _ethtool?.Dispose();
+        _turn.Dispose();
+    }
+
+    private sealed class NicState(string name)
+    {
         public readonly ComponentRef Component = new("nic:" + name, HwType, name, null, Family, DerivationKey);
-        public bool Watched;
-        public long Generation;
-        public readonly string Operstate = Path.Combine(dir, "operstate"), Carrier = Path.Combine(dir, "carrier"), Speed = Path.Combine(dir, "speed"),
-            Duplex = Path.Combine(dir, "duplex"), RxBytes = Path.Combine(dir, "statistics", "rx_bytes"), TxBytes = Path.Combine(dir, "statistics", "tx_bytes"),
-            CarrierChanges = Path.Combine(dir, "carrier_changes"), CarrierUp = Path.Combine(dir, "carrier_up_count"),
-            CarrierDown = Path.Combine(dir, "carrier_down_count"), Hook = Path.Combine(dir, MaxSpeedHookFile);
         public NicCounters? Counters;
         public Reading? Active;
         public string? LinkKey;
         public string? EthtoolError;
+    }
+
+    /// <summary>What the worker read of one interface; turned into an observation outside the worker.</summary>
+    private sealed record NicRaw(string Name, bool Gone = false)
+    {
+        public FileRead Operstate, Carrier, Speed, Duplex, RxBytes, TxBytes, CarrierChanges, CarrierUp, CarrierDown;
+        public FileRead? Hook { get; init; }
+        public EthtoolLinkSettings? Ethtool { get; init; }
+        public string? EthtoolError { get; init; }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "nic {Interface}: maximum speed unknown: {Reason}")]

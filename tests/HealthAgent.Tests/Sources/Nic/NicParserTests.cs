@@ -1,11 +1,11 @@
-using System.Text;
+using HealthAgent.Sources;
 using HealthAgent.Sources.Nic;
 
 namespace HealthAgent.Tests.Sources.Nic;
 
 public class NicParserTests
 {
-    private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+    private static FileRead B(string s) => new(s.TrimEnd('\n'), null);
 
     [Theory]
     [InlineData("1\n", true)]
@@ -74,6 +74,7 @@ public class NicParserTests
     public void Counter_Large_ParsesAsDouble()
     {
         Assert.Equal(18446744073709551615d, NicParser.Counter("rxBytes", "statistics/rx_bytes", B("18446744073709551615\n")).Value);
+        Assert.Equal("statistics/rx_bytes: EIO: I/O error", NicParser.Counter("rxBytes", "statistics/rx_bytes", FileRead.Fail("EIO: I/O error")).Reason);
         Assert.Null(NicParser.Counter("rxBytes", "statistics/rx_bytes", B("-5")).Value);
     }
 
@@ -94,19 +95,6 @@ public class NicParserTests
         Assert.Null(NicParser.Activity(new NicCounters(1, 2), null).Value);
     }
 
-    [Theory]
-    [InlineData("eth*", "eth0", true)]
-    [InlineData("eth*", "veth0", false)]
-    [InlineData("*eth*", "veth0", true)]
-    [InlineData("en?1", "eno1", true)]
-    [InlineData("en?1", "eno12", false)]
-    [InlineData("*", "anything", true)]
-    [InlineData("ha*a", "ha12ab", false)]
-    [InlineData("ha*a*", "ha12ab", true)]
-    [InlineData("eno1", "eno1", true)]
-    [InlineData("ENO1", "eno1", false)]
-    public void GlobMatch_Patterns(string glob, string name, bool expected) => Assert.Equal(expected, NicParser.GlobMatch(glob, name));
-
     [Fact]
     public void IsWatched_IncludeWinsExcludeFiltersDevices()
     {
@@ -116,13 +104,25 @@ public class NicParserTests
         Assert.False(NicParser.IsWatched("eth1", hasDevice: true, [], ["eth1"]));
         Assert.True(NicParser.IsWatched("eth1", hasDevice: true, ["eth1"], ["*"]));
         Assert.False(NicParser.IsWatched("eth0", hasDevice: true, ["eth1"], ["*"]));
+        Assert.True(NicParser.IsWatched("ha12ab", hasDevice: false, ["ha*a*"], []));
+        Assert.False(NicParser.IsWatched("ha12ab", hasDevice: false, ["ha*a"], []));
+        Assert.False(NicParser.IsWatched("eno1", hasDevice: false, ["ENO1"], []));
+    }
+
+    [Fact]
+    public void ReadError_Einval_UnknownSaysAdminDown()
+    {
+        var r = NicParser.Speed(FileRead.Fail("EINVAL: the driver rejected the read (channel disabled or device not ready)"));
+        Assert.Null(r.Value);
+        Assert.Equal("speed: EINVAL (the kernel reports no value, e.g. while the interface is administratively down)", r.Reason);
+        Assert.Equal("carrier: missing", NicParser.Carrier(FileRead.Fail("missing")).Reason);
     }
 
     [Fact]
     public void ParseMbps_HookFile_PositiveNumbersOnly()
     {
-        Assert.Equal(25000d, NicParser.ParseMbps(B("25000\n")));
-        Assert.Null(NicParser.ParseMbps(B("0")));
-        Assert.Null(NicParser.ParseMbps(B("fast")));
+        Assert.Equal(25000d, NicParser.ParseMbps("25000\n"));
+        Assert.Null(NicParser.ParseMbps("0"));
+        Assert.Null(NicParser.ParseMbps("fast"));
     }
 }

@@ -44,8 +44,8 @@ public class NicSourceFixtureTests
     [Fact]
     public void Igb1gLinkUp_AtMaximum_LinkGreenIdleThenActive()
     {
-        var root = NicTestKit.CopyCase("igb-1g-link-up");
-        try
+        using var tree = SourceTestKit.Copy("igb-1g-link-up");
+        var root = tree.Root;
         {
             using var source = NicTestKit.Source(root);
             var first = source.Poll().Single("eno1");
@@ -65,7 +65,6 @@ public class NicSourceFixtureTests
             Assert.Equal("nic.max-speed-active", eval.Rule!.Id);
             Assert.Equal(Severity.Ok, eval.Verdict.Severity);
         }
-        finally { Directory.Delete(root, true); }
     }
 
     [Fact]
@@ -141,8 +140,8 @@ public class NicSourceFixtureTests
     [Fact]
     public void GarbageAndMissingFiles_UnknownReadingsNoThrow()
     {
-        var root = NicTestKit.CopyCase("igb-1g-link-up");
-        try
+        using var tree = SourceTestKit.Copy("igb-1g-link-up");
+        var root = tree.Root;
         {
             var dir = Path.Combine(root, "sys/class/net/eno1");
             File.WriteAllText(Path.Combine(dir, "speed"), "banana\n");
@@ -158,7 +157,25 @@ public class NicSourceFixtureTests
             Assert.Null(obs.R("operstate").Value);
             Assert.Equal(HwState.Unknown, NicTestKit.Evaluator.Evaluate(obs).Verdict.State);
         }
-        finally { Directory.Delete(root, true); }
+    }
+
+    [Fact]
+    public async Task HungSpeedRead_Fifo_TimedOutRestOfPollCompletes()
+    {
+        using var tree = SourceTestKit.Copy("igb-1g-link-up");
+        var speed = tree["sys/class/net/eno1/speed"];
+        SourceTestKit.MkFifo(speed);
+        try
+        {
+            using var source = NicTestKit.Source(tree.Root, o => { o.FileTimeoutMs = 100; o.Include.Add("veth*"); });
+            var result = await source.PollAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+            var eno1 = result.Single("eno1");
+            Assert.Null(eno1["speedMbps"]);
+            Assert.Contains("speed: ", eno1.R("speedMbps").Reason);
+            Assert.Equal(true, eno1["carrier"]);
+            Assert.Equal(10000d, result.Single("veth7a1b2c")["speedMbps"]); // the interface after the hung one was read
+        }
+        finally { SourceTestKit.ReleaseFifo(speed); }
     }
 
     [Fact]
