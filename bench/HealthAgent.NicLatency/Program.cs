@@ -121,14 +121,14 @@ void Measure(string what, NicSource source, int polls)
     var observations = Poll(source).Observations.Count;
     var proc = Process.GetCurrentProcess();
     GC.Collect();
-    var cpu0 = proc.TotalProcessorTime; var alloc0 = GC.GetAllocatedBytesForCurrentThread(); var wall = Stopwatch.StartNew();
+    var cpu0 = proc.TotalProcessorTime; var alloc0 = GC.GetTotalAllocatedBytes(precise: true); var wall = Stopwatch.StartNew();
     for (var i = 0; i < polls; i++) Poll(source);
     wall.Stop(); proc.Refresh();
-    var cpu1 = proc.TotalProcessorTime; var alloc1 = GC.GetAllocatedBytesForCurrentThread();
+    var cpu1 = proc.TotalProcessorTime; var alloc1 = GC.GetTotalAllocatedBytes(precise: true);
     var cpu2 = cpu1; var alloc2 = alloc1;
     for (var i = 0; i < polls; i++) Evaluate(Poll(source));
     proc.Refresh();
-    var cpu3 = proc.TotalProcessorTime; var alloc3 = GC.GetAllocatedBytesForCurrentThread();
+    var cpu3 = proc.TotalProcessorTime; var alloc3 = GC.GetTotalAllocatedBytes(precise: true);
     Console.WriteLine($"poll cost: {what}: {observations} observations, {polls} polls");
     Console.WriteLine($"  poll only:       {(cpu1 - cpu0).TotalMicroseconds / polls:0.0} µs CPU, {wall.Elapsed.TotalMicroseconds / polls:0.0} µs wall, {(alloc1 - alloc0) / (double)polls / 1024:0.00} KiB allocated per poll");
     Console.WriteLine($"  poll + evaluate: {(cpu3 - cpu2).TotalMicroseconds / polls:0.0} µs CPU, {(alloc3 - alloc2) / (double)polls / 1024:0.00} KiB allocated per poll");

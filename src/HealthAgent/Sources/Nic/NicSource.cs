@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using HealthAgent.Model;
@@ -85,28 +86,36 @@ public sealed partial class NicSource : IPushSource, IDisposable
         return list;
     }
 
+    // Attribute paths per interface, built once (the worker reads them every poll), in the order of Files.
+    private readonly ConcurrentDictionary<string, string[]> _paths = new(StringComparer.Ordinal);
+    private static readonly string[] Files =
+        ["operstate", "carrier", "speed", "duplex", "statistics/rx_bytes", "statistics/tx_bytes", "carrier_changes", "carrier_up_count", "carrier_down_count", MaxSpeedHookFile, "device", ""];
+
+    private string[] PathsOf(string name) =>
+        _paths.GetOrAdd(name, static (n, netDir) => Files.Select(f => Path.Combine(netDir, n, f)).ToArray(), _netDir);
+
     private bool IsWatched(KernelFiles.Session session, string name) =>
-        NicParser.IsWatched(name, session.DirectoryExists(Path.Combine(_netDir, name, "device")), _options.Include, _options.Exclude);
+        NicParser.IsWatched(name, session.DirectoryExists(PathsOf(name)[10]), _options.Include, _options.Exclude);
 
     private NicRaw ReadOne(KernelFiles.Session session, string name)
     {
-        var dir = Path.Combine(_netDir, name);
-        var operstate = session.Read(Path.Combine(dir, "operstate"));
-        if (operstate.Error == "missing" && !session.DirectoryExists(dir)) return new NicRaw(name, Gone: true);
+        var p = PathsOf(name);
+        var operstate = session.Read(p[0]);
+        if (operstate.Error == "missing" && !session.DirectoryExists(p[11])) return new NicRaw(name, Gone: true);
         var raw = new NicRaw(name)
         {
             Operstate = operstate,
-            Carrier = session.Read(Path.Combine(dir, "carrier")),
-            Speed = session.Read(Path.Combine(dir, "speed")),
-            Duplex = session.Read(Path.Combine(dir, "duplex")),
-            RxBytes = session.Read(Path.Combine(dir, "statistics", "rx_bytes")),
-            TxBytes = session.Read(Path.Combine(dir, "statistics", "tx_bytes")),
-            CarrierChanges = session.Read(Path.Combine(dir, "carrier_changes")),
-            CarrierUp = session.Read(Path.Combine(dir, "carrier_up_count")),
-            CarrierDown = session.Read(Path.Combine(dir, "carrier_down_count")),
+            Carrier = session.Read(p[1]),
+            Speed = session.Read(p[2]),
+            Duplex = session.Read(p[3]),
+            RxBytes = session.Read(p[4]),
+            TxBytes = session.Read(p[5]),
+            CarrierChanges = session.Read(p[6]),
+            CarrierUp = session.Read(p[7]),
+            CarrierDown = session.Read(p[8]),
         };
         if (_options.ExpectedSpeedMbps(name) is not null) return raw;
-        if (_ethtool is null) return raw with { Hook = session.Read(Path.Combine(dir, MaxSpeedHookFile)) };
+        if (_ethtool is null) return raw with { Hook = session.Read(p[9]) };
         var settings = _ethtool.TryGet(name, out var error);
         return raw with { Ethtool = settings, EthtoolError = error };
     }
