@@ -7,20 +7,19 @@ namespace HealthAgent.Sources.Nic;
 /// <summary>
 /// The ethtool ioctl on the real host: SIOCETHTOOL with ETHTOOL_GLINKSETTINGS on an AF_INET datagram socket.
 /// Reading link settings needs no privilege (net/ethtool/ioctl.c lets GLINKSETTINGS through without CAP_NET_ADMIN).
-/// One instance keeps one socket; not thread-safe (the source serialises calls).
+/// One instance keeps one socket; calls may overlap (each has its own buffers).
 /// </summary>
 public sealed partial class Ethtool : IDisposable
 {
     private const int IfNameSize = 16;   // IFNAMSIZ
     private const int IfreqSize = 40;    // sizeof(struct ifreq) on 64-bit: name[16] + union (ifr_data pointer at 16)
-    private Socket? _socket;
+    private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
 
     /// <summary>Reads the link settings of <paramref name="ifname"/>; an errno message when the driver or kernel refuses.</summary>
     public unsafe EthtoolLinkSettings? TryGet(string ifname, out string? error)
     {
         error = null;
         if (Encoding.ASCII.GetByteCount(ifname) >= IfNameSize) { error = "interface name longer than IFNAMSIZ"; return null; }
-        _socket ??= new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         var fd = (int)_socket.Handle;
         Span<byte> settings = stackalloc byte[EthtoolLinkModes.HeaderSize + 3 * 4 * EthtoolLinkModes.MaxNwords];
         Span<byte> ifr = stackalloc byte[IfreqSize];
@@ -54,7 +53,7 @@ public sealed partial class Ethtool : IDisposable
         return $"{what}: {name} ({Marshal.GetPInvokeErrorMessage(errno)})";
     }
 
-    public void Dispose() => _socket?.Dispose();
+    public void Dispose() => _socket.Dispose();
 
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     private static unsafe partial int Ioctl(int fd, nuint request, void* arg);

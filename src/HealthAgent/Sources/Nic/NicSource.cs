@@ -70,7 +70,7 @@ public sealed partial class NicSource : IPushSource, IDisposable
                 if (obs.UnknownReason is { } why) (errors ??= []).Add(new SourceError(raw.Name, why));
             }
             if (_state.Count > raws.Count)
-                foreach (var gone in _state.Keys.Where(k => !raws.Any(r => r.Name == k)).ToList()) _state.Remove(gone);
+                foreach (var gone in _state.Keys.Where(k => !raws.Any(r => r.Name == k)).ToList()) Forget(gone);
         }
         if (observations.Count == 0)
             return SourceResult.Absent(Name, $"no watched interface under {_netDir} (watched: interfaces with a backing device, or named by sources.nic.include)");
@@ -86,22 +86,29 @@ public sealed partial class NicSource : IPushSource, IDisposable
         return list;
     }
 
-    // Attribute paths per interface, built once (the worker reads them every poll), in the order of Files.
+    // Attribute paths of watched interfaces, built once (the worker reads them every poll), in the order of Files;
+    // dropped with the interface's state so that interface churn (containers' veths) does not grow it.
     private readonly ConcurrentDictionary<string, string[]> _paths = new(StringComparer.Ordinal);
     private static readonly string[] Files =
-        ["operstate", "carrier", "speed", "duplex", "statistics/rx_bytes", "statistics/tx_bytes", "carrier_changes", "carrier_up_count", "carrier_down_count", MaxSpeedHookFile, "device", ""];
+        ["operstate", "carrier", "speed", "duplex", "statistics/rx_bytes", "statistics/tx_bytes", "carrier_changes", "carrier_up_count", "carrier_down_count", MaxSpeedHookFile, ""];
 
     private string[] PathsOf(string name) =>
         _paths.GetOrAdd(name, static (n, netDir) => Files.Select(f => Path.Combine(netDir, n, f)).ToArray(), _netDir);
 
+    private void Forget(string name)
+    {
+        _state.Remove(name);
+        _paths.TryRemove(name, out _);
+    }
+
     private bool IsWatched(KernelFiles.Session session, string name) =>
-        NicParser.IsWatched(name, session.DirectoryExists(PathsOf(name)[10]), _options.Include, _options.Exclude);
+        NicParser.IsWatched(name, session.DirectoryExists(Path.Combine(_netDir, name, "device")), _options.Include, _options.Exclude);
 
     private NicRaw ReadOne(KernelFiles.Session session, string name)
     {
         var p = PathsOf(name);
         var operstate = session.Read(p[0]);
-        if (operstate.Error == "missing" && !session.DirectoryExists(p[11])) return new NicRaw(name, Gone: true);
+        if (operstate.Error == "missing" && !session.DirectoryExists(p[10])) return new NicRaw(name, Gone: true);
         var raw = new NicRaw(name)
         {
             Operstate = operstate,
@@ -127,7 +134,7 @@ public sealed partial class NicSource : IPushSource, IDisposable
         if (!_state.TryGetValue(name, out var s)) _state[name] = s = new NicState(name);
         if (raw.Gone)
         {
-            _state.Remove(name);
+            Forget(name);
             return new Observation(s.Component, [], null, $"interface {name} was removed ({Path.Combine(_netDir, name)} is gone)");
         }
 
@@ -249,8 +256,11 @@ public sealed partial class NicSource : IPushSource, IDisposable
             {
                 if (m.Name is not { } name || names.Contains(name)) continue;
                 if (!m.Removed) { names.Add(name); continue; }
-                if (_state.Remove(name, out var removed)) // state exists only for watched interfaces
+                if (_state.TryGetValue(name, out var removed)) // state exists only for watched interfaces
+                {
+                    Forget(name);
                     list.Add(new Observation(removed.Component, [], null, $"interface {name} was removed (RTM_DELLINK)"));
+                }
             }
         }
         if (names.Count == 0) return list;

@@ -200,4 +200,28 @@ public class NicSourceFixtureTests
         await run.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.False(channel.Reader.TryRead(out _));
     }
+
+    [Fact]
+    public async Task Changed_LinkMessage_ObservationOnlyWhenLinkFactsChange()
+    {
+        using var tree = SourceTestKit.Copy("igb-1g-link-up");
+        using var source = NicTestKit.Source(tree.Root);
+        await source.PollAsync(CancellationToken.None);
+        await source.PollAsync(CancellationToken.None);
+        LinkMessage Msg(string name) => new(false, 2, 0, name, null, null);
+
+        Assert.Empty(await source.ChangedAsync([Msg("eno1")], CancellationToken.None));  // MTU change, statistics…: nothing new
+        Assert.Empty(await source.ChangedAsync([Msg("br0")], CancellationToken.None));   // not watched
+
+        File.WriteAllText(tree["sys/class/net/eno1/carrier"], "0\n");
+        File.WriteAllText(tree["sys/class/net/eno1/operstate"], "down\n");
+        var obs = Assert.Single(await source.ChangedAsync([Msg("eno1"), Msg("eno1")], CancellationToken.None));
+        Assert.Equal(false, obs["carrier"]);
+        Assert.Equal(false, obs["active"]); // the last poll's activity, not a new comparison
+        Assert.Equal("nic.not-connected", NicTestKit.Evaluator.Evaluate(obs).Rule!.Id);
+
+        var removed = Assert.Single(await source.ChangedAsync([new LinkMessage(true, 2, 0, "eno1", null, null)], CancellationToken.None));
+        Assert.Contains("RTM_DELLINK", removed.UnknownReason);
+        Assert.Equal(HwState.Unknown, NicTestKit.Evaluator.Evaluate(removed).Verdict.State);
+    }
 }
