@@ -19,6 +19,7 @@ public static class CommandCatalog
         // one line per verb
         root.Subcommands.Add(ExplainCommand.Build());
         root.Subcommands.Add(RulesCommand.Build());
+        root.Subcommands.Add(SnapshotCommand.Build());
         return root;
     }
 }

@@ -131,7 +131,7 @@ public static class ExplainCommand
         ["rules"] = new JsonArray(f.Rules.Select(r => (JsonNode)RuleJson(f, r)).ToArray()),
     };
 
-    private static IAnsiConsole ConsoleFor(TextWriter output) => AnsiConsole.Create(new AnsiConsoleSettings
+    internal static IAnsiConsole ConsoleFor(TextWriter output) => AnsiConsole.Create(new AnsiConsoleSettings
     {
         Out = new AnsiConsoleOutput(output),
         Ansi = output == System.Console.Out && !System.Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,

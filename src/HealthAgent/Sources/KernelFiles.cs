@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace HealthAgent.Sources;
@@ -17,7 +18,7 @@ public readonly record struct FileRead(string? Text, string? Error)
 /// is reported hung, and the batch restarts on a fresh worker that skips it. At most <c>maxAbandoned</c> reads
 /// may be outstanding; beyond that nothing is read until one returns, so hung reads cannot pile up threads.
 /// </summary>
-public sealed class KernelFiles(TimeSpan fileTimeout, int maxAbandoned = 4, int maxBytes = KernelFiles.DefaultMaxBytes)
+public sealed partial class KernelFiles(TimeSpan fileTimeout, int maxAbandoned = 4, int maxBytes = KernelFiles.DefaultMaxBytes)
 {
     /// <summary>Largest file read (64 KiB): sysfs attributes are at most a page; /proc/mdstat of dozens of arrays fits.</summary>
     public const int DefaultMaxBytes = 64 * 1024;
@@ -119,17 +120,25 @@ public sealed class KernelFiles(TimeSpan fileTimeout, int maxAbandoned = 4, int 
             return names;
         }
 
-        /// <summary>Reads a small file; never throws for I/O problems (they come back as <see cref="FileRead.Error"/>).</summary>
+        /// <summary>Reads a small file as text; never throws for I/O problems (they come back as <see cref="FileRead.Error"/>).</summary>
         public FileRead Read(string path)
+        {
+            var raw = ReadRaw(path);
+            return raw.Error is { } e ? FileRead.Fail(e) : new FileRead(Encoding.UTF8.GetString(raw.Data), null);
+        }
+
+        /// <summary>Reads a small file's bytes (trailing whitespace removed) without allocating; the span is valid until the next read.</summary>
+        public RawRead ReadRaw(string path)
         {
             if (_abandoned != 0) throw new AbandonedException();
             if (_owner._hung.TryGetValue(path, out var since))
-                return FileRead.Fail($"an earlier read has been hung in the kernel for {(Environment.TickCount64 - since) / 1000.0:0.#} s; skipped until it returns");
+                return new RawRead(default, $"an earlier read has been hung in the kernel for {(Environment.TickCount64 - since) / 1000.0:0.#} s; skipped until it returns");
             if (_owner.Abandoned >= _owner.MaxAbandoned)
-                return FileRead.Fail($"{_owner.Abandoned} reads are hung in the kernel; not reading more until they return");
+                return new RawRead(default, $"{_owner.Abandoned} reads are hung in the kernel; not reading more until they return");
             lock (this) { _path = path; _started = Environment.TickCount64; }
-            FileRead result;
-            try { result = ReadFile(path, _buffer, _owner.MaxBytes); }
+            int length;
+            string? error;
+            try { (length, error) = ReadFile(path, _buffer, _owner.MaxBytes); }
             finally
             {
                 bool abandoned;
@@ -137,40 +146,71 @@ public sealed class KernelFiles(TimeSpan fileTimeout, int maxAbandoned = 4, int 
                 if (abandoned) _owner.Returned(path);
             }
             if (_abandoned != 0) throw new AbandonedException();
-            return result;
+            return new RawRead(error is null ? _buffer.AsSpan(0, length) : default, error);
         }
     }
 
-    /// <summary>Reads at most <paramref name="max"/> bytes; more is an error, never silently truncated.</summary>
-    internal static FileRead ReadFile(string path, byte[] buffer, int max)
+    /// <summary>
+    /// Reads at most <paramref name="max"/> bytes with open/read/close (no SafeFileHandle, no allocation); more is an
+    /// error, never silently truncated. Returns the length with trailing whitespace and NULs removed.
+    /// </summary>
+    internal static unsafe (int Length, string? Error) ReadFile(string path, byte[] buffer, int max)
     {
+        Span<byte> name = stackalloc byte[Math.Min(Encoding.UTF8.GetMaxByteCount(path.Length), 8192) + 1];
+        if (Encoding.UTF8.GetMaxByteCount(path.Length) > 8192) return (0, "path too long");
+        var n = Encoding.UTF8.GetBytes(path, name);
+        name[n] = 0;
+        int fd;
+        fixed (byte* p = name)
+        {
+            do fd = Open(p, OpenReadOnlyCloseOnExec);
+            while (fd < 0 && Marshal.GetLastPInvokeError() == EINTR);
+        }
+        if (fd < 0) return (0, Errno(Marshal.GetLastPInvokeError()));
         try
         {
-            using var h = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             var total = 0;
-            while (total <= max)
+            fixed (byte* b = buffer)
             {
-                // sysfs files report a 4096-byte size whatever they hold: read until end of file.
-                var n = RandomAccess.Read(h, buffer.AsSpan(total, max + 1 - total), total);
-                if (n == 0) break;
-                total += n;
+                while (total <= max)
+                {
+                    // sysfs files report a 4096-byte size whatever they hold: read until end of file.
+                    var got = ReadNative(fd, b + total, max + 1 - total);
+                    if (got < 0)
+                    {
+                        var errno = Marshal.GetLastPInvokeError();
+                        if (errno == EINTR) continue;
+                        return (0, Errno(errno));
+                    }
+                    if (got == 0) break;
+                    total += (int)got;
+                }
             }
-            if (total > max) return FileRead.Fail($"file is larger than {max / 1024} KiB; not read");
+            if (total > max) return (0, $"file is larger than {max / 1024} KiB; not read");
             while (total > 0 && buffer[total - 1] is (byte)'\n' or (byte)'\r' or (byte)' ' or (byte)'\t' or 0) total--;
-            return new FileRead(Encoding.UTF8.GetString(buffer, 0, total), null);
+            return (total, null);
         }
-        catch (FileNotFoundException) { return FileRead.Fail("missing"); }
-        catch (DirectoryNotFoundException) { return FileRead.Fail("missing"); }
-        catch (UnauthorizedAccessException)
-        {
-            return FileRead.Fail(Directory.Exists(path) ? "is a directory, not a file" : "permission denied");
-        }
-        catch (IOException e) { return FileRead.Fail(Errno(e)); }
+        finally { _ = Close(fd); }
     }
 
-    /// <summary>Kernel error names for what sysfs attributes return (errno in HResult on Unix).</summary>
-    internal static string Errno(IOException e) => e.HResult switch
+    private const int OpenReadOnlyCloseOnExec = 0x80000; // O_RDONLY | O_CLOEXEC (Linux x86-64 and arm64)
+    private const int EINTR = 4;
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static unsafe partial int Open(byte* path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static unsafe partial nint ReadNative(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
+
+    /// <summary>What the kernel's error numbers mean for a sysfs/procfs attribute.</summary>
+    internal static string Errno(int errno) => errno switch
     {
+        2 or 20 => "missing",
+        1 or 13 => "permission denied",
+        21 => "is a directory, not a file",
         // Documentation/hwmon/sysfs-interface.rst: disabled channels read ENODATA; drivers use EINVAL/EAGAIN/EIO when the device does not answer.
         22 => "EINVAL: the driver rejected the read (channel disabled or device not ready)",
         11 => "EAGAIN: the device is busy; try again later",
@@ -180,6 +220,13 @@ public sealed class KernelFiles(TimeSpan fileTimeout, int maxAbandoned = 4, int 
         19 => "ENODEV: no such device",
         95 => "EOPNOTSUPP: not supported by the driver",
         110 => "ETIMEDOUT: the device did not answer",
-        _ => e.Message,
+        _ => $"errno {errno}: {Marshal.GetPInvokeErrorMessage(errno)}",
     };
+}
+
+/// <summary>A file's bytes from <see cref="KernelFiles.Session.ReadRaw"/> (valid until the session's next read), or why it could not be read.</summary>
+public readonly ref struct RawRead(ReadOnlySpan<byte> data, string? error)
+{
+    public ReadOnlySpan<byte> Data { get; } = data;
+    public string? Error { get; } = error;
 }

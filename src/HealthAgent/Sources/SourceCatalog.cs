@@ -23,7 +23,11 @@ public static class SourceCatalog
     public static readonly IReadOnlyList<SourceDescriptor> All =
     [
         // one line per source
+        SourceDescriptor.For<Hwmon.HwmonOptions>("hwmon", (ctx, o) => new Hwmon.HwmonSource(o, ctx)),
         SourceDescriptor.For<Nic.NicOptions>("nic", (ctx, o) => new Nic.NicSource(o, ctx)),
+        SourceDescriptor.For<Smart.SmartOptions>("smart", (ctx, o) => new Smart.SmartSource(o, ctx)),
+        SourceDescriptor.For<MdRaid.MdRaidOptions>("mdraid", (ctx, o) => new MdRaid.MdRaidSource(o, ctx)),
+        SourceDescriptor.For<PowerSupply.PowerSupplyOptions>("powersupply", (ctx, o) => new PowerSupply.PowerSupplySource(o, ctx)),
     ];
 
     /// <summary>Creates the enabled sources. <paramref name="hostRoot"/> (snapshot/simulate --host-root) overrides every kernel source's hostRoot.</summary>

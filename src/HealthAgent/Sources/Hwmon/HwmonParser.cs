@@ -1,4 +1,6 @@
+using System.Buffers.Text;
 using System.Globalization;
+using System.Text;
 using HealthAgent.Model;
 
 namespace HealthAgent.Sources.Hwmon;
@@ -65,6 +67,25 @@ public static class HwmonParser
         if (!long.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var raw))
             return (null, $"not a number: '{Shorten(text)}'");
         return (raw / Info(kind).Divisor, null);
+    }
+
+    /// <summary>The same from a file's bytes, without allocating unless the text is bad.</summary>
+    public static (double? Value, string? Reason) ParseValue(SensorKind kind, ReadOnlySpan<byte> text)
+    {
+        var t = text.Trim(" \t\r\n"u8);
+        if (t.IsEmpty) return (null, "empty file");
+        if (!Utf8Parser.TryParse(t, out long raw, out var used) || used != t.Length)
+            return (null, $"not a number: '{Shorten(Encoding.UTF8.GetString(t[..Math.Min(t.Length, 64)]))}'");
+        return (raw / Info(kind).Divisor, null);
+    }
+
+    /// <summary>"0"/"1" flags from a file's bytes.</summary>
+    public static (bool? Value, string? Reason) ParseFlag(ReadOnlySpan<byte> text)
+    {
+        var t = text.Trim(" \t\r\n"u8);
+        if (t.SequenceEqual("0"u8)) return (false, null);
+        if (t.SequenceEqual("1"u8)) return (true, null);
+        return (null, t.IsEmpty ? "empty file" : $"not 0 or 1: '{Shorten(Encoding.UTF8.GetString(t[..Math.Min(t.Length, 64)]))}'");
     }
 
     /// <summary>"0"/"1" flags (alarm, fault, enable).</summary>

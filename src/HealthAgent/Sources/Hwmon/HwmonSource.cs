@@ -53,68 +53,75 @@ public sealed partial class HwmonSource : ISource
         }
         if (_notPresent is not null) return SourceResult.Absent(Name, _notPresent);
 
-        var observations = new List<Observation>(_channels.Count);
-        var errors = new List<SourceError>();
+        var observations = new Observation[_channels.Count];
+        List<SourceError>? errors = null;
         var rediscover = false;
-        foreach (var ch in _channels)
+        for (var c = 0; c < _channels.Count; c++)
         {
-            var info = HwmonParser.Info(ch.Kind);
-            var readings = new List<Reading>(ch.Static.Count + 4);
-            var input = s.Read(ch.InputPath);
-            if (input.Error is { } err)
+            var ch = _channels[c];
+            var changed = false;
+            var value = ReadValue(s, ch, ref errors, ref rediscover);
+            changed |= !ReferenceEquals(value, ch.Value);
+            ch.Value = value;
+            for (var g = 0; g < ch.Flags.Count; g++)
             {
-                readings.Add(Reading.Unknown("value", err, info.Unit));
-                if (err == "missing") rediscover = true;
-                else if (!IsQuietUnknown(err)) errors.Add(new SourceError(ch.Component.Id, $"{ch.InputPath}: {err}"));
+                var flag = ReadFlag(s, ch.Flags[g], ch.Component.Id, ref errors);
+                changed |= !ReferenceEquals(flag, ch.FlagValues[g]);
+                ch.FlagValues[g] = flag;
             }
-            else
+            // Unchanged readings reuse the previous observation: a steady machine allocates almost nothing per poll.
+            if (changed || ch.Last is null)
             {
-                var (v, why) = HwmonParser.ParseValue(ch.Kind, input.Text);
-                readings.Add(v is { } d ? new Reading("value", d, info.Unit) : Reading.Unknown("value", why!, info.Unit));
-                if (v is null) errors.Add(new SourceError(ch.Component.Id, $"{ch.InputPath}: {why}"));
+                var readings = new Reading[1 + ch.Static.Count + ch.Flags.Count];
+                readings[0] = value;
+                for (var i = 0; i < ch.Static.Count; i++) readings[1 + i] = ch.Static[i];
+                for (var i = 0; i < ch.Flags.Count; i++) readings[1 + ch.Static.Count + i] = ch.FlagValues[i]!;
+                ch.Last = new Observation(ch.Component, readings);
             }
-            readings.AddRange(ch.Static);
-            AddFlags(s, ch.AlarmFiles, readings, errors, ch.Component.Id);
-            AddFlags(s, ch.FaultFiles, readings, errors, ch.Component.Id);
-            observations.Add(new Observation(ch.Component, readings));
+            observations[c] = ch.Last;
         }
         if (rediscover) _channels = null; // a chip went away (module unloaded, hot-unplugged): rescan next poll
-        return new SourceResult(Name, observations, errors);
+        return new SourceResult(Name, observations, (IReadOnlyList<SourceError>?)errors ?? []);
+    }
+
+    private static Reading ReadValue(KernelFiles.Session s, Channel ch, ref List<SourceError>? errors, ref bool rediscover)
+    {
+        var unit = HwmonParser.Info(ch.Kind).Unit;
+        var raw = s.ReadRaw(ch.InputPath);
+        if (raw.Error is { } err)
+        {
+            if (err == "missing") rediscover = true;
+            else if (!IsQuietUnknown(err)) (errors ??= []).Add(new SourceError(ch.Component.Id, $"{ch.InputPath}: {err}"));
+            return ch.Value is { Value: null } same && same.Reason == err ? same : Reading.Unknown("value", err, unit);
+        }
+        var (v, why) = HwmonParser.ParseValue(ch.Kind, raw.Data);
+        if (v is { } d) return ch.Value is { Value: double old } prev && old == d ? prev : new Reading("value", d, unit);
+        (errors ??= []).Add(new SourceError(ch.Component.Id, $"{ch.InputPath}: {why}"));
+        return Reading.Unknown("value", why!, unit);
+    }
+
+    // Several files fold into one reading (crit_alarm and lcrit_alarm → critAlarm): true wins, then false, else unknown.
+    private static Reading ReadFlag(KernelFiles.Session s, FlagGroup g, string id, ref List<SourceError>? errors)
+    {
+        bool? value = null;
+        string? reason = null;
+        foreach (var path in g.Paths)
+        {
+            var r = s.ReadRaw(path);
+            var (flag, why) = r.Error is null ? HwmonParser.ParseFlag(r.Data) : (null, r.Error);
+            if (flag is null)
+            {
+                reason ??= $"{Path.GetFileName(path)}: {why}";
+                if (r.Error is null || !IsQuietUnknown(r.Error)) (errors ??= []).Add(new SourceError(id, $"{path}: {why}"));
+            }
+            value = HwmonParser.FoldAlarm(value, flag);
+        }
+        return value switch { true => g.True, false => g.False, _ => Reading.Unknown(g.Name, reason ?? "not read") };
     }
 
     // Disabled or sleeping channels answer ENODATA/EINVAL/EAGAIN: unknown with that reason, not a source error.
     private static bool IsQuietUnknown(string err) => err.StartsWith("ENODATA", StringComparison.Ordinal)
         || err.StartsWith("EINVAL", StringComparison.Ordinal) || err.StartsWith("EAGAIN", StringComparison.Ordinal);
-
-    private static void AddFlags(KernelFiles.Session s, IReadOnlyList<(string Path, string Reading)> files, List<Reading> readings, List<SourceError> errors, string id)
-    {
-        if (files.Count == 0) return;
-        // Several files fold into one reading (crit_alarm and lcrit_alarm → critAlarm): true wins, then false, else unknown.
-        string? name = null;
-        bool? value = null;
-        string? reason = null;
-        foreach (var (path, reading) in files)
-        {
-            if (name is not null && reading != name)
-            {
-                readings.Add(Flag(name, value, reason));
-                value = null; reason = null;
-            }
-            name = reading;
-            var r = s.Read(path);
-            var (flag, why) = r.Error is null ? HwmonParser.ParseFlag(r.Text) : (null, r.Error);
-            if (flag is null)
-            {
-                reason ??= $"{Path.GetFileName(path)}: {why}";
-                if (r.Error is null || !IsQuietUnknown(r.Error)) errors.Add(new SourceError(id, $"{path}: {why}"));
-            }
-            value = HwmonParser.FoldAlarm(value, flag);
-        }
-        readings.Add(Flag(name!, value, reason));
-    }
-
-    private static Reading Flag(string name, bool? value, string? reason) =>
-        value is { } b ? new Reading(name, b) : Reading.Unknown(name, reason ?? "not read");
 
     private (List<Channel>, string?) Discover(KernelFiles.Session s)
     {
@@ -171,17 +178,34 @@ public sealed partial class HwmonSource : ISource
                 var r = s.Read(Path.Combine(dir, $"{ch}_{limitItem}"));
                 stat.Add(HwmonParser.LimitReading(kind, reading, r.Text, r.Error));
             }
-            var alarms = HwmonParser.Alarms.Where(a => present.Contains($"{ch}_{a.Item}"))
-                .Select(a => (Path.Combine(dir, $"{ch}_{a.Item}"), a.Reading)).OrderBy(a => a.Reading, StringComparer.Ordinal).ToList();
-            List<(string, string)> fault = present.Contains(ch + "_fault") ? [(Path.Combine(dir, ch + "_fault"), "fault")] : [];
+            var flags = HwmonParser.Alarms.Append((Item: "fault", Reading: "fault")).Where(a => present.Contains($"{ch}_{a.Item}"))
+                .GroupBy(a => a.Reading).Select(g => new FlagGroup(g.Key, g.Select(a => Path.Combine(dir, $"{ch}_{a.Item}")).ToArray())).ToList();
             var display = label is { Ok: true, Text.Length: > 0 } ? $"{chipName} {label.Text.Trim()}" : $"{chipName} {ch}";
             var component = new ComponentRef(HwmonParser.ComponentId(chipId, kind, index), info.HwType, display, Derivation: info.Derivation);
-            yield return new Channel(kind, component, Path.Combine(dir, inputName), stat, alarms, fault);
+            yield return new Channel(kind, component, Path.Combine(dir, inputName), stat, flags);
         }
     }
 
-    private sealed record Channel(SensorKind Kind, ComponentRef Component, string InputPath, IReadOnlyList<Reading> Static,
-        IReadOnlyList<(string Path, string Reading)> AlarmFiles, IReadOnlyList<(string Path, string Reading)> FaultFiles);
+    /// <summary>One channel, with the readings of the last poll so unchanged ones are reused (used from the poll worker only).</summary>
+    private sealed class Channel(SensorKind kind, ComponentRef component, string inputPath, IReadOnlyList<Reading> @static, IReadOnlyList<FlagGroup> flags)
+    {
+        public SensorKind Kind => kind;
+        public ComponentRef Component => component;
+        public string InputPath => inputPath;
+        public IReadOnlyList<Reading> Static => @static;
+        public IReadOnlyList<FlagGroup> Flags => flags;
+        public Reading? Value;
+        public readonly Reading?[] FlagValues = new Reading?[flags.Count];
+        public Observation? Last;
+    }
+
+    /// <summary>Files folded into one boolean reading, with its two possible readings made once.</summary>
+    private sealed class FlagGroup(string name, string[] paths)
+    {
+        public string Name => name;
+        public string[] Paths => paths;
+        public readonly Reading True = new(name, true), False = new(name, false);
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "hwmon: {Count} sensor file(s) could not be read: {Errors}")]
     private static partial void LogReadErrors(ILogger logger, int count, string errors);

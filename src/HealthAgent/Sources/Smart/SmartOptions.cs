@@ -5,7 +5,11 @@ namespace HealthAgent.Sources.Smart;
 /// <summary>Options under <c>sources.smart</c>: drive health from <c>smartctl --json</c> (smartmontools ≥ 7).</summary>
 public sealed class SmartOptions : SourceOptions
 {
-    public SmartOptions() => IntervalSeconds = 300; // SMART changes slowly; polling it often only costs disk commands
+    public SmartOptions()
+    {
+        IntervalSeconds = 300; // SMART changes slowly; polling it often only costs disk commands
+        TimeoutSeconds = 240;  // a whole poll: many disks, two at a time, each up to deviceTimeoutSeconds
+    }
 
     /// <summary>The smartctl executable (a name on PATH or a full path).</summary>
     public string SmartctlPath { get; set; } = "smartctl";
