@@ -117,6 +117,43 @@ public class NicKernelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Snapshot_PeerDown_NotConnected_ThenUpGreen()
+    {
+        if (Skip()) return;
+        using var veth = new VethPair();
+        using var tree = SourceTestKit.Copy();
+        var config = tree["agent.json"];
+        File.WriteAllText(config, $$"""
+            { "sources": { "smart": { "enabled": false }, "hwmon": { "enabled": false }, "mdraid": { "enabled": false }, "powersupply": { "enabled": false },
+              "nic": { "exclude": ["*"], "include": ["{{veth.GlobA}}"], "interfaces": { "{{veth.A}}": { "expectedSpeedMbps": 10000 } } } } }
+            """);
+        using var probe = WatchOnly(veth);
+
+        VethPair.SetUp(veth.B, up: false);
+        WaitForPoll(probe, veth.A, o => o["carrier"] is false);
+        var down = await Snapshot(config, "nic:" + veth.A);
+        Assert.Equal("link off; activity off", (string?)down["led"]);
+        Assert.Equal("nic.not-connected", (string?)down["ruleId"]);
+        Assert.Equal("warning", (string?)down["severity"]);
+        Assert.Equal("network", (string?)down["type"]);
+
+        VethPair.SetUp(veth.B, up: true);
+        WaitForPoll(probe, veth.A, o => o["carrier"] is true);
+        var up = await Snapshot(config, "nic:" + veth.A);
+        // one poll: activity is not known yet, the link LED is
+        Assert.StartsWith("link solid green;", (string?)up["led"]);
+    }
+
+    private static async Task<System.Text.Json.Nodes.JsonObject> Snapshot(string config, string id)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        Assert.Equal(0, await HealthAgent.Cli.SnapshotCommand.RunAsync(config, null, json: true, why: false, o, e));
+        return System.Text.Json.Nodes.JsonNode.Parse(o.ToString())!["components"]!.AsArray()
+            .Select(c => c!.AsObject()).Single(c => (string?)c["id"] == id);
+    }
+
+    [Fact]
     public async Task Netlink_InterfaceDeleted_RemovedObservationPushed()
     {
         if (Skip()) return;
