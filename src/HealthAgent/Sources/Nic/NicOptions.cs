@@ -29,9 +29,15 @@ public sealed class NicOptions : HostRootSourceOptions
     public int FileTimeoutMs { get; set; } = 1000;
 
     /// <summary>The configured maximum speed of <paramref name="ifname"/>, if any.</summary>
-    public double? ExpectedSpeedMbps(string ifname) =>
-        Interfaces.TryGetValue(ifname, out var i) ? i.ExpectedSpeedMbps
-        : Interfaces.FirstOrDefault(kv => string.Equals(kv.Key, ifname, StringComparison.OrdinalIgnoreCase)).Value?.ExpectedSpeedMbps;
+    public double? ExpectedSpeedMbps(string ifname)
+    {
+        if (Interfaces.Count == 0) return null;
+        if (Interfaces.TryGetValue(ifname, out var i)) return i.ExpectedSpeedMbps;
+        // configuration keys are case-insensitive (a binder or an environment variable may change their case)
+        foreach (var (name, o) in Interfaces)
+            if (string.Equals(name, ifname, StringComparison.OrdinalIgnoreCase)) return o.ExpectedSpeedMbps;
+        return null;
+    }
 
     public override void Validate(string path, ICollection<string> errors)
     {

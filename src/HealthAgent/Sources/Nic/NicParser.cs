@@ -82,12 +82,12 @@ public static class NicParser
     /// compare with) rather than "idle", so the LED does not flap from off to blinking at start-up. A counter that
     /// went backwards (driver reset, 32-bit wrap) also counts as movement.
     /// </summary>
-    public static Reading Activity(NicCounters? previous, NicCounters? current)
-    {
-        if (current is not { } c) return Reading.Unknown("active", "rx_bytes/tx_bytes unreadable");
-        if (previous is not { } p) return Reading.Unknown("active", "first poll: activity is known from the second poll on (byte counters are compared between polls)");
-        return new Reading("active", c != p);
-    }
+    public static Reading Activity(NicCounters? previous, NicCounters? current) =>
+        current is not { } c ? Unreadable : previous is not { } p ? FirstPoll : c != p ? Active : Idle;
+
+    private static readonly Reading Active = new("active", true), Idle = new("active", false),
+        Unreadable = Reading.Unknown("active", "rx_bytes/tx_bytes unreadable"),
+        FirstPoll = Reading.Unknown("active", "first poll: activity is known from the second poll on (byte counters are compared between polls)");
 
     /// <summary>Maximum speed from a number in Mb/s (config, the fixture hook file or ethtool).</summary>
     public static Reading MaxSpeed(double mbps) => new("maxSpeedMbps", mbps, SpeedUnit);

@@ -99,7 +99,12 @@ public sealed partial class NicSource : IPushSource, IDisposable
     {
         _state.Remove(name);
         _paths.TryRemove(name, out _);
+        _ethtoolCache.TryRemove(name, out _);
     }
+
+    /// <summary>Polls between two ETHTOOL_GLINKSETTINGS of an interface whose carrier did not change (30 × 10 s = 5 min).</summary>
+    private const int EthtoolRefreshPolls = 30;
+    private readonly ConcurrentDictionary<string, (EthtoolLinkSettings? Settings, string? Error, string? Carrier, int PollsLeft)> _ethtoolCache = new(StringComparer.Ordinal);
 
     private bool IsWatched(KernelFiles.Session session, string name) =>
         NicParser.IsWatched(name, session.DirectoryExists(Path.Combine(_netDir, name, "device")), _options.Include, _options.Exclude);
@@ -122,9 +127,21 @@ public sealed partial class NicSource : IPushSource, IDisposable
             CarrierDown = session.Read(p[8]),
         };
         if (_options.ExpectedSpeedMbps(name) is not null) return raw;
-        if (_ethtool is null) return raw with { Hook = session.Read(p[9]) };
-        var settings = _ethtool.TryGet(name, out var error);
-        return raw with { Ethtool = settings, EthtoolError = error };
+        if (_ethtool is null) raw.Hook = session.Read(p[9]);
+        else
+        {
+            // The supported link modes change only with the hardware (a module swap brings the link down and up), and
+            // the ioctl takes the kernel's RTNL lock: ask again when carrier changed, else every EthtoolRefreshPolls polls.
+            if (!_ethtoolCache.TryGetValue(name, out var cached) || cached.Carrier != raw.Carrier.Text || cached.PollsLeft <= 0)
+            {
+                var settings = _ethtool.TryGet(name, out var error);
+                cached = (settings, error, raw.Carrier.Text, EthtoolRefreshPolls);
+            }
+            _ethtoolCache[name] = cached with { PollsLeft = cached.PollsLeft - 1 };
+            raw.Ethtool = cached.Settings;
+            raw.EthtoolError = cached.Error;
+        }
+        return raw;
     }
 
     /// <summary>Turns one interface's reads into an observation and keeps its state. Callers hold <see cref="_gate"/>.</summary>
@@ -138,15 +155,16 @@ public sealed partial class NicSource : IPushSource, IDisposable
             return new Observation(s.Component, [], null, $"interface {name} was removed ({Path.Combine(_netDir, name)} is gone)");
         }
 
-        var operstate = NicParser.OperState(raw.Operstate);
-        var carrier = NicParser.Carrier(raw.Carrier);
-        var speed = NicParser.Speed(raw.Speed);
-        var duplex = NicParser.Duplex(raw.Duplex);
-        var rx = NicParser.Counter("rxBytes", "statistics/rx_bytes", raw.RxBytes, NicParser.ByteUnit);
-        var tx = NicParser.Counter("txBytes", "statistics/tx_bytes", raw.TxBytes, NicParser.ByteUnit);
-        var changes = NicParser.Counter("carrierChanges", "carrier_changes", raw.CarrierChanges);
-        var ups = NicParser.Counter("carrierUpCount", "carrier_up_count", raw.CarrierUp);
-        var downs = NicParser.Counter("carrierDownCount", "carrier_down_count", raw.CarrierDown);
+        // An attribute whose text did not change keeps its reading object (most of them, most polls): less garbage.
+        var operstate = Reuse(s, 0, raw.Operstate, NicParser.OperState);
+        var carrier = Reuse(s, 1, raw.Carrier, NicParser.Carrier);
+        var speed = Reuse(s, 2, raw.Speed, NicParser.Speed);
+        var duplex = Reuse(s, 3, raw.Duplex, NicParser.Duplex);
+        var rx = Reuse(s, 4, raw.RxBytes, static r => NicParser.Counter("rxBytes", "statistics/rx_bytes", r, NicParser.ByteUnit));
+        var tx = Reuse(s, 5, raw.TxBytes, static r => NicParser.Counter("txBytes", "statistics/tx_bytes", r, NicParser.ByteUnit));
+        var changes = Reuse(s, 6, raw.CarrierChanges, static r => NicParser.Counter("carrierChanges", "carrier_changes", r));
+        var ups = Reuse(s, 7, raw.CarrierUp, static r => NicParser.Counter("carrierUpCount", "carrier_up_count", r));
+        var downs = Reuse(s, 8, raw.CarrierDown, static r => NicParser.Counter("carrierDownCount", "carrier_down_count", r));
         var (max, maxSource) = MaxSpeed(raw, s);
 
         NicCounters? counters = rx.Value is double r && tx.Value is double w ? new NicCounters((ulong)r, (ulong)w) : null;
@@ -159,21 +177,31 @@ public sealed partial class NicSource : IPushSource, IDisposable
         }
         else active = s.Active ?? NicParser.Activity(null, counters); // a pushed change keeps the last poll's activity: no flapping
 
-        s.LinkKey = $"{carrier.Value ?? "?"}|{operstate.Value ?? "?"}|{speed.Value ?? "?"}";
+        s.LinkKey = (carrier.Value as bool?, operstate.Value as string, speed.Value as double?);
         return new Observation(s.Component, [carrier, operstate, speed, max, maxSource, duplex, active, rx, tx, changes, ups, downs]);
     }
+
+    private static Reading Reuse(NicState s, int slot, FileRead read, Func<FileRead, Reading> parse)
+    {
+        ref var c = ref s.Readings[slot];
+        if (c.Reading is null || c.Read != read) c = (read, parse(read));
+        return c.Reading!;
+    }
+
+    private static readonly Reading MaxUnknownSource = Reading.Unknown("maxSpeedSource", "maximum speed unknown");
+    private static readonly Reading FromConfig = new("maxSpeedSource", "config"), FromFixture = new("maxSpeedSource", "fixture"), FromEthtool = new("maxSpeedSource", "ethtool");
 
     /// <summary>Maximum speed: expectedSpeedMbps from config, else the fixture hook file (fixture roots), else the ethtool supported link modes (real host).</summary>
     private (Reading Max, Reading Source) MaxSpeed(NicRaw raw, NicState s)
     {
         var name = raw.Name;
         if (_options.ExpectedSpeedMbps(name) is { } configured)
-            return (NicParser.MaxSpeed(configured), new Reading("maxSpeedSource", "config"));
+            return (NicParser.MaxSpeed(configured), FromConfig);
         string why;
         if (_ethtool is null)
         {
             if (raw.Hook is { Ok: true, Text: var text } && NicParser.ParseMbps(text) is { } hook)
-                return (NicParser.MaxSpeed(hook), new Reading("maxSpeedSource", "fixture"));
+                return (NicParser.MaxSpeed(hook), FromFixture);
             why = $"no expectedSpeedMbps configured and no {MaxSpeedHookFile} in this fixture";
         }
         else
@@ -181,14 +209,15 @@ public sealed partial class NicSource : IPushSource, IDisposable
             if (raw.Ethtool?.MaxSpeedMbps is { } mbps)
             {
                 s.EthtoolError = null;
-                return (NicParser.MaxSpeed(mbps), new Reading("maxSpeedSource", "ethtool"));
+                return (NicParser.MaxSpeed(mbps), FromEthtool);
             }
             why = raw.EthtoolError ?? "the driver reports no supported link modes with a speed (ETHTOOL_GLINKSETTINGS)";
             if (why != s.EthtoolError) LogNoMaxSpeed(_log, name, why);
             s.EthtoolError = why;
         }
-        return (Reading.Unknown("maxSpeedMbps", $"{why}; set sources.nic.interfaces.{name}.expectedSpeedMbps", NicParser.SpeedUnit),
-            Reading.Unknown("maxSpeedSource", "maximum speed unknown"));
+        if (s.MaxUnknown is not { } u || u.Why != why)
+            s.MaxUnknown = u = (why, Reading.Unknown("maxSpeedMbps", $"{why}; set sources.nic.interfaces.{name}.expectedSpeedMbps", NicParser.SpeedUnit));
+        return (u.Reading, MaxUnknownSource);
     }
 
     /// <summary>
@@ -306,19 +335,24 @@ public sealed partial class NicSource : IPushSource, IDisposable
     private sealed class NicState(string name)
     {
         public readonly ComponentRef Component = new("nic:" + name, HwType, name, null, Family, DerivationKey);
+        public readonly (FileRead Read, Reading? Reading)[] Readings = new (FileRead, Reading?)[9];
         public NicCounters? Counters;
         public Reading? Active;
-        public string? LinkKey;
+        /// <summary>The link facts a pushed change is compared on: carrier, operstate, speed.</summary>
+        public (bool?, string?, double?)? LinkKey;
+        public (string Why, Reading Reading)? MaxUnknown;
         public string? EthtoolError;
     }
 
     /// <summary>What the worker read of one interface; turned into an observation outside the worker.</summary>
-    private sealed record NicRaw(string Name, bool Gone = false)
+    private sealed class NicRaw(string name, bool Gone = false)
     {
+        public readonly string Name = name;
+        public readonly bool Gone = Gone;
         public FileRead Operstate, Carrier, Speed, Duplex, RxBytes, TxBytes, CarrierChanges, CarrierUp, CarrierDown;
-        public FileRead? Hook { get; init; }
-        public EthtoolLinkSettings? Ethtool { get; init; }
-        public string? EthtoolError { get; init; }
+        public FileRead? Hook;
+        public EthtoolLinkSettings? Ethtool;
+        public string? EthtoolError;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "nic {Interface}: maximum speed unknown: {Reason}")]
