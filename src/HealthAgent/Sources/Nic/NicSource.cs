@@ -41,6 +41,9 @@ public sealed partial class NicSource : IPushSource, IDisposable
 
     public string Name => Key;
 
+    /// <summary>SO_RCVBUF of the rtnetlink socket (tests make it tiny to provoke ENOBUFS).</summary>
+    internal int NetlinkReceiveBufferBytes { get; init; } = 1 << 20;
+
     /// <summary>Completes once <see cref="RunAsync"/> listens for link events (true) or knows it will not (false).</summary>
     public Task<bool> Listening => _listening.Task;
 
@@ -235,7 +238,7 @@ public sealed partial class NicSource : IPushSource, IDisposable
             return;
         }
         RtNetlink nl;
-        try { nl = RtNetlink.Open(); }
+        try { nl = RtNetlink.Open(NetlinkReceiveBufferBytes); }
         catch (SocketException e)
         {
             LogNetlinkFailed(_log, e.Message);

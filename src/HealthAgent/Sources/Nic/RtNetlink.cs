@@ -17,7 +17,8 @@ public sealed partial class RtNetlink : IDisposable
     private RtNetlink(Socket socket) => _socket = socket;
 
     /// <summary>Opens and binds the socket; throws <see cref="SocketException"/> with the errno when the kernel refuses.</summary>
-    public static unsafe RtNetlink Open()
+    /// <param name="receiveBufferBytes">SO_RCVBUF: a bigger buffer makes ENOBUFS (lost events) rarer.</param>
+    public static unsafe RtNetlink Open(int receiveBufferBytes = 1 << 20)
     {
         var fd = Socket(AfNetlink, SockRaw | SockCloexec, NetlinkRoute);
         if (fd < 0) throw new SocketException(Marshal.GetLastPInvokeError());
@@ -33,7 +34,7 @@ public sealed partial class RtNetlink : IDisposable
             throw new SocketException(errno);
         }
         var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
-        try { socket.ReceiveBufferSize = 1 << 20; } catch (SocketException) { } // a bigger buffer makes ENOBUFS rarer; the default still works
+        try { socket.ReceiveBufferSize = receiveBufferBytes; } catch (SocketException) { } // the default still works
         return new RtNetlink(socket);
     }
 

@@ -154,6 +154,47 @@ public class NicKernelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Netlink_Enobufs_EveryWatchedInterfaceReRead()
+    {
+        if (Skip()) return;
+        using var toggled = new VethPair();
+        using var quiet = new VethPair();
+        var o = new NicOptions { HostRoot = "/" };
+        o.Exclude.Add("*");
+        o.Include.Add(toggled.GlobA);
+        o.Include.Add(quiet.GlobA);
+        using var source = new NicSource(o, SourceTestKit.Context) { NetlinkReceiveBufferBytes = 1 }; // the kernel rounds up to its minimum
+        await source.PollAsync(CancellationToken.None);
+        // A channel of one that nobody reads: the push loop blocks on it, the socket's small buffer overflows.
+        var channel = Channel.CreateBounded<SourceResult>(1);
+        using var cts = new CancellationTokenSource();
+        var run = source.RunAsync(channel.Writer, cts.Token);
+        try
+        {
+            Assert.True(await source.Listening.WaitAsync(TimeSpan.FromSeconds(5)));
+            for (var i = 0; i < 40; i++) VethPair.SetUp(toggled.B, up: i % 2 == 0); // down, up, …, down
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            // A pushed change names only the interface that changed; the re-read after ENOBUFS names every watched one.
+            while (true)
+            {
+                var r = await channel.Reader.ReadAsync(timeout.Token);
+                if (r.Observations.Count == 2)
+                {
+                    Assert.Contains(r.Observations, x => x.Component.Id == "nic:" + quiet.A);
+                    break;
+                }
+            }
+            // After the re-read the state is right: the toggled end ends without carrier.
+            Assert.Equal(false, (await source.PollAsync(CancellationToken.None)).Single(toggled.A)["carrier"]);
+        }
+        finally
+        {
+            cts.Cancel();
+            await run;
+        }
+    }
+
+    [Fact]
     public async Task Netlink_InterfaceDeleted_RemovedObservationPushed()
     {
         if (Skip()) return;
