@@ -28,6 +28,14 @@ public sealed partial class NicSource : IPushSource, IDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<string, NicState> _state = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource<bool> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Attribute paths of watched interfaces, built once (the worker reads them every poll), in the order of Files;
+    // dropped with the interface's state so that interface churn (containers' veths) does not grow it.
+    private readonly ConcurrentDictionary<string, string[]> _paths = new(StringComparer.Ordinal);
+    private static readonly string[] Files =
+        ["operstate", "carrier", "speed", "duplex", "statistics/rx_bytes", "statistics/tx_bytes", "carrier_changes", "carrier_up_count", "carrier_down_count", MaxSpeedHookFile, ""];
+    /// <summary>Polls between two ETHTOOL_GLINKSETTINGS of an interface whose carrier did not change (30 × 10 s = 5 min).</summary>
+    private const int EthtoolRefreshPolls = 30;
+    private readonly ConcurrentDictionary<string, (EthtoolLinkSettings? Settings, string? Error, string? Carrier, int PollsLeft)> _ethtoolCache = new(StringComparer.Ordinal);
 
     public NicSource(NicOptions options, SourceContext ctx)
     {
@@ -89,12 +97,6 @@ public sealed partial class NicSource : IPushSource, IDisposable
         return list;
     }
 
-    // Attribute paths of watched interfaces, built once (the worker reads them every poll), in the order of Files;
-    // dropped with the interface's state so that interface churn (containers' veths) does not grow it.
-    private readonly ConcurrentDictionary<string, string[]> _paths = new(StringComparer.Ordinal);
-    private static readonly string[] Files =
-        ["operstate", "carrier", "speed", "duplex", "statistics/rx_bytes", "statistics/tx_bytes", "carrier_changes", "carrier_up_count", "carrier_down_count", MaxSpeedHookFile, ""];
-
     private string[] PathsOf(string name) =>
         _paths.GetOrAdd(name, static (n, netDir) => Files.Select(f => Path.Combine(netDir, n, f)).ToArray(), _netDir);
 
@@ -105,10 +107,6 @@ public sealed partial class NicSource : IPushSource, IDisposable
         _ethtoolCache.TryRemove(name, out _);
     }
 
-    /// <summary>Polls between two ETHTOOL_GLINKSETTINGS of an interface whose carrier did not change (30 × 10 s = 5 min).</summary>
-    private const int EthtoolRefreshPolls = 30;
-    private readonly ConcurrentDictionary<string, (EthtoolLinkSettings? Settings, string? Error, string? Carrier, int PollsLeft)> _ethtoolCache = new(StringComparer.Ordinal);
-
     private bool IsWatched(KernelFiles.Session session, string name) =>
         NicParser.IsWatched(name, session.DirectoryExists(Path.Combine(_netDir, name, "device")), _options.Include, _options.Exclude);
 
@@ -116,7 +114,7 @@ public sealed partial class NicSource : IPushSource, IDisposable
     {
         var p = PathsOf(name);
         var operstate = session.Read(p[0]);
-        if (operstate.Error == "missing" && !session.DirectoryExists(p[10])) return new NicRaw(name, Gone: true);
+        if (operstate.Error == "missing" && !session.DirectoryExists(p[10])) return new NicRaw(name, gone: true);
         var raw = new NicRaw(name)
         {
             Operstate = operstate,
@@ -348,10 +346,10 @@ public sealed partial class NicSource : IPushSource, IDisposable
     }
 
     /// <summary>What the worker read of one interface; turned into an observation outside the worker.</summary>
-    private sealed class NicRaw(string name, bool Gone = false)
+    private sealed class NicRaw(string name, bool gone = false)
     {
         public readonly string Name = name;
-        public readonly bool Gone = Gone;
+        public readonly bool Gone = gone;
         public FileRead Operstate, Carrier, Speed, Duplex, RxBytes, TxBytes, CarrierChanges, CarrierUp, CarrierDown;
         public FileRead? Hook;
         public EthtoolLinkSettings? Ethtool;
