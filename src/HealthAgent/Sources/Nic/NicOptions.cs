@@ -49,7 +49,10 @@ public sealed class NicOptions : HostRootSourceOptions
         {
             if (name.Length is 0 or > 15 || name.Contains('/') || name.Any(char.IsWhiteSpace))
                 errors.Add($"{path}.interfaces.{name}: not an interface name (1 to 15 characters, no '/' or spaces)");
-            if (i.ExpectedSpeedMbps is { } s && (s <= 0 || s > 1_600_000 || double.IsNaN(s)))
+            // the binder ignores unknown keys below this level: an entry without its one setting is most likely a typo
+            if (i.ExpectedSpeedMbps is null)
+                errors.Add($"{path}.interfaces.{name}: no expectedSpeedMbps (the only per-interface setting; check its spelling)");
+            else if (i.ExpectedSpeedMbps is { } s && (s <= 0 || s > 1_600_000 || double.IsNaN(s)))
                 errors.Add($"{path}.interfaces.{name}.expectedSpeedMbps: must be above 0 and at most 1600000 Mb/s (is {s})");
         }
     }

@@ -34,6 +34,13 @@ public class NicOptionsTests
     }
 
     [Fact]
+    public void Bind_MisspelledInterfaceSetting_Reported()
+    {
+        var e = Assert.Throws<ConfigException>(() => Load("""{ "interfaces": { "eth0": { "expectedSpeed": 25000 } } }"""));
+        Assert.Contains(e.Errors, x => x.StartsWith("sources.nic.interfaces.eth0: no expectedSpeedMbps"));
+    }
+
+    [Fact]
     public void Defaults_RepositoryAgentJson_Valid()
     {
         var repoJson = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../agent.json"));
