@@ -12,6 +12,14 @@ public sealed class LinuxFixture : IDisposable
 
     public const int Sensors = 200, MdMembers = 24;
 
+    private readonly List<(string Path, int Value)> _inputs = [];
+
+    /// <summary>Rewrites every sensor's _input with a new value, as on a running machine (not part of the measured poll).</summary>
+    public void ChangeValues(int step)
+    {
+        foreach (var (path, value) in _inputs) File.WriteAllText(path, I(value + step % 7 + 1) + "\n");
+    }
+
     public LinuxFixture()
     {
         var n = 0;
@@ -65,8 +73,9 @@ public sealed class LinuxFixture : IDisposable
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 
-    private static void Write(string dir, string file, string text)
+    private void Write(string dir, string file, string text)
     {
+        if (file.EndsWith("_input", StringComparison.Ordinal)) _inputs.Add((Path.Combine(dir, file), int.Parse(text, CultureInfo.InvariantCulture)));
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, file), text + "\n");
     }

@@ -12,9 +12,15 @@ namespace HealthAgent.Benchmarks;
 public class LinuxPollBenchmarks
 {
     private LinuxFixture _fixture = null!;
+
+    public LinuxFixture Fixture => _fixture;
     private HwmonSource _hwmon = null!;
     private MdRaidSource _md = null!;
     private Evaluator _evaluator = null!;
+
+    /// <summary>hwmon re-reads chips, labels and limits every N polls: 360 is the default, 30 shows the cost of frequent refreshes.</summary>
+    [Params(30, 360)]
+    public int RefreshPolls { get; set; } = 360;
 
     [GlobalSetup]
     public void Setup()
@@ -22,7 +28,7 @@ public class LinuxPollBenchmarks
         _fixture = new LinuxFixture();
         var rules = RuleLoader.LoadEmbedded().Rules!;
         var ctx = new SourceContext(NullLoggerFactory.Instance, rules, TimeProvider.System);
-        _hwmon = new HwmonSource(new HwmonOptions { HostRoot = _fixture.Root }, ctx);
+        _hwmon = new HwmonSource(new HwmonOptions { HostRoot = _fixture.Root, RefreshPolls = RefreshPolls }, ctx);
         _md = new MdRaidSource(new MdRaidOptions { HostRoot = _fixture.Root }, ctx);
         _evaluator = new Evaluator(rules);
         Hwmon().GetAwaiter().GetResult(); // discovery happens on the first poll

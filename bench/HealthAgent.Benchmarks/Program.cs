@@ -1,28 +1,46 @@
-using System.Diagnostics;
+using System.Runtime.InteropServices;
 using BenchmarkDotNet.Running;
 using HealthAgent.Benchmarks;
 
-// `dotnet run -c Release -- quick [polls]`: a Stopwatch/CPU-time/allocation harness (no BenchmarkDotNet) for quick figures;
+// `dotnet run -c Release -- quick [polls] [hwmon refreshPolls]`: a CPU-time/allocation harness without BenchmarkDotNet
+// (process CPU time from clock_gettime(CLOCK_PROCESS_CPUTIME_ID) and GC.GetTotalAllocatedBytes around each poll only);
 // otherwise BenchmarkDotNet (e.g. `-- --filter '*' --job short`).
 if (args.Length > 0 && args[0] == "quick")
 {
     var polls = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000;
-    var b = new LinuxPollBenchmarks();
+    var b = new LinuxPollBenchmarks { RefreshPolls = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 360 };
     b.Setup();
     try
     {
-        foreach (var (name, run) in new (string, Func<Task<int>>)[] { ("Hwmon", b.Hwmon), ("MdRaid", b.MdRaid), ("FullPoll", b.FullPoll), ("FullPollAndEvaluate", b.FullPollAndEvaluate) })
+        var step = 0;
+        var scenarios = new (string Name, Action? Prepare, Func<Task<int>> Run)[]
         {
-            for (var i = 0; i < 200; i++) await run(); // warm-up (tiered JIT)
+            ("hwmon, steady", null, b.Hwmon),
+            ("hwmon, all 200 values changed", () => b.Fixture.ChangeValues(++step), b.Hwmon),
+            ("mdraid, steady", null, b.MdRaid),
+            ("full poll, steady", null, b.FullPoll),
+            ("full poll, values changed", () => b.Fixture.ChangeValues(++step), b.FullPoll),
+            ("full poll + evaluate, steady", null, b.FullPollAndEvaluate),
+        };
+        Console.WriteLine($"{polls} polls each; refreshPolls {b.RefreshPolls}; {LinuxFixture.Sensors} sensors, {LinuxFixture.MdMembers} md members");
+        foreach (var (name, prepare, run) in scenarios)
+        {
+            for (var i = 0; i < 200; i++) { prepare?.Invoke(); await run(); } // warm-up (tiered JIT)
             GC.Collect();
-            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-            var alloc0 = GC.GetTotalAllocatedBytes(precise: true);
-            var sw = Stopwatch.StartNew();
-            for (var i = 0; i < polls; i++) await run();
-            sw.Stop();
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
-            var alloc = GC.GetTotalAllocatedBytes(precise: true) - alloc0;
-            Console.WriteLine($"{name,-20} wall {sw.Elapsed.TotalMilliseconds / polls * 1000,8:0} µs/poll   CPU {cpu.TotalMilliseconds / polls * 1000,8:0} µs/poll   allocated {alloc / polls / 1024.0,8:0.0} KiB/poll");
+            double cpu = 0, wall = 0;
+            long alloc = 0;
+            for (var i = 0; i < polls; i++)
+            {
+                prepare?.Invoke();
+                var a0 = GC.GetTotalAllocatedBytes(precise: true);
+                var c0 = Cpu.ProcessSeconds();
+                var w0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                await run();
+                wall += System.Diagnostics.Stopwatch.GetElapsedTime(w0).TotalSeconds;
+                cpu += Cpu.ProcessSeconds() - c0;
+                alloc += GC.GetTotalAllocatedBytes(precise: true) - a0;
+            }
+            Console.WriteLine($"{name,-32} CPU {cpu / polls * 1e6,7:0} µs/poll   wall {wall / polls * 1e6,7:0} µs/poll   allocated {alloc / polls / 1024.0,7:0.0} KiB/poll");
         }
     }
     finally { b.Cleanup(); }
@@ -30,3 +48,19 @@ if (args.Length > 0 && args[0] == "quick")
 }
 BenchmarkSwitcher.FromAssembly(typeof(LinuxPollBenchmarks).Assembly).Run(args);
 return 0;
+
+/// <summary>Process CPU time (all threads: the poll runs on a worker) with nanosecond resolution.</summary>
+internal static partial class Cpu
+{
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Timespec { public long Sec; public long Nsec; }
+
+    [LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int ClockGetTime(int clock, out Timespec ts);
+
+    public static double ProcessSeconds()
+    {
+        _ = ClockGetTime(2 /* CLOCK_PROCESS_CPUTIME_ID */, out var ts);
+        return ts.Sec + ts.Nsec / 1e9;
+    }
+}

@@ -11,8 +11,8 @@ public sealed class HwmonOptions : HostRootSourceOptions
     /// <summary>Chip names to leave out, as globs ("acpitz", "nvme*").</summary>
     public List<string> ExcludeChips { get; set; } = [];
 
-    /// <summary>Polls between re-reading chips, labels and limits (_max, _crit, _min, _lcrit); values and alarms are read every poll. Default 30.</summary>
-    public int RefreshPolls { get; set; } = 30;
+    /// <summary>Polls between re-reading chips, labels and limits (_max, _crit, _min, _lcrit); values, alarms and faults are read every poll. Default 360 (an hour at 10 s); a chip that disappears triggers a rescan at once.</summary>
+    public int RefreshPolls { get; set; } = 360;
 
     public override void Validate(string path, ICollection<string> errors)
     {

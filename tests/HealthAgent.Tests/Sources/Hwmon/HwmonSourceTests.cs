@@ -174,3 +174,21 @@ public class HwmonSourceTests
         Assert.Equal(["hwmon:coretemp.coretemp.0:temp1", "hwmon:coretemp.coretemp.1:temp1"], r.Observations.Select(o => o.Component.Id).Order());
     }
 }
+
+public class HwmonSteadyStateTests
+{
+    [Fact]
+    public async Task Poll_NothingChanged_SameObservationsReusedChangedValueNoticed()
+    {
+        using var t = Copy("coretemp-over-crit");
+        var src = new HwmonSource(new HwmonOptions { HostRoot = t.Root }, Context);
+        var first = await src.PollAsync(default);
+        var second = await src.PollAsync(default);
+        Assert.Same(Obs(first, "hwmon:coretemp:temp1"), Obs(second, "hwmon:coretemp:temp1"));
+
+        File.WriteAllText(t["sys/class/hwmon/hwmon1/temp3_input"], "46000\n");
+        var third = await src.PollAsync(default);
+        Assert.Equal(46.0, ReadingOf(third, "hwmon:coretemp:temp3", "value").Value);
+        Assert.Same(Obs(first, "hwmon:coretemp:temp2"), Obs(third, "hwmon:coretemp:temp2"));
+    }
+}

@@ -141,3 +141,24 @@ public class MdRaidSourceTests
         Assert.Equal("drive.failed", Eval(r, "mdraid:md0:sdb1").Rule!.Id); // (F) in mdstat still says so
     }
 }
+
+public class MdRaidSteadyStateTests
+{
+    [Fact]
+    public async Task Poll_NothingChanged_PreviousResultReusedChangeNoticed()
+    {
+        using var t = Copy("md-raid1-faulty-member");
+        var src = new MdRaidSource(new MdRaidOptions { HostRoot = t.Root }, Context);
+        var first = await src.PollAsync(default);
+        var second = await src.PollAsync(default);
+        var third = await src.PollAsync(default);
+        Assert.Same(second.Observations, third.Observations);
+
+        File.WriteAllText(t["sys/block/md0/md/dev-sdb1/state"], "in_sync\n");
+        File.WriteAllText(t["sys/block/md0/md/degraded"], "0\n");
+        File.WriteAllText(t["proc/mdstat"], File.ReadAllText(t["proc/mdstat"]).Replace("(F)", "").Replace("[2/1] [U_]", "[2/2] [UU]"));
+        var healed = await src.PollAsync(default);
+        Assert.Equal("drive.online", Eval(healed, "mdraid:md0:sdb1").Rule!.Id);
+        Assert.Equal("drive.failed", Eval(first, "mdraid:md0:sdb1").Rule!.Id);
+    }
+}
