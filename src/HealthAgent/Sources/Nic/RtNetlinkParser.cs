@@ -24,7 +24,7 @@ public static class RtNetlinkParser
     public const ushort RtmNewLink = 16, RtmDelLink = 17, RtmGetLink = 18;
     public const ushort IflaIfname = 3, IflaOperstate = 16, IflaCarrier = 33;
     public const int NlmsgHdrLen = 16, IfinfomsgLen = 16, RtaHdrLen = 4;
-    /// <summary>ENOBUFS (asm-generic/errno-base.h… errno.h): the socket's receive buffer overflowed.</summary>
+    /// <summary>ENOBUFS (include/uapi/asm-generic/errno.h): the socket's receive buffer overflowed.</summary>
     public const int Enobufs = 105;
 
     /// <summary>NLMSG_ALIGN / RTA_ALIGN: round up to 4.</summary>

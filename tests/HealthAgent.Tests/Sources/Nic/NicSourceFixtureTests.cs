@@ -145,7 +145,7 @@ public class NicSourceFixtureTests
         {
             var dir = Path.Combine(root, "sys/class/net/eno1");
             File.WriteAllText(Path.Combine(dir, "speed"), "banana\n");
-            File.WriteAllBytes(Path.Combine(dir, "carrier"), new byte[8192]); // huge and binary: only one page is read
+            File.WriteAllBytes(Path.Combine(dir, "carrier"), new byte[8192]); // binary zeros: no value
             File.Delete(Path.Combine(dir, "statistics/tx_bytes"));
             File.WriteAllText(Path.Combine(dir, "operstate"), "\u0007\u0000weird");
             using var source = NicTestKit.Source(root);
