@@ -148,6 +148,7 @@ public class NicSourceFixtureTests
             File.WriteAllBytes(Path.Combine(dir, "carrier"), new byte[8192]); // binary zeros: no value
             File.Delete(Path.Combine(dir, "statistics/tx_bytes"));
             File.WriteAllText(Path.Combine(dir, "operstate"), "\u0007\u0000weird");
+            File.WriteAllText(Path.Combine(dir, "duplex"), new string('f', 70 * 1024)); // huge
             using var source = NicTestKit.Source(root);
             var obs = source.Poll().Single("eno1");
             Assert.Contains("unparsable 'banana'", obs.R("speedMbps").Reason);
@@ -155,6 +156,7 @@ public class NicSourceFixtureTests
             Assert.Equal("statistics/tx_bytes: missing", obs.R("txBytes").Reason);
             Assert.Null(obs.R("active").Value);
             Assert.Null(obs.R("operstate").Value);
+            Assert.Contains("larger than", obs.R("duplex").Reason);
             Assert.Equal(HwState.Unknown, NicTestKit.Evaluator.Evaluate(obs).Verdict.State);
         }
     }
