@@ -21,7 +21,7 @@ public readonly record struct NetlinkBatch(int Messages, string? Malformed, bool
 public static class RtNetlinkParser
 {
     public const ushort NlmsgError = 2, NlmsgDone = 3, NlmsgOverrun = 4;
-    public const ushort RtmNewLink = 16, RtmDelLink = 17, RtmGetLink = 18;
+    public const ushort RtmNewLink = 16, RtmDelLink = 17;
     public const ushort IflaIfname = 3, IflaOperstate = 16, IflaCarrier = 33;
     public const int NlmsgHdrLen = 16, IfinfomsgLen = 16, RtaHdrLen = 4;
     /// <summary>ENOBUFS (include/uapi/asm-generic/errno.h): the socket's receive buffer overflowed.</summary>
@@ -101,16 +101,5 @@ public static class RtNetlinkParser
             attrs = attrs[step..];
         }
         return new LinkMessage(removed, index, flags, name, oper, carrier);
-    }
-
-    /// <summary>An RTM_GETLINK dump request (NLM_F_REQUEST | NLM_F_DUMP) for all links: used by tests and to re-sync.</summary>
-    public static byte[] DumpRequest(uint seq)
-    {
-        var b = new byte[NlmsgHdrLen + IfinfomsgLen];
-        BinaryPrimitives.WriteUInt32LittleEndian(b, (uint)b.Length);
-        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(4), RtmGetLink);
-        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(6), 0x0001 | 0x0300); // NLM_F_REQUEST | NLM_F_DUMP
-        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(8), seq);
-        return b; // ifinfomsg all zero: AF_UNSPEC, every interface
     }
 }

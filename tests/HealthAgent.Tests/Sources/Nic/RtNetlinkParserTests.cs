@@ -167,14 +167,4 @@ public class RtNetlinkParserTests
             Assert.True(batch.Messages >= list.Count);
         }
     }
-
-    [Fact]
-    public void DumpRequest_IsGetLinkWithDumpFlags()
-    {
-        var b = RtNetlinkParser.DumpRequest(7);
-        Assert.Equal(32u, BinaryPrimitives.ReadUInt32LittleEndian(b));
-        Assert.Equal(RtNetlinkParser.RtmGetLink, BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(4)));
-        Assert.Equal(0x301, BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(6)));
-        Assert.Equal(7u, BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(8)));
-    }
 }
