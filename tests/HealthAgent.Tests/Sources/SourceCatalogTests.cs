@@ -23,7 +23,8 @@ public class SourceCatalogTests
         if (folder == "(none)") return; // no source folders yet
         var entry = SourceCatalog.All.SingleOrDefault(d => string.Equals(d.Key, folder, StringComparison.OrdinalIgnoreCase));
         Assert.True(entry is not null, $"Sources/{folder} has no line in SourceCatalog.All");
-        Assert.True(File.Exists(Path.Combine(Src, folder, "README.md")), $"Sources/{folder}/README.md is missing");
+        foreach (var f in new[] { $"{folder}Source.cs", $"{folder}Options.cs", $"{folder}Parser.cs", "README.md" })
+            Assert.True(File.Exists(Path.Combine(Src, folder, f)), $"Sources/{folder}/{f} is missing");
         Assert.True(Directory.Exists(Path.Combine(SeedRules.RepoRoot, "tests", "HealthAgent.Tests", "Sources", folder)), $"tests/HealthAgent.Tests/Sources/{folder} is missing");
         Assert.StartsWith(entry.OptionsType.Name[..^"Options".Length], entry.OptionsType.Name);
         var agentJson = JsonNode.Parse(File.ReadAllText(Path.Combine(SeedRules.RepoRoot, "agent.json")))!;

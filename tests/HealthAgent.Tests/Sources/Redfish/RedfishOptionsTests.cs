@@ -24,7 +24,7 @@ public class RedfishOptionsTests
             ["sources:redfish:endpoints:0:certificateFingerprint"] = new string('a', 64),
         });
         var ctx = new HealthAgent.Sources.SourceContext(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, config.Rules, TimeProvider.System);
-        var source = Assert.IsType<RedfishSource>(Assert.Single(HealthAgent.Sources.SourceCatalog.CreateEnabled(config, ctx)));
+        var source = Assert.Single(HealthAgent.Sources.SourceCatalog.CreateEnabled(config, ctx).OfType<RedfishSource>());
         Assert.Equal("redfish", source.Name);
         await source.DisposeAsync();
     }
