@@ -26,6 +26,7 @@ public sealed class Evaluator(RuleSet rules)
 
         var led = obs.Observed;
         Verdict? sensorVerdict = null;
+        IReadOnlyList<string> unknownLeds = [];
         IReadOnlyList<DerivationTrace> trace = [];
         if (led is null && c.Derivation is not null)
         {
@@ -35,7 +36,8 @@ public sealed class Evaluator(RuleSet rules)
             trace = d.Trace;
             led = d.Led;
             sensorVerdict = d.Verdict;
-            if (d.Unknown.Count > 0 && (led is null || !led.IsKnown) && sensorVerdict is null)
+            unknownLeds = d.Unknown;
+            if (d.Unknown.Count > 0 && (led is null || led.States.All(s => s is null)) && sensorVerdict is null)
                 return Unknown(obs, led, string.Join("; ", d.Unknown), trace);
         }
         if (family is null)
@@ -47,8 +49,15 @@ public sealed class Evaluator(RuleSet rules)
         var match = RuleEngine.Match(family, led);
         if (match.Best is not { } rule)
             return Unknown(obs, led, $"no row of the '{family.Name}' table matches '{led}'", trace);
+        // Some LED unknown (a NIC's activity before the second poll): fine when every row still possible says the
+        // same thing; otherwise the agent would be guessing.
+        if (!led.IsKnown && match.Candidates.Any(r => !SameVerdict(r.Verdict, rule.Verdict)))
+            return Unknown(obs, led, (unknownLeds.Count > 0 ? string.Join("; ", unknownLeds) : $"'{led}' is not fully known")
+                + $"; it could be {string.Join(" or ", match.Candidates.Select(r => r.Verdict.Code).Distinct())}", trace);
         return new Evaluation(c, led, rule, rule.Verdict, obs.Readings, trace, null);
     }
+
+    private static bool SameVerdict(Verdict a, Verdict b) => a.Code == b.Code && a.Severity == b.Severity && a.State == b.State;
 
     private static Evaluation Unknown(Observation obs, IndicatorState? led, string reason, IReadOnlyList<DerivationTrace> trace) =>
         new(obs.Component, led, null,

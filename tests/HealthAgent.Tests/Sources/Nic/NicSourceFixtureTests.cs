@@ -50,7 +50,10 @@ public class NicSourceFixtureTests
             using var source = NicTestKit.Source(root);
             var first = source.Poll().Single("eno1");
             Assert.Null(first.R("active").Value); // first poll: activity not known yet, not "idle"
-            Assert.Equal(HwState.Unknown, NicTestKit.Evaluator.Evaluate(first).Verdict.State);
+            // ...but link green at maximum speed means "connected" whether or not data moves.
+            var firstEval = NicTestKit.Evaluator.Evaluate(first);
+            Assert.Equal("nic.connected", firstEval.Verdict.Code);
+            Assert.Equal("link solid green; activity unknown", firstEval.Led!.ToString());
 
             var idle = source.Poll().Single("eno1");
             var eval = NicTestKit.Evaluator.Evaluate(idle);
