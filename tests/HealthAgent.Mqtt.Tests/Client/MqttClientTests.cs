@@ -176,7 +176,7 @@ public sealed class MqttClientTests
     public async Task KeepAlive_ServerKeepAlive_IsObeyed()
     {
         await using var broker = new FakeBroker();
-        await using var client = new MqttClient(broker.ClientOptions(o => o.KeepAliveSeconds = 600));
+        await using var client = new MqttClient(broker.ClientOptions(o => { o.KeepAliveSeconds = 600; o.PingTimeout = TimeSpan.FromSeconds(8); }));
         var connecting = client.ConnectAsync();
         var (c, connect) = await broker.AcceptAndConnAckAsync(a => a.Properties.ServerKeepAlive = 1);
         var result = await connecting;
