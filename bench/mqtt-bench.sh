@@ -28,8 +28,7 @@ for round in $(seq 1 "$ROUNDS"); do
       done
     done
   done
-  start=$(date +%s.%N)
-  seq 1 "$N" | mosquitto_pub -p "$PORT" -l -q 1 -t t
-  end=$(date +%s.%N)
-  echo "{\"reference\":\"seq 1 $N | mosquitto_pub -l -q 1 -t t\",\"seconds\":$(echo "$end - $start" | bc),\"messagesPerSecond\":$(echo "$N / ($end - $start)" | bc)}"
+  seq 1 "$N" | /usr/bin/time -f "%e %U %S" -o "$DIR/time" mosquitto_pub -p "$PORT" -l -q 1 -t t
+  read -r wall user sys < "$DIR/time"
+  echo "{\"reference\":\"seq 1 $N | mosquitto_pub -l -q 1 -t t\",\"seconds\":$wall,\"messagesPerSecond\":$(echo "$N / $wall" | bc),\"cpuMicrosecondsPerMessage\":$(echo "scale=3; ($user + $sys) * 1000000 / $N" | bc)}"
 done

@@ -226,7 +226,7 @@ public static class MqttCommand
                 {
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{result.Messages} messages × {result.PayloadBytes} B, QoS {result.Qos}, {result.Connections} connection(s), MQTT {result.ProtocolVersion}: " +
-                        $"{result.Seconds:0.000} s, {result.MessagesPerSecond:0} msg/s, {result.MbPerSecond:0.00} MB/s, {result.AllocatedBytesPerMessage:0.0} B allocated/msg, {result.Failed} failed"));
+                        $"{result.Seconds:0.000} s, {result.MessagesPerSecond:0} msg/s, {result.MbPerSecond:0.00} MB/s, {result.AllocatedBytesPerMessage:0.0} B allocated/msg, {result.CpuMicrosecondsPerMessage:0.00} µs CPU/msg, {result.Failed} failed"));
                 }
                 return result.Failed == 0 ? 0 : 1;
             }
@@ -241,7 +241,7 @@ public static class MqttCommand
 
     /// <summary>Benchmark figures (JSON names are camelCase).</summary>
     public sealed record BenchResult(int Messages, int PayloadBytes, int Qos, int Connections, string ProtocolVersion, double Seconds,
-        double MessagesPerSecond, double MbPerSecond, double AllocatedBytesPerMessage, long Failed);
+        double MessagesPerSecond, double MbPerSecond, double AllocatedBytesPerMessage, long Failed, double CpuMicrosecondsPerMessage);
 
     private static class BenchJson
     {
@@ -278,6 +278,7 @@ public static class MqttCommand
             var warm = Math.Min(count / 20, 20_000);
             if (warm > 0) await RunPhaseAsync(warm).ConfigureAwait(false);
             var gcBefore = GC.GetTotalAllocatedBytes(precise: true);
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var sw = Stopwatch.StartNew();
             await RunPhaseAsync(count).ConfigureAwait(false);
             sw.Stop();
@@ -320,10 +321,11 @@ public static class MqttCommand
                 return Task.WhenAll(tasks);
             }
             var allocated = GC.GetTotalAllocatedBytes(precise: true) - gcBefore;
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
             var seconds = sw.Elapsed.TotalSeconds;
             return new BenchResult(count, size, (int)qos, connections, baseOptions.ProtocolVersion == MqttProtocolVersion.V500 ? "5" : "3.1.1",
                 Math.Round(seconds, 4), Math.Round(count / seconds, 1), Math.Round(count * (double)size / seconds / 1e6, 3),
-                Math.Round(allocated / (double)count, 2), failed);
+                Math.Round(allocated / (double)count, 2), failed, Math.Round(cpu.TotalMicroseconds / count, 3));
         }
         finally
         {
