@@ -124,7 +124,7 @@ public sealed class MqttClient : IAsyncDisposable
                 throw new MqttProtocolException(MqttReasonCode.ProtocolError, "Session Present with Clean Start [MQTT-3.2.2-4]");
 
             var p = ack.Properties;
-            var conn = new Connection(stream, reader)
+            var conn = new Connection(this, stream, reader)
             {
                 ReceiveMaximum = p.ReceiveMaximum ?? 65535,
                 MaximumQos = (MqttQos)(p.MaximumQos ?? 2),
@@ -177,7 +177,7 @@ public sealed class MqttClient : IAsyncDisposable
                 ReturnedMessages = returned,
             };
             ConnectResult = result;
-            conn.Start(this);
+            conn.Start();
             stream = null;
             reader = null;
             return result;
@@ -545,6 +545,7 @@ public sealed class MqttClient : IAsyncDisposable
             conn.SpaceAvailable?.TrySetResult();
             conn.SpaceAvailable = null;
             conn.ReleaseBuffersIfIdle();
+            conn.WriterSignal.Set(); // the writer loop sees Closed and ends
         }
         conn.Abort();
         foreach (var r in requests)
@@ -576,13 +577,75 @@ public sealed class MqttClient : IAsyncDisposable
     /// </summary>
     private void Kick(Connection conn, bool inline)
     {
+        if (!inline)
+        {
+            conn.WriterSignal.Set(); // wakes the writer loop; no lock, no allocation
+            return;
+        }
         lock (_sync)
         {
             if (conn.WriterBusy || conn.Closed || conn.Pending.Length == 0) return;
             conn.WriterBusy = true;
         }
-        if (inline) _ = FlushAsync(conn);
-        else ThreadPool.UnsafeQueueUserWorkItem(conn.FlushWorkItem, preferLocal: false);
+        _ = FlushAsync(conn);
+    }
+
+    /// <summary>
+    /// Long-lived writer for deferred kicks (QoS 0 bursts): one state machine for the connection's lifetime, woken by
+    /// an allocation-free signal, so steady QoS 0 publishing allocates nothing per message.
+    /// </summary>
+    private async Task WriterLoopAsync(Connection conn)
+    {
+        try
+        {
+            while (true)
+            {
+                await conn.WriterSignal.WaitAsync().ConfigureAwait(false);
+                lock (_sync)
+                {
+                    if (conn.Closed) return;
+                    if (conn.WriterBusy || conn.Pending.Length == 0) continue; // an inline writer drains it
+                    conn.WriterBusy = true;
+                }
+                while (true)
+                {
+                    MqttBufferWriter toWrite;
+                    TaskCompletionSource? space;
+                    lock (_sync)
+                    {
+                        if (conn.Closed || conn.Pending.Length == 0)
+                        {
+                            conn.WriterBusy = false;
+                            conn.ReleaseBuffersIfIdle();
+                            break;
+                        }
+                        (conn.Pending, conn.Writing) = (conn.Writing, conn.Pending);
+                        toWrite = conn.Writing;
+                        space = conn.SpaceAvailable;
+                        conn.SpaceAvailable = null;
+                    }
+                    space?.TrySetResult();
+                    await conn.Stream.WriteAsync(toWrite.WrittenMemory, conn.Cts.Token).ConfigureAwait(false);
+                    Volatile.Write(ref conn.LastSent, Environment.TickCount64);
+                    lock (_sync)
+                    {
+                        toWrite.Reset();
+                    }
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            lock (_sync)
+            {
+                conn.WriterBusy = false;
+            }
+            Fail(conn, "Writing to the connection failed: " + ex.Message, null, ex);
+            lock (_sync)
+            {
+                conn.ReleaseBuffersIfIdle();
+            }
+        }
     }
 
     private async Task FlushAsync(Connection conn)
@@ -863,13 +926,8 @@ public sealed class MqttClient : IAsyncDisposable
         public Outgoing? Next;
     }
 
-    private sealed class FlushItem(MqttClient client, Connection conn) : IThreadPoolWorkItem
-    {
-        public void Execute() => _ = client.FlushAsync(conn);
-    }
-
     /// <summary>One network connection and its loops; session state lives in the client.</summary>
-    private sealed class Connection(Stream stream, MqttPacketReader reader)
+    private sealed class Connection(MqttClient client, Stream stream, MqttPacketReader reader)
     {
         public readonly Stream Stream = stream;
         public readonly MqttPacketReader Reader = reader;
@@ -883,7 +941,6 @@ public sealed class MqttClient : IAsyncDisposable
         /// <summary>A writer (inline or on the thread pool) owns the stream's write side.</summary>
         public bool WriterBusy;
         private bool _buffersReleased;
-        public IThreadPoolWorkItem FlushWorkItem = null!;
         public ushort ReceiveMaximum;
         public MqttQos MaximumQos;
         public bool RetainAvailable;
@@ -894,6 +951,8 @@ public sealed class MqttClient : IAsyncDisposable
         public long PingSentAt;
         private Task _loops = Task.CompletedTask;
 
+        public readonly AsyncSignal WriterSignal = new();
+
         /// <summary>Returns the pooled buffers once closed and no writer uses them. Caller holds the client lock.</summary>
         public void ReleaseBuffersIfIdle()
         {
@@ -903,13 +962,13 @@ public sealed class MqttClient : IAsyncDisposable
             Writing.Dispose();
         }
 
-        public void Start(MqttClient client)
+        public void Start()
         {
             Reader.OnBytesReceived = () => Volatile.Write(ref LastReceived, Environment.TickCount64);
             // acks and pumped publishes queued while decoding leave before the receive loop waits again
             Reader.BeforeRead = () => client.Kick(this, inline: true);
-            FlushWorkItem = new FlushItem(client, this);
             _loops = Task.WhenAll(
+                Task.Run(() => client.WriterLoopAsync(this)),
                 Task.Run(() => client.ReaderLoopAsync(this)),
                 Task.Run(() => client.KeepAliveLoopAsync(this)));
             client.Kick(this, inline: false);
