@@ -269,6 +269,7 @@ public sealed class MqttClient : IAsyncDisposable
 
         Outgoing o;
         Connection? current;
+        var claimed = false;
         lock (_sync)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -277,9 +278,10 @@ public sealed class MqttClient : IAsyncDisposable
             else if (!_everConnected) throw new MqttNotConnectedException();
             o = new Outgoing(message);
             _unsent.Enqueue(o);
-            if (current is { Closed: false }) PumpUnsent(current);
+            if (current is { Closed: false } && PumpUnsent(current) && TryClaimWriter(current)) claimed = true;
         }
-        if (current is not null) Kick(current, inline: true);
+        // written on this thread when the window had room; otherwise the receive loop sends it as acks free the window
+        if (claimed) _ = FlushAsync(current!);
         if (!ct.CanBeCanceled) return o.Task;
         var registration = ct.Register(static s =>
         {
@@ -351,17 +353,20 @@ public sealed class MqttClient : IAsyncDisposable
     }
 
     /// <summary>Sends queued QoS 1 publishes while fewer than the server's Receive Maximum are unacknowledged [MQTT-4.9.0-2].</summary>
-    private void PumpUnsent(Connection conn)
+    private bool PumpUnsent(Connection conn)
     {
+        var any = false;
         while (_unsent.Count > 0 && _sentCount < conn.ReceiveMaximum)
         {
             var o = _unsent.Dequeue();
             if (o.Task.IsCompleted) continue; // cancelled before it was sent
+            ushort id = 0;
             try
             {
                 CheckCapabilities(conn, o.Message);
-                var id = AllocateId();
+                id = AllocateId();
                 AppendPublish(conn, o.Message, id, false);
+                any = true;
                 o.Id = id;
                 o.Sent = true;
                 _outgoingById[id] = o;
@@ -372,11 +377,19 @@ public sealed class MqttClient : IAsyncDisposable
             }
             catch (Exception ex) when (ex is NotSupportedException or MqttProtocolException or ArgumentException)
             {
-                if (o.Id != 0) FreeId(o.Id);
-                o.Id = 0;
+                if (id != 0) FreeId(id);
                 o.TrySetException(ex);
             }
         }
+        return any;
+    }
+
+    /// <summary>Claims the write side if it is free and there is something to write. Caller holds the lock.</summary>
+    private static bool TryClaimWriter(Connection conn)
+    {
+        if (conn.WriterBusy || conn.Closed || conn.Pending.Length == 0) return false;
+        conn.WriterBusy = true;
+        return true;
     }
 
     /// <summary>A packet identifier that is non-zero and not in use [MQTT-2.2.1-3].</summary>
@@ -692,29 +705,36 @@ public sealed class MqttClient : IAsyncDisposable
         }
     }
 
-    private async Task ReaderLoopAsync(Connection conn)
+    /// <summary>
+    /// The receive loop runs on its own thread with blocking reads: data wakes it directly, without a hop from the
+    /// socket engine to the thread pool (one context switch per batch of acks, as in a C client). It only decodes,
+    /// updates state and completes tasks (continuations run asynchronously): user code never runs here.
+    /// </summary>
+    private void ReaderLoop(Connection conn)
     {
-        var ct = conn.Cts.Token;
         try
         {
             while (true)
             {
-                var (first, body) = await conn.Reader.ReadAsync(ct).ConfigureAwait(false);
+                var (first, body) = conn.Reader.Read();
                 // hot path: PUBACK without properties (2 bytes, or 3 with a v5 reason code) is handled without allocating
                 if (first == 0x40 && (body.Length == 2 || (body.Length == 3 && Version == MqttProtocolVersion.V500)))
                 {
                     var span = body.Span;
                     var ackId = (ushort)(span[0] << 8 | span[1]);
                     if (ackId == 0) throw new MqttProtocolException(MqttReasonCode.MalformedPacket, "packet identifier 0 [MQTT-2.2.1-3]");
-                    OnPubAck(conn, ackId, body.Length == 3 ? span[2] : (byte)0);
+                    // batched: settled under one lock before the loop next reads or handles another packet
+                    conn.AckBatch.Add((ackId, body.Length == 3 ? span[2] : (byte)0));
                     continue;
                 }
+                SettleAcks(conn);
                 var packet = MqttPacketDecoder.Decode(first, body.Span, Version);
                 if (!Handle(conn, packet)) return;
             }
         }
         catch (MqttProtocolException ex)
         {
+            SettleAcks(conn); // acks decoded before the bad packet count
             // Malformed input: tell a v5 server why [MQTT-4.13.1-1], then close
             lock (_sync)
             {
@@ -724,17 +744,19 @@ public sealed class MqttClient : IAsyncDisposable
                 }
             }
             Kick(conn, inline: true);
-            await conn.FlushBrieflyAsync(_sync).ConfigureAwait(false);
+            conn.FlushBrieflyAsync(_sync).GetAwaiter().GetResult();
             Fail(conn, "Protocol violation by the server: " + ex.Message, ex.ReasonCode, ex);
         }
         catch (Exception ex)
         {
+            SettleAcks(conn);
             var reason = ex is EndOfStreamException ? "The server closed the connection." : "Reading from the connection failed: " + ex.Message;
             Fail(conn, reason, null, ex);
         }
         finally
         {
             conn.Reader.Dispose();
+            conn.ReaderDone.TrySetResult();
         }
     }
 
@@ -791,27 +813,45 @@ public sealed class MqttClient : IAsyncDisposable
 
     private void OnPubAck(Connection conn, ushort id, byte reason)
     {
-        Outgoing? done = null;
+        conn.AckBatch.Add((id, reason));
+        SettleAcks(conn);
+    }
+
+    /// <summary>
+    /// Settles the PUBACKs decoded since the last call under one lock acquisition, refills the send window from the
+    /// queue, then completes the tasks outside the lock (continuations run asynchronously). Receive thread only.
+    /// </summary>
+    private void SettleAcks(Connection conn)
+    {
+        var acks = conn.AckBatch;
+        if (acks.Count == 0) return;
+        var done = conn.DoneBatch;
         lock (_sync)
         {
-            var o = _outgoingById[id];
-            // a stray ack for an id we have not sent is ignored (MQTTnet #2079)
-            if (o is { Sent: true })
+            foreach (var (id, reason) in acks)
             {
+                var o = _outgoingById[id];
+                // a stray ack for an id we have not sent is ignored (MQTTnet #2079)
+                if (o is not { Sent: true }) continue;
                 _outgoingById[id] = null;
                 FreeId(id);
                 Unlink(o);
-                done = o;
-                if (!conn.Closed) PumpUnsent(conn);
+                done.Add((o, reason));
             }
+            if (!conn.Closed) PumpUnsent(conn);
         }
+        acks.Clear();
         // [MQTT-4.4.0-2] a PUBACK (any reason code) ends the exchange; ≥ 0x80 is returned, not retried
-        done?.TrySetResult(reason switch
+        foreach (var (o, reason) in done)
         {
-            0 => AckSuccess,
-            0x10 => AckNoSubscribers,
-            _ => new MqttPublishResult((MqttReasonCode)reason),
-        });
+            o.TrySetResult(reason switch
+            {
+                0 => AckSuccess,
+                0x10 => AckNoSubscribers,
+                _ => new MqttPublishResult((MqttReasonCode)reason),
+            });
+        }
+        done.Clear();
     }
 
     private void HandlePublish(Connection conn, PublishPacket p)
@@ -952,6 +992,9 @@ public sealed class MqttClient : IAsyncDisposable
         private Task _loops = Task.CompletedTask;
 
         public readonly AsyncSignal WriterSignal = new();
+        public readonly List<(ushort Id, byte Reason)> AckBatch = new(64);
+        public readonly List<(Outgoing Message, byte Reason)> DoneBatch = new(64);
+        public readonly TaskCompletionSource ReaderDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>Returns the pooled buffers once closed and no writer uses them. Caller holds the client lock.</summary>
         public void ReleaseBuffersIfIdle()
@@ -966,10 +1009,15 @@ public sealed class MqttClient : IAsyncDisposable
         {
             Reader.OnBytesReceived = () => Volatile.Write(ref LastReceived, Environment.TickCount64);
             // acks and pumped publishes queued while decoding leave before the receive loop waits again
-            Reader.BeforeRead = () => client.Kick(this, inline: true);
+            Reader.BeforeRead = () =>
+            {
+                client.SettleAcks(this);
+                client.Kick(this, inline: true);
+            };
+            new Thread(() => client.ReaderLoop(this)) { IsBackground = true, Name = "mqtt-receive" }.Start();
             _loops = Task.WhenAll(
                 Task.Run(() => client.WriterLoopAsync(this)),
-                Task.Run(() => client.ReaderLoopAsync(this)),
+                ReaderDone.Task,
                 Task.Run(() => client.KeepAliveLoopAsync(this)));
             client.Kick(this, inline: false);
         }

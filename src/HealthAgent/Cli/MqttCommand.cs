@@ -269,7 +269,7 @@ public static class MqttCommand
                 };
                 clients[i] = new MqttClient(o);
                 var cr = await clients[i].ConnectAsync(ct).ConfigureAwait(false);
-                windows[i] = Math.Clamp(cr.ReceiveMaximum * 2, 1, 4096);
+                windows[i] = Math.Clamp(cr.ReceiveMaximum * 2, 1024, 4096);
             }
             var payload = new byte[size];
             Random.Shared.NextBytes(payload);
