@@ -98,23 +98,44 @@ public sealed class MqttClient : IAsyncDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(o.ConnectTimeout);
             ConnAckPacket ack;
+            var connectPacket = BuildConnect(clientId);
             try
             {
-                stream = await MqttTransport.ConnectAsync(o, timeout.Token).ConfigureAwait(false);
-                using (var cw = new MqttBufferWriter())
+                // blocking I/O on a pool thread keeps the socket in blocking mode for the receive/send threads
+                (stream, reader, ack) = await Task.Run(() =>
                 {
-                    MqttPacketEncoder.Encode(BuildConnect(clientId), Version, cw);
-                    await stream.WriteAsync(cw.WrittenMemory, timeout.Token).ConfigureAwait(false);
-                }
-                reader = new MqttPacketReader(stream, o.MaximumPacketSize);
-                var (first, body) = await reader.ReadAsync(timeout.Token).ConfigureAwait(false);
-                // [MQTT-3.2.0-1] the first packet from the server is CONNACK
-                if (first >> 4 != (int)MqttPacketType.ConnAck) throw new MqttProtocolException(MqttReasonCode.ProtocolError, "first packet is not CONNACK");
-                ack = (ConnAckPacket)MqttPacketDecoder.Decode(first, body.Span, Version);
+                    var s = MqttTransport.Connect(o, timeout.Token);
+                    MqttPacketReader? r = null;
+                    try
+                    {
+                        using (var cw = new MqttBufferWriter())
+                        {
+                            MqttPacketEncoder.Encode(connectPacket, Version, cw);
+                            s.Write(cw.WrittenSpan);
+                        }
+                        r = new MqttPacketReader(s, o.MaximumPacketSize);
+                        using (timeout.Token.Register(static x => ((Stream)x!).Dispose(), s))
+                        {
+                            var (first, body) = r.Read();
+                            // [MQTT-3.2.0-1] the first packet from the server is CONNACK
+                            if (first >> 4 != (int)MqttPacketType.ConnAck) throw new MqttProtocolException(MqttReasonCode.ProtocolError, "first packet is not CONNACK");
+                            var a = (ConnAckPacket)MqttPacketDecoder.Decode(first, body.Span, Version);
+                            timeout.Token.ThrowIfCancellationRequested();
+                            return (s, r, a);
+                        }
+                    }
+                    catch
+                    {
+                        r?.Dispose();
+                        s.Dispose();
+                        throw;
+                    }
+                }, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            catch (Exception ex) when (ex is not MqttException && timeout.IsCancellationRequested)
             {
-                throw new TimeoutException($"No CONNACK from {o.Host}:{o.Port} within {o.ConnectTimeout.TotalSeconds:0.#} s.");
+                ct.ThrowIfCancellationRequested();
+                throw new TimeoutException($"No CONNACK from {o.Host}:{o.Port} within {o.ConnectTimeout.TotalSeconds:0.#} s.", ex);
             }
 
             var code = v5 ? (MqttReasonCode)ack.ReasonCode : MapV311ReturnCode(ack.ReasonCode);
@@ -263,7 +284,7 @@ public sealed class MqttClient : IAsyncDisposable
             }
             if (conn is null) return PublishQos0SlowAsync(message, ct);
             // QoS 0 is flushed from the thread pool so that a burst of publishes leaves in one write
-            Kick(conn, inline: false);
+            Kick(conn);
             return Qos0Done;
         }
 
@@ -278,10 +299,10 @@ public sealed class MqttClient : IAsyncDisposable
             else if (!_everConnected) throw new MqttNotConnectedException();
             o = new Outgoing(message);
             _unsent.Enqueue(o);
-            if (current is { Closed: false } && PumpUnsent(current) && TryClaimWriter(current)) claimed = true;
+            if (current is { Closed: false } && PumpUnsent(current)) claimed = true;
         }
-        // written on this thread when the window had room; otherwise the receive loop sends it as acks free the window
-        if (claimed) _ = FlushAsync(current!);
+        // sent now when the window had room; otherwise the receive loop sends it as acks free the window
+        if (claimed) Kick(current!);
         if (!ct.CanBeCanceled) return o.Task;
         var registration = ct.Register(static s =>
         {
@@ -319,7 +340,7 @@ public sealed class MqttClient : IAsyncDisposable
                     wait = conn.SpaceAvailable.Task;
                 }
             }
-            Kick(conn, inline: false);
+            Kick(conn);
             if (wait.IsCompleted) return Qos0Done.Result;
             await wait.WaitAsync(ct).ConfigureAwait(false);
         }
@@ -384,13 +405,7 @@ public sealed class MqttClient : IAsyncDisposable
         return any;
     }
 
-    /// <summary>Claims the write side if it is free and there is something to write. Caller holds the lock.</summary>
-    private static bool TryClaimWriter(Connection conn)
-    {
-        if (conn.WriterBusy || conn.Closed || conn.Pending.Length == 0) return false;
-        conn.WriterBusy = true;
-        return true;
-    }
+
 
     /// <summary>A packet identifier that is non-zero and not in use [MQTT-2.2.1-3].</summary>
     private ushort AllocateId()
@@ -475,7 +490,7 @@ public sealed class MqttClient : IAsyncDisposable
             conn.Requests[id] = tcs;
             kick = conn;
         }
-        Kick(kick, inline: true);
+        Kick(kick);
         return await tcs.Task.WaitAsync(ct).ConfigureAwait(false);
     }
 
@@ -495,7 +510,7 @@ public sealed class MqttClient : IAsyncDisposable
             MqttPacketEncoder.Encode(new DisconnectPacket { ReasonCode = (byte)reason }, Version, conn.Pending);
             conn.Disconnecting = true;
         }
-        Kick(conn, inline: true);
+        Kick(conn);
         // let the writer flush everything queued before the DISCONNECT, for at most 2 s
         var deadline = Environment.TickCount64 + 2000;
         while (!ct.IsCancellationRequested && Environment.TickCount64 < deadline)
@@ -558,7 +573,7 @@ public sealed class MqttClient : IAsyncDisposable
             conn.SpaceAvailable?.TrySetResult();
             conn.SpaceAvailable = null;
             conn.ReleaseBuffersIfIdle();
-            conn.WriterSignal.Set(); // the writer loop sees Closed and ends
+            conn.WriterWake.Set(); // the send thread sees Closed and ends
         }
         conn.Abort();
         foreach (var r in requests)
@@ -582,63 +597,78 @@ public sealed class MqttClient : IAsyncDisposable
 
     // ─────────────────────────── loops ───────────────────────────
 
+    /// <summary>Wakes the send thread (no lock; a no-op when it is already awake).</summary>
+    private static void Kick(Connection conn) => conn.WriterWake.Set();
+
     /// <summary>
-    /// Starts writing <paramref name="conn"/>'s send buffer unless a writer is already at work. There is at most one
-    /// writer per connection; it drains the buffer (swapping it, so appends continue meanwhile) and then retires.
-    /// Inline: the caller's thread does the first write (no thread hop for QoS 1 and acks); otherwise the thread pool
-    /// does, so a burst of QoS 0 publishes leaves in one write.
+    /// Before the receive thread blocks on a read, it writes what it queued itself (acks, publishes released by
+    /// PUBACKs) when the send thread is idle: one thread wake-up per round trip instead of two. A broker that stops
+    /// reading could block this write; the keep-alive timer then declares the connection lost and closes the socket.
     /// </summary>
-    private void Kick(Connection conn, bool inline)
+    private void WriteFromReceiveThread(Connection conn)
     {
-        if (!inline)
-        {
-            conn.WriterSignal.Set(); // wakes the writer loop; no lock, no allocation
-            return;
-        }
+        MqttBufferWriter toWrite;
         lock (_sync)
         {
-            if (conn.WriterBusy || conn.Closed || conn.Pending.Length == 0) return;
+            if (conn.WriterBusy || conn.Closed || conn.Pending.Length == 0)
+            {
+                if (conn.Pending.Length > 0) Kick(conn);
+                return;
+            }
             conn.WriterBusy = true;
+            (conn.Pending, conn.Writing) = (conn.Writing, conn.Pending);
+            toWrite = conn.Writing;
         }
-        _ = FlushAsync(conn);
+        try
+        {
+            conn.Stream.Write(toWrite.WrittenSpan);
+            Volatile.Write(ref conn.LastSent, Environment.TickCount64);
+        }
+        finally
+        {
+            lock (_sync)
+            {
+                toWrite.Reset();
+                conn.WriterBusy = false;
+                conn.ReleaseBuffersIfIdle();
+                if (conn.Pending.Length > 0) Kick(conn); // appended meanwhile by other threads
+            }
+        }
     }
 
     /// <summary>
-    /// Long-lived writer for deferred kicks (QoS 0 bursts): one state machine for the connection's lifetime, woken by
-    /// an allocation-free signal, so steady QoS 0 publishing allocates nothing per message.
+    /// The send loop runs on its own thread with blocking writes: it swaps the send buffer (appends continue into the
+    /// other one) and writes everything queued in one call, so bursts leave in few system calls and steady QoS 0
+    /// publishing allocates nothing per message.
     /// </summary>
-    private async Task WriterLoopAsync(Connection conn)
+    private void WriterLoop(Connection conn)
     {
         try
         {
             while (true)
             {
-                await conn.WriterSignal.WaitAsync().ConfigureAwait(false);
-                lock (_sync)
-                {
-                    if (conn.Closed) return;
-                    if (conn.WriterBusy || conn.Pending.Length == 0) continue; // an inline writer drains it
-                    conn.WriterBusy = true;
-                }
+                conn.WriterWake.Wait();
+                conn.WriterWake.Reset();
                 while (true)
                 {
                     MqttBufferWriter toWrite;
                     TaskCompletionSource? space;
                     lock (_sync)
                     {
-                        if (conn.Closed || conn.Pending.Length == 0)
+                        if (conn.Closed) return;
+                        if (conn.Pending.Length == 0)
                         {
                             conn.WriterBusy = false;
-                            conn.ReleaseBuffersIfIdle();
                             break;
                         }
+                        conn.WriterBusy = true;
                         (conn.Pending, conn.Writing) = (conn.Writing, conn.Pending);
                         toWrite = conn.Writing;
                         space = conn.SpaceAvailable;
                         conn.SpaceAvailable = null;
                     }
                     space?.TrySetResult();
-                    await conn.Stream.WriteAsync(toWrite.WrittenMemory, conn.Cts.Token).ConfigureAwait(false);
+                    conn.Stream.Write(toWrite.WrittenSpan);
                     Volatile.Write(ref conn.LastSent, Environment.TickCount64);
                     lock (_sync)
                     {
@@ -649,59 +679,16 @@ public sealed class MqttClient : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            lock (_sync)
-            {
-                conn.WriterBusy = false;
-            }
             Fail(conn, "Writing to the connection failed: " + ex.Message, null, ex);
-            lock (_sync)
-            {
-                conn.ReleaseBuffersIfIdle();
-            }
         }
-    }
-
-    private async Task FlushAsync(Connection conn)
-    {
-        try
-        {
-            while (true)
-            {
-                MqttBufferWriter toWrite;
-                TaskCompletionSource? space;
-                lock (_sync)
-                {
-                    if (conn.Closed || conn.Pending.Length == 0)
-                    {
-                        conn.WriterBusy = false;
-                        conn.ReleaseBuffersIfIdle();
-                        return;
-                    }
-                    (conn.Pending, conn.Writing) = (conn.Writing, conn.Pending);
-                    toWrite = conn.Writing;
-                    space = conn.SpaceAvailable;
-                    conn.SpaceAvailable = null;
-                }
-                space?.TrySetResult();
-                await conn.Stream.WriteAsync(toWrite.WrittenMemory, conn.Cts.Token).ConfigureAwait(false);
-                Volatile.Write(ref conn.LastSent, Environment.TickCount64);
-                lock (_sync)
-                {
-                    toWrite.Reset();
-                }
-            }
-        }
-        catch (Exception ex)
+        finally
         {
             lock (_sync)
             {
                 conn.WriterBusy = false;
-            }
-            Fail(conn, "Writing to the connection failed: " + ex.Message, null, ex);
-            lock (_sync)
-            {
                 conn.ReleaseBuffersIfIdle();
             }
+            conn.WriterDone.TrySetResult();
         }
     }
 
@@ -743,7 +730,7 @@ public sealed class MqttClient : IAsyncDisposable
                     MqttPacketEncoder.Encode(new DisconnectPacket { ReasonCode = (byte)ex.ReasonCode }, Version, conn.Pending);
                 }
             }
-            Kick(conn, inline: true);
+            Kick(conn);
             conn.FlushBrieflyAsync(_sync).GetAwaiter().GetResult();
             Fail(conn, "Protocol violation by the server: " + ex.Message, ex.ReasonCode, ex);
         }
@@ -838,7 +825,7 @@ public sealed class MqttClient : IAsyncDisposable
                 Unlink(o);
                 done.Add((o, reason));
             }
-            if (!conn.Closed) PumpUnsent(conn);
+            if (!conn.Closed && PumpUnsent(conn)) conn.ReaderAppended = true;
         }
         acks.Clear();
         // [MQTT-4.4.0-2] a PUBACK (any reason code) ends the exchange; ≥ 0x80 is returned, not retried
@@ -910,6 +897,7 @@ public sealed class MqttClient : IAsyncDisposable
         w.WriteByte(withReason ? (byte)3 : (byte)2);
         w.WriteUInt16(id);
         if (withReason) w.WriteByte(reason);
+        conn.ReaderAppended = true;
         // flushed by the receive loop before it next waits for bytes (Reader.BeforeRead)
     }
 
@@ -946,7 +934,7 @@ public sealed class MqttClient : IAsyncDisposable
                         conn.Pending.WriteByte(0xC0);
                         conn.Pending.WriteByte(0x00);
                     }
-                    Kick(conn, inline: true);
+                    Kick(conn);
                     Volatile.Write(ref conn.PingSentAt, now);
                 }
             }
@@ -991,7 +979,10 @@ public sealed class MqttClient : IAsyncDisposable
         public long PingSentAt;
         private Task _loops = Task.CompletedTask;
 
-        public readonly AsyncSignal WriterSignal = new();
+        public readonly ManualResetEventSlim WriterWake = new(false, spinCount: 0);
+        /// <summary>The receive thread queued acks or publishes since its last read (receive thread only).</summary>
+        public bool ReaderAppended;
+        public readonly TaskCompletionSource WriterDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public readonly List<(ushort Id, byte Reason)> AckBatch = new(64);
         public readonly List<(Outgoing Message, byte Reason)> DoneBatch = new(64);
         public readonly TaskCompletionSource ReaderDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -1012,14 +1003,17 @@ public sealed class MqttClient : IAsyncDisposable
             Reader.BeforeRead = () =>
             {
                 client.SettleAcks(this);
-                client.Kick(this, inline: true);
+                if (!ReaderAppended) return;
+                ReaderAppended = false;
+                client.WriteFromReceiveThread(this);
             };
             new Thread(() => client.ReaderLoop(this)) { IsBackground = true, Name = "mqtt-receive" }.Start();
+            new Thread(() => client.WriterLoop(this)) { IsBackground = true, Name = "mqtt-send" }.Start();
             _loops = Task.WhenAll(
-                Task.Run(() => client.WriterLoopAsync(this)),
+                WriterDone.Task,
                 ReaderDone.Task,
                 Task.Run(() => client.KeepAliveLoopAsync(this)));
-            client.Kick(this, inline: false);
+            Kick(this);
         }
 
         public async Task FlushBrieflyAsync(object sync)
