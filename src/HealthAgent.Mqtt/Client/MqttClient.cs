@@ -1007,8 +1007,8 @@ public sealed class MqttClient : IAsyncDisposable
                 ReaderAppended = false;
                 client.WriteFromReceiveThread(this);
             };
-            new Thread(() => client.ReaderLoop(this)) { IsBackground = true, Name = "mqtt-receive" }.Start();
-            new Thread(() => client.WriterLoop(this)) { IsBackground = true, Name = "mqtt-send" }.Start();
+            new Thread(() => client.ReaderLoop(this), 256 * 1024) { IsBackground = true, Name = "mqtt-receive" }.Start();
+            new Thread(() => client.WriterLoop(this), 256 * 1024) { IsBackground = true, Name = "mqtt-send" }.Start();
             _loops = Task.WhenAll(
                 WriterDone.Task,
                 ReaderDone.Task,
