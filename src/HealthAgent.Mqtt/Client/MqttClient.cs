@@ -283,7 +283,7 @@ public sealed class MqttClient : IAsyncDisposable
                 else AppendPublish(conn, message, 0, false);
             }
             if (conn is null) return PublishQos0SlowAsync(message, ct);
-            // QoS 0 is flushed from the thread pool so that a burst of publishes leaves in one write
+            // the send thread writes whatever has accumulated by the time it runs: a burst leaves in one write
             Kick(conn);
             return Qos0Done;
         }
