@@ -147,6 +147,38 @@ public sealed class MosquittoInteropTests(TestCertificates certs) : IClassFixtur
         await Assert.ThrowsAsync<AuthenticationException>(() => bad.ConnectAsync());
     }
 
+    [Fact]
+    public async Task Tls_ServerName_CheckedAgainstCertificate()
+    {
+        await using var broker = await StartTlsBrokerAsync();
+        // the certificate names localhost and 127.0.0.1: an explicit SNI/server name must match it too
+        await using (var ok = await ConnectedAsync(Options(broker, MqttProtocolVersion.V500, "sni-ok", o => o.Tls = new MqttTlsOptions { CaFile = certs.CaCert, ServerName = "localhost" })))
+            Assert.True(ok.IsConnected);
+        await using var bad = new MqttClient(Options(broker, MqttProtocolVersion.V500, "sni-bad", o => o.Tls = new MqttTlsOptions { CaFile = certs.CaCert, ServerName = "nvr.example.com" }));
+        await Assert.ThrowsAsync<AuthenticationException>(() => bad.ConnectAsync());
+    }
+
+    [Fact]
+    public async Task Tls_ClientCertificateRequired_ConnectsOnlyWithIt()
+    {
+        await using var broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions
+        {
+            TlsCaFile = certs.CaCert, TlsCertFile = certs.ServerCert, TlsKeyFile = certs.ServerKey,
+            ExtraConfigLines = ["require_certificate true"],
+        });
+        await using (var ok = await ConnectedAsync(Options(broker, MqttProtocolVersion.V500, "mtls-ok", o => o.Tls = new MqttTlsOptions
+        {
+            CaFile = certs.CaCert, CertificateFile = certs.ClientCert, KeyFile = certs.ClientKey,
+        })))
+        {
+            Assert.True((await ok.PublishAsync(Msg("mtls", "x"))).IsSuccess);
+        }
+        await using var without = new MqttClient(Options(broker, MqttProtocolVersion.V500, "mtls-none", o => o.Tls = new MqttTlsOptions { CaFile = certs.CaCert }));
+        // the broker aborts the handshake (or the first read) without a client certificate
+        await Assert.ThrowsAnyAsync<Exception>(() => without.ConnectAsync());
+        Assert.False(without.IsConnected);
+    }
+
     [Theory]
     [InlineData(MqttProtocolVersion.V500)]
     [InlineData(MqttProtocolVersion.V311)]
