@@ -239,7 +239,10 @@ public sealed class MosquittoInteropTests(TestCertificates certs) : IClassFixtur
         AutoReconnect(sub, stop.Token, async r => { if (!r.SessionPresent) await sub.SubscribeAsync([new MqttTopicFilter("stream", MqttQos.AtLeastOnce)]); });
         await using var pub = new MqttClient(Options(broker, v, "restart-pub", Session));
         await pub.ConnectAsync();
-        AutoReconnect(pub, stop.Token, _ => Task.CompletedTask);
+        var pubLost = 0;
+        var resumed = 0;
+        pub.ConnectionLost += _ => Interlocked.Increment(ref pubLost);
+        AutoReconnect(pub, stop.Token, r => { if (r.SessionPresent) Interlocked.Increment(ref resumed); return Task.CompletedTask; });
 
         var seen = new HashSet<int>();
         var allSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -268,6 +271,8 @@ public sealed class MosquittoInteropTests(TestCertificates certs) : IClassFixtur
         await restarted;
         await allSeen.Task.WaitAsync(TimeSpan.FromSeconds(40));
         Assert.Equal(Count, seen.Count);
+        Assert.True(pubLost >= 1, "the publisher never saw the restart");
+        Assert.True(resumed >= 1, "persistence should resume the publisher's session");
         stop.Cancel();
     }
 
