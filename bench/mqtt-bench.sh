@@ -19,8 +19,14 @@ BROKER=$!
 trap 'kill $BROKER; rm -rf "$DIR"' EXIT
 sleep 0.5
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uptime | sed 's/.*load/load/'), mosquitto $(mosquitto -h | head -1 | cut -d' ' -f3), port $PORT"
+reference() {
+  seq 1 "$N" | /usr/bin/time -f "%e %U %S" -o "$DIR/time" mosquitto_pub -p "$PORT" -l -q 1 -t t
+  read -r wall user sys < "$DIR/time"
+  echo "{\"reference\":\"seq 1 $N | mosquitto_pub -l -q 1 -t t\",\"seconds\":$wall,\"messagesPerSecond\":$(echo "$N / $wall" | bc),\"cpuMicrosecondsPerMessage\":$(echo "scale=3; ($user + $sys) * 1000000 / $N" | bc)}"
+}
 for round in $(seq 1 "$ROUNDS"); do
-  for qos in 0 1; do
+  reference
+  for qos in 1 0; do
     for c in 1 8; do
       for s in 16 4096; do
         dotnet "$DLL" mqtt bench -p "$PORT" -t bench -n "$N" -s "$s" -q "$qos" -c "$c" --json
@@ -28,8 +34,4 @@ for round in $(seq 1 "$ROUNDS"); do
       done
     done
   done
-  start=$(date +%s.%N)
-  seq 1 "$N" | mosquitto_pub -p "$PORT" -l -q 1 -t t
-  end=$(date +%s.%N)
-  echo "{\"reference\":\"seq 1 $N | mosquitto_pub -l -q 1 -t t\",\"seconds\":$(echo "$end - $start" | bc),\"messagesPerSecond\":$(echo "$N / ($end - $start)" | bc)}"
 done

@@ -24,7 +24,8 @@ public sealed class MqttClient : IAsyncDisposable
     // Session state: survives a connection loss, dropped when the broker reports no session [MQTT-3.2.2-5].
     private readonly bool[] _idInUse = new bool[65536];
     private readonly Outgoing?[] _outgoingById = new Outgoing?[65536];
-    private readonly Queue<Outgoing> _unsent = new();
+    // QoS 1 publishes waiting for a window or a connection; enqueued without the lock, dequeued under it
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Outgoing> _unsent = new();
     private readonly HashSet<ushort> _inboundQos2 = [];
     private Outgoing? _sentHead; // QoS 1 publishes sent and not yet acknowledged, in send order [MQTT-4.6.0-1]
     private Outgoing? _sentTail;
@@ -64,7 +65,7 @@ public sealed class MqttClient : IAsyncDisposable
     public long DroppedMessages => Interlocked.Read(ref _dropped);
 
     /// <summary>QoS 1 publishes not yet acknowledged (sent or waiting for a send window / connection).</summary>
-    public int PendingPublishes { get { lock (_sync) { return _sentCount + _unsent.Count; } } }
+    public int PendingPublishes { get { lock (_sync) { return _sentCount + _unsent.Count(o => !o.Task.IsCompleted); } } }
 
     private MqttProtocolVersion Version => _options.ProtocolVersion;
 
@@ -98,23 +99,44 @@ public sealed class MqttClient : IAsyncDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(o.ConnectTimeout);
             ConnAckPacket ack;
+            var connectPacket = BuildConnect(clientId);
             try
             {
-                stream = await MqttTransport.ConnectAsync(o, timeout.Token).ConfigureAwait(false);
-                using (var cw = new MqttBufferWriter())
+                // blocking I/O on a pool thread keeps the socket in blocking mode for the receive/send threads
+                (stream, reader, ack) = await Task.Run(() =>
                 {
-                    MqttPacketEncoder.Encode(BuildConnect(clientId), Version, cw);
-                    await stream.WriteAsync(cw.WrittenMemory, timeout.Token).ConfigureAwait(false);
-                }
-                reader = new MqttPacketReader(stream, o.MaximumPacketSize);
-                var (first, body) = await reader.ReadAsync(timeout.Token).ConfigureAwait(false);
-                // [MQTT-3.2.0-1] the first packet from the server is CONNACK
-                if (first >> 4 != (int)MqttPacketType.ConnAck) throw new MqttProtocolException(MqttReasonCode.ProtocolError, "first packet is not CONNACK");
-                ack = (ConnAckPacket)MqttPacketDecoder.Decode(first, body.Span, Version);
+                    var s = MqttTransport.Connect(o, timeout.Token);
+                    MqttPacketReader? r = null;
+                    try
+                    {
+                        using (var cw = new MqttBufferWriter())
+                        {
+                            MqttPacketEncoder.Encode(connectPacket, Version, cw);
+                            s.Write(cw.WrittenSpan);
+                        }
+                        r = new MqttPacketReader(s, o.MaximumPacketSize);
+                        using (timeout.Token.Register(static x => ((Stream)x!).Dispose(), s))
+                        {
+                            var (first, body) = r.Read();
+                            // [MQTT-3.2.0-1] the first packet from the server is CONNACK
+                            if (first >> 4 != (int)MqttPacketType.ConnAck) throw new MqttProtocolException(MqttReasonCode.ProtocolError, "first packet is not CONNACK");
+                            var a = (ConnAckPacket)MqttPacketDecoder.Decode(first, body.Span, Version);
+                            timeout.Token.ThrowIfCancellationRequested();
+                            return (s, r, a);
+                        }
+                    }
+                    catch
+                    {
+                        r?.Dispose();
+                        s.Dispose();
+                        throw;
+                    }
+                }, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            catch (Exception ex) when (ex is not MqttException && timeout.IsCancellationRequested)
             {
-                throw new TimeoutException($"No CONNACK from {o.Host}:{o.Port} within {o.ConnectTimeout.TotalSeconds:0.#} s.");
+                ct.ThrowIfCancellationRequested();
+                throw new TimeoutException($"No CONNACK from {o.Host}:{o.Port} within {o.ConnectTimeout.TotalSeconds:0.#} s.", ex);
             }
 
             var code = v5 ? (MqttReasonCode)ack.ReasonCode : MapV311ReturnCode(ack.ReasonCode);
@@ -124,7 +146,7 @@ public sealed class MqttClient : IAsyncDisposable
                 throw new MqttProtocolException(MqttReasonCode.ProtocolError, "Session Present with Clean Start [MQTT-3.2.2-4]");
 
             var p = ack.Properties;
-            var conn = new Connection(stream, reader)
+            var conn = new Connection(this, stream, reader)
             {
                 ReceiveMaximum = p.ReceiveMaximum ?? 65535,
                 MaximumQos = (MqttQos)(p.MaximumQos ?? 2),
@@ -177,7 +199,7 @@ public sealed class MqttClient : IAsyncDisposable
                 ReturnedMessages = returned,
             };
             ConnectResult = result;
-            conn.Start(this);
+            conn.Start();
             stream = null;
             reader = null;
             return result;
@@ -262,24 +284,30 @@ public sealed class MqttClient : IAsyncDisposable
                 else AppendPublish(conn, message, 0, false);
             }
             if (conn is null) return PublishQos0SlowAsync(message, ct);
-            // QoS 0 is flushed from the thread pool so that a burst of publishes leaves in one write
-            Kick(conn, inline: false);
+            // the send thread writes whatever has accumulated by the time it runs: a burst leaves in one write
+            Kick(conn);
             return Qos0Done;
         }
 
-        Outgoing o;
-        Connection? current;
-        lock (_sync)
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
+        var current = Volatile.Read(ref _conn);
+        if (current is { Closed: false }) CheckCapabilities(current, message);
+        else if (!Volatile.Read(ref _everConnected)) throw new MqttNotConnectedException();
+        var o = new Outgoing(message);
+        // no lock while the send window is full (the steady state of a fast publisher): the receive thread moves
+        // queued messages into the window as PUBACKs free it
+        _unsent.Enqueue(o);
+        current = Volatile.Read(ref _conn); // re-read: a connection made meanwhile may have pumped before our enqueue
+        if (current is not null && Volatile.Read(ref _sentCount) < current.ReceiveMaximum)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            current = _conn;
-            if (current is { Closed: false }) CheckCapabilities(current, message);
-            else if (!_everConnected) throw new MqttNotConnectedException();
-            o = new Outgoing(message);
-            _unsent.Enqueue(o);
-            if (current is { Closed: false }) PumpUnsent(current);
+            bool claimed;
+            lock (_sync)
+            {
+                claimed = ReferenceEquals(_conn, current) && !current.Closed && !current.Disconnecting && PumpUnsent(current);
+            }
+            if (claimed) Kick(current);
         }
-        if (current is not null) Kick(current, inline: true);
+        if (Volatile.Read(ref _disposed)) o.TrySetException(new MqttMessageNotDeliveredException(message, "the client was disposed"));
         if (!ct.CanBeCanceled) return o.Task;
         var registration = ct.Register(static s =>
         {
@@ -317,7 +345,7 @@ public sealed class MqttClient : IAsyncDisposable
                     wait = conn.SpaceAvailable.Task;
                 }
             }
-            Kick(conn, inline: false);
+            Kick(conn);
             if (wait.IsCompleted) return Qos0Done.Result;
             await wait.WaitAsync(ct).ConfigureAwait(false);
         }
@@ -351,17 +379,19 @@ public sealed class MqttClient : IAsyncDisposable
     }
 
     /// <summary>Sends queued QoS 1 publishes while fewer than the server's Receive Maximum are unacknowledged [MQTT-4.9.0-2].</summary>
-    private void PumpUnsent(Connection conn)
+    private bool PumpUnsent(Connection conn)
     {
-        while (_unsent.Count > 0 && _sentCount < conn.ReceiveMaximum)
+        var any = false;
+        while (_sentCount < conn.ReceiveMaximum && _unsent.TryDequeue(out var o))
         {
-            var o = _unsent.Dequeue();
             if (o.Task.IsCompleted) continue; // cancelled before it was sent
+            ushort id = 0;
             try
             {
                 CheckCapabilities(conn, o.Message);
-                var id = AllocateId();
+                id = AllocateId();
                 AppendPublish(conn, o.Message, id, false);
+                any = true;
                 o.Id = id;
                 o.Sent = true;
                 _outgoingById[id] = o;
@@ -372,12 +402,14 @@ public sealed class MqttClient : IAsyncDisposable
             }
             catch (Exception ex) when (ex is NotSupportedException or MqttProtocolException or ArgumentException)
             {
-                if (o.Id != 0) FreeId(o.Id);
-                o.Id = 0;
+                if (id != 0) FreeId(id);
                 o.TrySetException(ex);
             }
         }
+        return any;
     }
+
+
 
     /// <summary>A packet identifier that is non-zero and not in use [MQTT-2.2.1-3].</summary>
     private ushort AllocateId()
@@ -462,7 +494,7 @@ public sealed class MqttClient : IAsyncDisposable
             conn.Requests[id] = tcs;
             kick = conn;
         }
-        Kick(kick, inline: true);
+        Kick(kick);
         return await tcs.Task.WaitAsync(ct).ConfigureAwait(false);
     }
 
@@ -480,9 +512,11 @@ public sealed class MqttClient : IAsyncDisposable
             conn = _conn;
             if (conn is null || conn.Closed) return;
             MqttPacketEncoder.Encode(new DisconnectPacket { ReasonCode = (byte)reason }, Version, conn.Pending);
+            // nothing may follow DISCONNECT: new publishes see "not connected" (QoS 1 ones wait for a reconnect)
             conn.Disconnecting = true;
+            _conn = null;
         }
-        Kick(conn, inline: true);
+        Kick(conn);
         // let the writer flush everything queued before the DISCONNECT, for at most 2 s
         var deadline = Environment.TickCount64 + 2000;
         while (!ct.IsCancellationRequested && Environment.TickCount64 < deadline)
@@ -511,8 +545,7 @@ public sealed class MqttClient : IAsyncDisposable
         {
             _disposed = true;
             for (var m = _sentHead; m is not null; m = m.Next) toFault.Add(m);
-            toFault.AddRange(_unsent);
-            _unsent.Clear();
+            while (_unsent.TryDequeue(out var u)) toFault.Add(u);
             _sentHead = _sentTail = null;
             _sentCount = 0;
         }
@@ -545,6 +578,7 @@ public sealed class MqttClient : IAsyncDisposable
             conn.SpaceAvailable?.TrySetResult();
             conn.SpaceAvailable = null;
             conn.ReleaseBuffersIfIdle();
+            conn.WriterWake.Set(); // the send thread sees Closed and ends
         }
         conn.Abort();
         foreach (var r in requests)
@@ -568,90 +602,131 @@ public sealed class MqttClient : IAsyncDisposable
 
     // ─────────────────────────── loops ───────────────────────────
 
+    /// <summary>Wakes the send thread (no lock; a no-op when it is already awake).</summary>
+    private static void Kick(Connection conn) => conn.WriterWake.Set();
+
     /// <summary>
-    /// Starts writing <paramref name="conn"/>'s send buffer unless a writer is already at work. There is at most one
-    /// writer per connection; it drains the buffer (swapping it, so appends continue meanwhile) and then retires.
-    /// Inline: the caller's thread does the first write (no thread hop for QoS 1 and acks); otherwise the thread pool
-    /// does, so a burst of QoS 0 publishes leaves in one write.
+    /// Before the receive thread blocks on a read, it writes what it queued itself (acks, publishes released by
+    /// PUBACKs) when the send thread is idle: one thread wake-up per round trip instead of two. A broker that stops
+    /// reading could block this write; the keep-alive timer then declares the connection lost and closes the socket.
     /// </summary>
-    private void Kick(Connection conn, bool inline)
+    private void WriteFromReceiveThread(Connection conn)
     {
+        MqttBufferWriter toWrite;
         lock (_sync)
         {
-            if (conn.WriterBusy || conn.Closed || conn.Pending.Length == 0) return;
+            if (conn.WriterBusy || conn.Closed || conn.Pending.Length == 0)
+            {
+                if (conn.Pending.Length > 0) Kick(conn);
+                return;
+            }
             conn.WriterBusy = true;
+            (conn.Pending, conn.Writing) = (conn.Writing, conn.Pending);
+            toWrite = conn.Writing;
         }
-        if (inline) _ = FlushAsync(conn);
-        else ThreadPool.UnsafeQueueUserWorkItem(conn.FlushWorkItem, preferLocal: false);
+        try
+        {
+            conn.Stream.Write(toWrite.WrittenSpan);
+            Volatile.Write(ref conn.LastSent, Environment.TickCount64);
+        }
+        finally
+        {
+            lock (_sync)
+            {
+                toWrite.Reset();
+                conn.WriterBusy = false;
+                conn.ReleaseBuffersIfIdle();
+                if (conn.Pending.Length > 0) Kick(conn); // appended meanwhile by other threads
+            }
+        }
     }
 
-    private async Task FlushAsync(Connection conn)
+    /// <summary>
+    /// The send loop runs on its own thread with blocking writes: it swaps the send buffer (appends continue into the
+    /// other one) and writes everything queued in one call, so bursts leave in few system calls and steady QoS 0
+    /// publishing allocates nothing per message.
+    /// </summary>
+    private void WriterLoop(Connection conn)
     {
         try
         {
             while (true)
             {
-                MqttBufferWriter toWrite;
-                TaskCompletionSource? space;
-                lock (_sync)
+                conn.WriterWake.Wait();
+                conn.WriterWake.Reset();
+                while (true)
                 {
-                    if (conn.Closed || conn.Pending.Length == 0)
+                    MqttBufferWriter toWrite;
+                    TaskCompletionSource? space;
+                    lock (_sync)
                     {
-                        conn.WriterBusy = false;
-                        conn.ReleaseBuffersIfIdle();
-                        return;
+                        if (conn.Closed) return;
+                        if (conn.Pending.Length == 0)
+                        {
+                            conn.WriterBusy = false;
+                            break;
+                        }
+                        conn.WriterBusy = true;
+                        (conn.Pending, conn.Writing) = (conn.Writing, conn.Pending);
+                        toWrite = conn.Writing;
+                        space = conn.SpaceAvailable;
+                        conn.SpaceAvailable = null;
                     }
-                    (conn.Pending, conn.Writing) = (conn.Writing, conn.Pending);
-                    toWrite = conn.Writing;
-                    space = conn.SpaceAvailable;
-                    conn.SpaceAvailable = null;
-                }
-                space?.TrySetResult();
-                await conn.Stream.WriteAsync(toWrite.WrittenMemory, conn.Cts.Token).ConfigureAwait(false);
-                Volatile.Write(ref conn.LastSent, Environment.TickCount64);
-                lock (_sync)
-                {
-                    toWrite.Reset();
+                    space?.TrySetResult();
+                    conn.Stream.Write(toWrite.WrittenSpan);
+                    Volatile.Write(ref conn.LastSent, Environment.TickCount64);
+                    lock (_sync)
+                    {
+                        toWrite.Reset();
+                    }
                 }
             }
         }
         catch (Exception ex)
         {
+            Fail(conn, "Writing to the connection failed: " + ex.Message, null, ex);
+        }
+        finally
+        {
             lock (_sync)
             {
                 conn.WriterBusy = false;
-            }
-            Fail(conn, "Writing to the connection failed: " + ex.Message, null, ex);
-            lock (_sync)
-            {
                 conn.ReleaseBuffersIfIdle();
             }
+            conn.WriterDone.TrySetResult();
         }
     }
 
-    private async Task ReaderLoopAsync(Connection conn)
+    /// <summary>
+    /// The receive loop runs on its own thread with blocking reads: data wakes it directly, without a hop from the
+    /// socket engine to the thread pool (one context switch per batch of acks, as in a C client). It only decodes,
+    /// updates state and completes tasks (continuations run asynchronously): user code never runs here.
+    /// </summary>
+    private void ReaderLoop(Connection conn)
     {
-        var ct = conn.Cts.Token;
         try
         {
             while (true)
             {
-                var (first, body) = await conn.Reader.ReadAsync(ct).ConfigureAwait(false);
+                var (first, body) = conn.Reader.Read();
                 // hot path: PUBACK without properties (2 bytes, or 3 with a v5 reason code) is handled without allocating
                 if (first == 0x40 && (body.Length == 2 || (body.Length == 3 && Version == MqttProtocolVersion.V500)))
                 {
                     var span = body.Span;
                     var ackId = (ushort)(span[0] << 8 | span[1]);
                     if (ackId == 0) throw new MqttProtocolException(MqttReasonCode.MalformedPacket, "packet identifier 0 [MQTT-2.2.1-3]");
-                    OnPubAck(conn, ackId, body.Length == 3 ? span[2] : (byte)0);
+                    // batched: settled under one lock before the loop next reads or handles another packet
+                    conn.AckBatch.Add((ackId, body.Length == 3 ? span[2] : (byte)0));
                     continue;
                 }
+                SettleAcks(conn);
                 var packet = MqttPacketDecoder.Decode(first, body.Span, Version);
                 if (!Handle(conn, packet)) return;
             }
         }
         catch (MqttProtocolException ex)
         {
+            SettleAcks(conn); // acks decoded before the bad packet count
             // Malformed input: tell a v5 server why [MQTT-4.13.1-1], then close
             lock (_sync)
             {
@@ -660,18 +735,20 @@ public sealed class MqttClient : IAsyncDisposable
                     MqttPacketEncoder.Encode(new DisconnectPacket { ReasonCode = (byte)ex.ReasonCode }, Version, conn.Pending);
                 }
             }
-            Kick(conn, inline: true);
-            await conn.FlushBrieflyAsync(_sync).ConfigureAwait(false);
+            Kick(conn);
+            conn.FlushBrieflyAsync(_sync).GetAwaiter().GetResult();
             Fail(conn, "Protocol violation by the server: " + ex.Message, ex.ReasonCode, ex);
         }
         catch (Exception ex)
         {
+            SettleAcks(conn);
             var reason = ex is EndOfStreamException ? "The server closed the connection." : "Reading from the connection failed: " + ex.Message;
             Fail(conn, reason, null, ex);
         }
         finally
         {
             conn.Reader.Dispose();
+            conn.ReaderDone.TrySetResult();
         }
     }
 
@@ -728,27 +805,45 @@ public sealed class MqttClient : IAsyncDisposable
 
     private void OnPubAck(Connection conn, ushort id, byte reason)
     {
-        Outgoing? done = null;
+        conn.AckBatch.Add((id, reason));
+        SettleAcks(conn);
+    }
+
+    /// <summary>
+    /// Settles the PUBACKs decoded since the last call under one lock acquisition, refills the send window from the
+    /// queue, then completes the tasks outside the lock (continuations run asynchronously). Receive thread only.
+    /// </summary>
+    private void SettleAcks(Connection conn)
+    {
+        var acks = conn.AckBatch;
+        if (acks.Count == 0) return;
+        var done = conn.DoneBatch;
         lock (_sync)
         {
-            var o = _outgoingById[id];
-            // a stray ack for an id we have not sent is ignored (MQTTnet #2079)
-            if (o is { Sent: true })
+            foreach (var (id, reason) in acks)
             {
+                var o = _outgoingById[id];
+                // a stray ack for an id we have not sent is ignored (MQTTnet #2079)
+                if (o is not { Sent: true }) continue;
                 _outgoingById[id] = null;
                 FreeId(id);
                 Unlink(o);
-                done = o;
-                if (!conn.Closed) PumpUnsent(conn);
+                done.Add((o, reason));
             }
+            if (!conn.Closed && !conn.Disconnecting && PumpUnsent(conn)) conn.ReaderAppended = true;
         }
+        acks.Clear();
         // [MQTT-4.4.0-2] a PUBACK (any reason code) ends the exchange; ≥ 0x80 is returned, not retried
-        done?.TrySetResult(reason switch
+        foreach (var (o, reason) in done)
         {
-            0 => AckSuccess,
-            0x10 => AckNoSubscribers,
-            _ => new MqttPublishResult((MqttReasonCode)reason),
-        });
+            o.TrySetResult(reason switch
+            {
+                0 => AckSuccess,
+                0x10 => AckNoSubscribers,
+                _ => new MqttPublishResult((MqttReasonCode)reason),
+            });
+        }
+        done.Clear();
     }
 
     private void HandlePublish(Connection conn, PublishPacket p)
@@ -800,13 +895,14 @@ public sealed class MqttClient : IAsyncDisposable
     /// <summary>PUBACK/PUBREC/PUBREL/PUBCOMP written directly (4 or 5 bytes). Caller holds the lock.</summary>
     private void AppendAck(Connection conn, MqttPacketType type, ushort id, byte reason)
     {
-        if (conn.Closed) return;
+        if (conn.Closed || conn.Disconnecting) return;
         var w = conn.Pending;
         w.WriteByte((byte)((byte)type << 4 | (type == MqttPacketType.PubRel ? 2 : 0)));
         var withReason = reason != 0 && Version == MqttProtocolVersion.V500;
         w.WriteByte(withReason ? (byte)3 : (byte)2);
         w.WriteUInt16(id);
         if (withReason) w.WriteByte(reason);
+        conn.ReaderAppended = true;
         // flushed by the receive loop before it next waits for bytes (Reader.BeforeRead)
     }
 
@@ -839,11 +935,11 @@ public sealed class MqttClient : IAsyncDisposable
                 {
                     lock (_sync)
                     {
-                        if (conn.Closed) return;
+                        if (conn.Closed || conn.Disconnecting) return;
                         conn.Pending.WriteByte(0xC0);
                         conn.Pending.WriteByte(0x00);
                     }
-                    Kick(conn, inline: true);
+                    Kick(conn);
                     Volatile.Write(ref conn.PingSentAt, now);
                 }
             }
@@ -863,13 +959,8 @@ public sealed class MqttClient : IAsyncDisposable
         public Outgoing? Next;
     }
 
-    private sealed class FlushItem(MqttClient client, Connection conn) : IThreadPoolWorkItem
-    {
-        public void Execute() => _ = client.FlushAsync(conn);
-    }
-
     /// <summary>One network connection and its loops; session state lives in the client.</summary>
-    private sealed class Connection(Stream stream, MqttPacketReader reader)
+    private sealed class Connection(MqttClient client, Stream stream, MqttPacketReader reader)
     {
         public readonly Stream Stream = stream;
         public readonly MqttPacketReader Reader = reader;
@@ -883,7 +974,6 @@ public sealed class MqttClient : IAsyncDisposable
         /// <summary>A writer (inline or on the thread pool) owns the stream's write side.</summary>
         public bool WriterBusy;
         private bool _buffersReleased;
-        public IThreadPoolWorkItem FlushWorkItem = null!;
         public ushort ReceiveMaximum;
         public MqttQos MaximumQos;
         public bool RetainAvailable;
@@ -894,6 +984,14 @@ public sealed class MqttClient : IAsyncDisposable
         public long PingSentAt;
         private Task _loops = Task.CompletedTask;
 
+        public readonly ManualResetEventSlim WriterWake = new(false, spinCount: 0);
+        /// <summary>The receive thread queued acks or publishes since its last read (receive thread only).</summary>
+        public bool ReaderAppended;
+        public readonly TaskCompletionSource WriterDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly List<(ushort Id, byte Reason)> AckBatch = new(64);
+        public readonly List<(Outgoing Message, byte Reason)> DoneBatch = new(64);
+        public readonly TaskCompletionSource ReaderDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         /// <summary>Returns the pooled buffers once closed and no writer uses them. Caller holds the client lock.</summary>
         public void ReleaseBuffersIfIdle()
         {
@@ -903,16 +1001,24 @@ public sealed class MqttClient : IAsyncDisposable
             Writing.Dispose();
         }
 
-        public void Start(MqttClient client)
+        public void Start()
         {
             Reader.OnBytesReceived = () => Volatile.Write(ref LastReceived, Environment.TickCount64);
             // acks and pumped publishes queued while decoding leave before the receive loop waits again
-            Reader.BeforeRead = () => client.Kick(this, inline: true);
-            FlushWorkItem = new FlushItem(client, this);
+            Reader.BeforeRead = () =>
+            {
+                client.SettleAcks(this);
+                if (!ReaderAppended) return;
+                ReaderAppended = false;
+                client.WriteFromReceiveThread(this);
+            };
+            new Thread(() => client.ReaderLoop(this), 256 * 1024) { IsBackground = true, Name = "mqtt-receive" }.Start();
+            new Thread(() => client.WriterLoop(this), 256 * 1024) { IsBackground = true, Name = "mqtt-send" }.Start();
             _loops = Task.WhenAll(
-                Task.Run(() => client.ReaderLoopAsync(this)),
+                WriterDone.Task,
+                ReaderDone.Task,
                 Task.Run(() => client.KeepAliveLoopAsync(this)));
-            client.Kick(this, inline: false);
+            Kick(this);
         }
 
         public async Task FlushBrieflyAsync(object sync)

@@ -147,6 +147,38 @@ public sealed class MosquittoInteropTests(TestCertificates certs) : IClassFixtur
         await Assert.ThrowsAsync<AuthenticationException>(() => bad.ConnectAsync());
     }
 
+    [Fact]
+    public async Task Tls_ServerName_CheckedAgainstCertificate()
+    {
+        await using var broker = await StartTlsBrokerAsync();
+        // the certificate names localhost and 127.0.0.1: an explicit SNI/server name must match it too
+        await using (var ok = await ConnectedAsync(Options(broker, MqttProtocolVersion.V500, "sni-ok", o => o.Tls = new MqttTlsOptions { CaFile = certs.CaCert, ServerName = "localhost" })))
+            Assert.True(ok.IsConnected);
+        await using var bad = new MqttClient(Options(broker, MqttProtocolVersion.V500, "sni-bad", o => o.Tls = new MqttTlsOptions { CaFile = certs.CaCert, ServerName = "nvr.example.com" }));
+        await Assert.ThrowsAsync<AuthenticationException>(() => bad.ConnectAsync());
+    }
+
+    [Fact]
+    public async Task Tls_ClientCertificateRequired_ConnectsOnlyWithIt()
+    {
+        await using var broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions
+        {
+            TlsCaFile = certs.CaCert, TlsCertFile = certs.ServerCert, TlsKeyFile = certs.ServerKey,
+            ExtraConfigLines = ["require_certificate true"],
+        });
+        await using (var ok = await ConnectedAsync(Options(broker, MqttProtocolVersion.V500, "mtls-ok", o => o.Tls = new MqttTlsOptions
+        {
+            CaFile = certs.CaCert, CertificateFile = certs.ClientCert, KeyFile = certs.ClientKey,
+        })))
+        {
+            Assert.True((await ok.PublishAsync(Msg("mtls", "x"))).IsSuccess);
+        }
+        await using var without = new MqttClient(Options(broker, MqttProtocolVersion.V500, "mtls-none", o => o.Tls = new MqttTlsOptions { CaFile = certs.CaCert }));
+        // the broker aborts the handshake (or the first read) without a client certificate
+        await Assert.ThrowsAnyAsync<Exception>(() => without.ConnectAsync());
+        Assert.False(without.IsConnected);
+    }
+
     [Theory]
     [InlineData(MqttProtocolVersion.V500)]
     [InlineData(MqttProtocolVersion.V311)]
@@ -207,7 +239,10 @@ public sealed class MosquittoInteropTests(TestCertificates certs) : IClassFixtur
         AutoReconnect(sub, stop.Token, async r => { if (!r.SessionPresent) await sub.SubscribeAsync([new MqttTopicFilter("stream", MqttQos.AtLeastOnce)]); });
         await using var pub = new MqttClient(Options(broker, v, "restart-pub", Session));
         await pub.ConnectAsync();
-        AutoReconnect(pub, stop.Token, _ => Task.CompletedTask);
+        var pubLost = 0;
+        var resumed = 0;
+        pub.ConnectionLost += _ => Interlocked.Increment(ref pubLost);
+        AutoReconnect(pub, stop.Token, r => { if (r.SessionPresent) Interlocked.Increment(ref resumed); return Task.CompletedTask; });
 
         var seen = new HashSet<int>();
         var allSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -236,6 +271,8 @@ public sealed class MosquittoInteropTests(TestCertificates certs) : IClassFixtur
         await restarted;
         await allSeen.Task.WaitAsync(TimeSpan.FromSeconds(40));
         Assert.Equal(Count, seen.Count);
+        Assert.True(pubLost >= 1, "the publisher never saw the restart");
+        Assert.True(resumed >= 1, "persistence should resume the publisher's session");
         stop.Cancel();
     }
 

@@ -10,6 +10,8 @@ public sealed class TestCertificates : IAsyncLifetime
     public string ServerCert => Path.Combine(Directory, "server.crt");
     public string ServerKey => Path.Combine(Directory, "server.key");
     public string WrongCaCert => Path.Combine(Directory, "wrong-ca.crt");
+    public string ClientCert => Path.Combine(Directory, "client.crt");
+    public string ClientKey => Path.Combine(Directory, "client.key");
 
     public async Task InitializeAsync()
     {
@@ -19,6 +21,8 @@ public sealed class TestCertificates : IAsyncLifetime
         await Run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "wrong-ca.key", "-out", "wrong-ca.crt", "-days", "2", "-subj", "/CN=Someone Else CA");
         await Run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost");
         await Run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san.cnf");
+        await Run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=camera-17");
+        await Run("x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.crt", "-days", "2");
     }
 
     private async Task Run(params string[] args)
