@@ -102,8 +102,8 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
             var r = _tracker.Observe(obs, now);
             var id = obs.Component.Id;
             HealthEvent? e = null;
-            if (r.Transition is { } t) e = CreateEvent(t, now);
-            if ((e is not null || r.StatusChanged) && _tracker.Accepted(id) is { } accepted) _store.Record(id, accepted, e);
+            if ((r.Transition is not null || r.StatusChanged) && _tracker.Accepted(id) is { } accepted)
+                e = _store.Record(id, accepted, r.Transition is { } t ? seq => CreateEvent(t, seq, now) : null);
 
             var publishState = r.StatusChanged || (r.ReadingsChanged && (!_lastStatePublish.TryGetValue(id, out var last) || now - last >= ReadingsRepublish));
             if (publishState) _lastStatePublish[id] = now;
@@ -137,7 +137,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         }
     }
 
-    private HealthEvent CreateEvent(Transition t, DateTimeOffset now)
+    private HealthEvent CreateEvent(Transition t, long seq, DateTimeOffset now)
     {
         var ev = t.Evaluation;
         var v = ev.Verdict;
@@ -146,7 +146,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         {
             try { fromLed = LedText.ParseIndicator(fl, led.LedNames); } catch (FormatException) { }
         }
-        return new HealthEvent(Guid.NewGuid(), AgentId, BootId, _store.NextSeq(), now, t.Kind, ev.Component, ev.Led, ev.Rule?.Id,
+        return new HealthEvent(Guid.NewGuid(), AgentId, BootId, seq, now, t.Kind, ev.Component, ev.Led, ev.Rule?.Id,
             v.Code, v.State, v.Severity, v.Meaning, v.Action, ev.Readings, fromLed, t.From?.RuleId, t.From?.State, t.From?.Severity);
     }
 

@@ -57,23 +57,26 @@ public sealed class HealthStore : IDisposable
         }
     }
 
-    /// <summary>Reserves the next sequence number (persisted before it is used, so it never repeats after a crash).</summary>
-    public long NextSeq()
-    {
-        lock (_lock)
-        {
-            _seq++;
-            SqliteStore.Exec(_db, "INSERT INTO meta (key, value) VALUES ('seq', $v) ON CONFLICT(key) DO UPDATE SET value = $v", ("$v", _seq.ToString(CultureInfo.InvariantCulture)));
-            return _seq;
-        }
-    }
-
-    /// <summary>Records an accepted condition and, when there is one, its event — in one transaction.</summary>
-    public void Record(string componentId, TrackedCondition condition, HealthEvent? e)
+    /// <summary>
+    /// Records an accepted condition and, when <paramref name="makeEvent"/> is given, the event it makes with the
+    /// next sequence number — condition, sequence number and history in one transaction, so a crash never reuses a
+    /// sequence number nor forgets a raised condition.
+    /// </summary>
+    public HealthEvent? Record(string componentId, TrackedCondition condition, Func<long, HealthEvent>? makeEvent)
     {
         lock (_lock)
         {
             using var tx = _db.BeginTransaction();
+            HealthEvent? e = null;
+            if (makeEvent is not null)
+            {
+                e = makeEvent(_seq + 1);
+                using var seq = _db.CreateCommand();
+                seq.Transaction = tx;
+                seq.CommandText = "INSERT INTO meta (key, value) VALUES ('seq', $v) ON CONFLICT(key) DO UPDATE SET value = $v";
+                seq.Parameters.AddWithValue("$v", e.Seq.ToString(CultureInfo.InvariantCulture));
+                seq.ExecuteNonQuery();
+            }
             using (var cmd = _db.CreateCommand())
             {
                 cmd.Transaction = tx;
@@ -111,6 +114,8 @@ public sealed class HealthStore : IDisposable
                 }
             }
             tx.Commit();
+            if (e is not null) _seq = e.Seq;
+            return e;
         }
     }
 
