@@ -35,9 +35,8 @@ else
 listener $MQTT_PORT 127.0.0.1
 allow_anonymous true
 persistence false
-log_dest file $DEMO_DIR/mosquitto.log
 CONF
-  mosquitto -c "$DEMO_DIR/mosquitto.conf" & pids+=($!)
+  mosquitto -c "$DEMO_DIR/mosquitto.conf" > "$DEMO_DIR/mosquitto.log" 2>&1 & pids+=($!)
   for _ in $(seq 50); do listening "$MQTT_PORT" && break; sleep 0.1; done
   listening "$MQTT_PORT" || { echo "mosquitto did not start (see $DEMO_DIR/mosquitto.log)"; exit 1; }
   echo "Started a loopback mosquitto on 127.0.0.1:$MQTT_PORT"

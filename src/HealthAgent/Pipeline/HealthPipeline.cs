@@ -205,7 +205,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
 
 /// <summary>
 /// The roll-up: worst severity over all components, counts per severity, and the system health LED — the "system"
-/// family component's LED when there is one, else derived from the worst severity the way the seed appliance's
+/// family component's LED when there is one (the most severe of several), else derived from the worst severity the way the seed appliance's
 /// system LED behaves: ok/info → solid blue (healthy), warning/critical → blinking amber (fault).
 /// </summary>
 public static class HealthRollups
@@ -215,12 +215,18 @@ public static class HealthRollups
         var counts = Enum.GetValues<Severity>().ToDictionary(s => s, _ => 0);
         var worst = Severity.Ok;
         IndicatorState? system = null;
+        var systemSeverity = Severity.Ok;
         foreach (var c in components)
         {
             var s = c.Evaluation.Verdict.Severity;
             counts[s]++;
             if (s > worst) worst = s;
-            if (c.Component.Family == "system" && c.Evaluation.Led is { } led) system = led;
+            // Several readers of the system LED (front panel and BMC): the most severe one wins.
+            if (c.Component.Family == "system" && c.Evaluation.Led is { IsKnown: true } led && (system is null || s > systemSeverity))
+            {
+                system = led;
+                systemSeverity = s;
+            }
         }
         system ??= IndicatorState.Single("status", worst >= Severity.Warning ? LedState.Blinking(LedColor.Amber) : LedState.Solid(LedColor.Blue));
         return new HealthRollup(worst, counts, system, now);

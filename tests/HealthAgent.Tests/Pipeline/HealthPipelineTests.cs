@@ -101,6 +101,17 @@ public sealed class HealthPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Rollup_TwoSystemLedReaders_MostSevereWins()
+    {
+        var pub = new RecordingPublisher();
+        await using var p = Create(pub);
+        var bmc = new ComponentRef("redfish:bmc:system:1", "enclosure", "System", Family: "system");
+        var panel = new ComponentRef("panel:system:1", "enclosure", "System", Family: "system");
+        await p.ProcessAsync(Result(Led(panel, "blinking amber"), Led(bmc, "solid blue")), default);
+        Assert.Equal("blinking amber", p.Rollup.SystemLed!.ToString());
+    }
+
+    [Fact]
     public async Task Process_OnlyReadingsChange_StateNotRepublishedEveryPoll()
     {
         var pub = new RecordingPublisher();
