@@ -60,3 +60,48 @@ public class PipelineLatencyBenchmark(ITestOutputHelper output)
             FormattableString.Invariant($"p50={P(0.5):0.00} p90={P(0.9):0.00} p99={P(0.99):0.00} max={ms[^1]:0.00} min={ms[0]:0.00}\n"));
     }
 }
+
+public sealed class StateLoopBenchmark(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _state = Directory.CreateTempSubdirectory("state-loop-bench-").FullName;
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_state, true); } catch (IOException) { }
+    }
+
+    private sealed class NullPublisher : HealthAgent.Publishing.IHealthPublisher
+    {
+        public string Name => "null";
+        public Task StartAsync(HealthAgent.Publishing.IHealthState state, CancellationToken ct) => Task.CompletedTask;
+        public ValueTask PublishEventAsync(HealthAgent.Model.HealthEvent e, CancellationToken ct) => ValueTask.CompletedTask;
+        public ValueTask PublishStateAsync(HealthAgent.Model.ComponentStatus status, CancellationToken ct) => ValueTask.CompletedTask;
+        public ValueTask PublishRollupAsync(HealthAgent.Model.HealthRollup rollup, CancellationToken ct) => ValueTask.CompletedTask;
+        public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    /// <summary>CPU cost of the state loop per observation when nothing changes but readings (the steady state of a 1 s poll).</summary>
+    [BenchmarkFact]
+    public async Task SteadyPolls_CostPerObservation()
+    {
+        await using var p = new HealthAgent.Pipeline.HealthPipeline("a", "b", Seed, _state, [], [new NullPublisher()], Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        var comps = Enumerable.Range(0, 10).Select(i => Psu1 with { Id = "psu:" + i }).ToList();
+        HealthAgent.Sources.SourceResult Poll(int n) => new("bench",
+            [.. comps.Select(c => Led(c, "solid green")), .. Enumerable.Range(0, 20).Select(i => Temp(50 + (n + i) % 7) with { Component = Temp1 with { Id = "t" + i } })], []);
+        for (var i = 0; i < 200; i++) await p.ProcessAsync(Poll(i), default); // warm-up, JIT
+        const int polls = 5000;
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var alloc0 = GC.GetAllocatedBytesForCurrentThread();
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < polls; i++) await p.ProcessAsync(Poll(i), default);
+        sw.Stop();
+        var alloc = GC.GetAllocatedBytesForCurrentThread() - alloc0;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        var perObs = sw.Elapsed.TotalMicroseconds / (polls * 30.0);
+        output.WriteLine(FormattableString.Invariant($"observations={polls * 30} wall/obs={perObs:0.0} us cpu/obs={cpu.TotalMicroseconds / (polls * 30.0):0.0} us alloc/obs={alloc / (polls * 30.0):0} B"));
+        File.WriteAllText(Path.Combine(Path.GetTempPath(), "healthagent-stateloop.txt"),
+            FormattableString.Invariant($"wall/obs={perObs:0.0}us cpu/obs={cpu.TotalMicroseconds / (polls * 30.0):0.0}us alloc/obs={alloc / (polls * 30.0):0}B\n"));
+    }
+}
