@@ -24,6 +24,7 @@ public sealed class HealthStore : IDisposable
         """;
 
     private readonly SqliteConnection _db;
+    private readonly WalCheckpointer _checkpointer;
     private readonly Lock _lock = new();
     private long _seq;
 
@@ -31,6 +32,7 @@ public sealed class HealthStore : IDisposable
     {
         _db = SqliteStore.Open(path, Schema, out var moved);
         MovedAside = moved;
+        _checkpointer = new WalCheckpointer(path, TimeSpan.FromSeconds(5));
         var s = SqliteStore.Scalar(_db, "SELECT value FROM meta WHERE key = 'seq'") as string;
         var maxHistory = SqliteStore.Scalar(_db, "SELECT MAX(seq) FROM history");
         _seq = Math.Max(s is null ? 0 : long.Parse(s, CultureInfo.InvariantCulture), maxHistory is null ? 0 : Convert.ToInt64(maxHistory, CultureInfo.InvariantCulture));
@@ -155,6 +157,7 @@ public sealed class HealthStore : IDisposable
 
     public void Dispose()
     {
+        _checkpointer.Dispose();
         lock (_lock) _db.Dispose();
     }
 }

@@ -43,15 +43,21 @@ public class PipelineLatencyBenchmark(ITestOutputHelper output)
         await Task.Delay(500); // subscribed
 
         var ms = new List<double>();
+        var toEvent = new List<double>(); // flip → event made by the state loop (wall clock, the event's "time")
         for (var i = 0; i < flips; i++)
         {
+            var wall0 = DateTimeOffset.UtcNow;
             var t0 = Stopwatch.GetTimestamp();
             agent.Source.Set(Psu(i % 2 == 0 ? "blinking amber" : "solid green"));
             var (at, line) = await lines.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
-            Assert.Equal(i % 2 == 0 ? "raised" : "cleared", (string?)JsonNode.Parse(line)!["kind"]);
+            var ev = JsonNode.Parse(line)!;
+            Assert.Equal(i % 2 == 0 ? "raised" : "cleared", (string?)ev["kind"]);
             ms.Add(Stopwatch.GetElapsedTime(t0, at).TotalMilliseconds);
+            toEvent.Add((DateTimeOffset.Parse((string)ev["time"]!, CultureInfo.InvariantCulture) - wall0).TotalMilliseconds);
             await Task.Delay(20);
         }
+        toEvent.Sort();
+        output.WriteLine(FormattableString.Invariant($"flip->event p50={toEvent[toEvent.Count / 2]:0.00} ms p99={toEvent[(int)(toEvent.Count * 0.99) - 1]:0.00} ms max={toEvent[^1]:0.00} ms"));
         sub.Kill();
         ms.Sort();
         double P(double q) => ms[(int)Math.Min(ms.Count - 1, Math.Ceiling(q * ms.Count) - 1)];
