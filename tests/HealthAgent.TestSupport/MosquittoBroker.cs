@@ -28,6 +28,9 @@ public sealed class MosquittoBrokerOptions
     /// <summary>Extra configuration lines appended after the listener (e.g. `max_inflight_messages 2`).</summary>
     public IReadOnlyList<string>? ExtraConfigLines { get; set; }
 
+    /// <summary>`log_type` value; "all" (default) includes per-packet debug lines that <see cref="MosquittoClients.StartSubAsync"/> waits for.</summary>
+    public string LogType { get; set; } = "all";
+
     /// <summary>How long to wait for the port to accept connections.</summary>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
@@ -87,7 +90,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
         var conf = new StringBuilder();
         conf.AppendLine("user root"); // root would otherwise drop to `mosquitto` and lose persistence files
         conf.AppendLine("log_dest stderr");
-        conf.AppendLine("log_type all");
+        conf.AppendLine($"log_type {o.LogType}");
         conf.AppendLine("per_listener_settings false");
         if (o.Persistence)
         {
@@ -98,7 +101,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
         conf.AppendLine($"listener {Port} 127.0.0.1");
         if (o.TlsCertFile is not null)
         {
-            conf.AppendLine($"cafile {o.TlsCaFile}");
+            if (o.TlsCaFile is not null) conf.AppendLine($"cafile {o.TlsCaFile}");
             conf.AppendLine($"certfile {o.TlsCertFile}");
             conf.AppendLine($"keyfile {o.TlsKeyFile}");
         }

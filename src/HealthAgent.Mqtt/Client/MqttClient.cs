@@ -98,23 +98,44 @@ public sealed class MqttClient : IAsyncDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(o.ConnectTimeout);
             ConnAckPacket ack;
+            var connectPacket = BuildConnect(clientId);
             try
             {
-                stream = await MqttTransport.ConnectAsync(o, timeout.Token).ConfigureAwait(false);
-                using (var cw = new MqttBufferWriter())
+                // blocking I/O on a pool thread keeps the socket in blocking mode for the receive/send threads
+                (stream, reader, ack) = await Task.Run(() =>
                 {
-                    MqttPacketEncoder.Encode(BuildConnect(clientId), Version, cw);
-                    await stream.WriteAsync(cw.WrittenMemory, timeout.Token).ConfigureAwait(false);
-                }
-                reader = new MqttPacketReader(stream, o.MaximumPacketSize);
-                var (first, body) = await reader.ReadAsync(timeout.Token).ConfigureAwait(false);
-                // [MQTT-3.2.0-1] the first packet from the server is CONNACK
-                if (first >> 4 != (int)MqttPacketType.ConnAck) throw new MqttProtocolException(MqttReasonCode.ProtocolError, "first packet is not CONNACK");
-                ack = (ConnAckPacket)MqttPacketDecoder.Decode(first, body.Span, Version);
+                    var s = MqttTransport.Connect(o, timeout.Token);
+                    MqttPacketReader? r = null;
+                    try
+                    {
+                        using (var cw = new MqttBufferWriter())
+                        {
+                            MqttPacketEncoder.Encode(connectPacket, Version, cw);
+                            s.Write(cw.WrittenSpan);
+                        }
+                        r = new MqttPacketReader(s, o.MaximumPacketSize);
+                        using (timeout.Token.Register(static x => ((Stream)x!).Dispose(), s))
+                        {
+                            var (first, body) = r.Read();
+                            // [MQTT-3.2.0-1] the first packet from the server is CONNACK
+                            if (first >> 4 != (int)MqttPacketType.ConnAck) throw new MqttProtocolException(MqttReasonCode.ProtocolError, "first packet is not CONNACK");
+                            var a = (ConnAckPacket)MqttPacketDecoder.Decode(first, body.Span, Version);
+                            timeout.Token.ThrowIfCancellationRequested();
+                            return (s, r, a);
+                        }
+                    }
+                    catch
+                    {
+                        r?.Dispose();
+                        s.Dispose();
+                        throw;
+                    }
+                }, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            catch (Exception ex) when (ex is not MqttException && timeout.IsCancellationRequested)
             {
-                throw new TimeoutException($"No CONNACK from {o.Host}:{o.Port} within {o.ConnectTimeout.TotalSeconds:0.#} s.");
+                ct.ThrowIfCancellationRequested();
+                throw new TimeoutException($"No CONNACK from {o.Host}:{o.Port} within {o.ConnectTimeout.TotalSeconds:0.#} s.", ex);
             }
 
             var code = v5 ? (MqttReasonCode)ack.ReasonCode : MapV311ReturnCode(ack.ReasonCode);
@@ -124,7 +145,7 @@ public sealed class MqttClient : IAsyncDisposable
                 throw new MqttProtocolException(MqttReasonCode.ProtocolError, "Session Present with Clean Start [MQTT-3.2.2-4]");
 
             var p = ack.Properties;
-            var conn = new Connection(stream, reader)
+            var conn = new Connection(this, stream, reader)
             {
                 ReceiveMaximum = p.ReceiveMaximum ?? 65535,
                 MaximumQos = (MqttQos)(p.MaximumQos ?? 2),
@@ -177,7 +198,7 @@ public sealed class MqttClient : IAsyncDisposable
                 ReturnedMessages = returned,
             };
             ConnectResult = result;
-            conn.Start(this);
+            conn.Start();
             stream = null;
             reader = null;
             return result;
@@ -251,34 +272,39 @@ public sealed class MqttClient : IAsyncDisposable
 
         if (message.Qos == MqttQos.AtMostOnce)
         {
+            Connection? conn;
             lock (_sync)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                var conn = _conn;
+                conn = _conn;
                 if (conn is null || conn.Closed) throw new MqttNotConnectedException();
                 CheckCapabilities(conn, message);
-                if (conn.Pending.Length < OutboundHighWater)
-                {
-                    AppendPublish(conn, message, 0, false);
-                    return Qos0Done;
-                }
+                if (conn.Pending.Length >= OutboundHighWater) conn = null;
+                else AppendPublish(conn, message, 0, false);
             }
-            return PublishQos0SlowAsync(message, ct);
+            if (conn is null) return PublishQos0SlowAsync(message, ct);
+            // the send thread writes whatever has accumulated by the time it runs: a burst leaves in one write
+            Kick(conn);
+            return Qos0Done;
         }
 
         Outgoing o;
+        Connection? current;
+        var claimed = false;
         lock (_sync)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var conn = _conn;
-            if (conn is { Closed: false }) CheckCapabilities(conn, message);
+            current = _conn;
+            if (current is { Closed: false }) CheckCapabilities(current, message);
             else if (!_everConnected) throw new MqttNotConnectedException();
             o = new Outgoing(message);
             _unsent.Enqueue(o);
-            if (conn is { Closed: false }) PumpUnsent(conn);
+            if (current is { Closed: false } && PumpUnsent(current)) claimed = true;
         }
+        // sent now when the window had room; otherwise the receive loop sends it as acks free the window
+        if (claimed) Kick(current!);
         if (!ct.CanBeCanceled) return o.Task;
-        ct.Register(static s =>
+        var registration = ct.Register(static s =>
         {
             var (client, og) = ((MqttClient, Outgoing))s!;
             lock (client._sync)
@@ -286,6 +312,8 @@ public sealed class MqttClient : IAsyncDisposable
                 if (!og.Sent) og.TrySetCanceled(); // not yet on the wire: withdraw it
             }
         }, (this, o));
+        _ = o.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // once sent, cancelling only stops the caller's wait: the exchange completes inside the session
         return o.Task.WaitAsync(ct);
     }
 
@@ -294,20 +322,26 @@ public sealed class MqttClient : IAsyncDisposable
         while (true)
         {
             Task wait;
+            Connection? conn;
             lock (_sync)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                var conn = _conn;
+                conn = _conn;
                 if (conn is null || conn.Closed) throw new MqttNotConnectedException();
                 if (conn.Pending.Length < OutboundHighWater)
                 {
                     CheckCapabilities(conn, message);
                     AppendPublish(conn, message, 0, false);
-                    return Qos0Done.Result;
+                    wait = Task.CompletedTask;
                 }
-                conn.SpaceAvailable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                wait = conn.SpaceAvailable.Task;
+                else
+                {
+                    conn.SpaceAvailable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    wait = conn.SpaceAvailable.Task;
+                }
             }
+            Kick(conn);
+            if (wait.IsCompleted) return Qos0Done.Result;
             await wait.WaitAsync(ct).ConfigureAwait(false);
         }
     }
@@ -337,21 +371,23 @@ public sealed class MqttClient : IAsyncDisposable
             conn.Pending.Truncate(before);
             throw new MqttProtocolException(MqttReasonCode.PacketTooLarge, $"PUBLISH of {size} bytes exceeds the server's Maximum Packet Size {conn.MaximumPacketSize} [MQTT-3.2.2-15]");
         }
-        conn.SignalWriter();
     }
 
     /// <summary>Sends queued QoS 1 publishes while fewer than the server's Receive Maximum are unacknowledged [MQTT-4.9.0-2].</summary>
-    private void PumpUnsent(Connection conn)
+    private bool PumpUnsent(Connection conn)
     {
+        var any = false;
         while (_unsent.Count > 0 && _sentCount < conn.ReceiveMaximum)
         {
             var o = _unsent.Dequeue();
             if (o.Task.IsCompleted) continue; // cancelled before it was sent
+            ushort id = 0;
             try
             {
                 CheckCapabilities(conn, o.Message);
-                var id = AllocateId();
+                id = AllocateId();
                 AppendPublish(conn, o.Message, id, false);
+                any = true;
                 o.Id = id;
                 o.Sent = true;
                 _outgoingById[id] = o;
@@ -362,12 +398,14 @@ public sealed class MqttClient : IAsyncDisposable
             }
             catch (Exception ex) when (ex is NotSupportedException or MqttProtocolException or ArgumentException)
             {
-                if (o.Id != 0) FreeId(o.Id);
-                o.Id = 0;
+                if (id != 0) FreeId(id);
                 o.TrySetException(ex);
             }
         }
+        return any;
     }
+
+
 
     /// <summary>A packet identifier that is non-zero and not in use [MQTT-2.2.1-3].</summary>
     private ushort AllocateId()
@@ -426,6 +464,7 @@ public sealed class MqttClient : IAsyncDisposable
     private async Task<MqttPacket> RequestAsync(Func<ushort, MqttPacket> build, CancellationToken ct)
     {
         TaskCompletionSource<MqttPacket> tcs;
+        Connection kick;
         lock (_sync)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -449,8 +488,9 @@ public sealed class MqttClient : IAsyncDisposable
                 throw;
             }
             conn.Requests[id] = tcs;
-            conn.SignalWriter();
+            kick = conn;
         }
+        Kick(kick);
         return await tcs.Task.WaitAsync(ct).ConfigureAwait(false);
     }
 
@@ -468,16 +508,16 @@ public sealed class MqttClient : IAsyncDisposable
             conn = _conn;
             if (conn is null || conn.Closed) return;
             MqttPacketEncoder.Encode(new DisconnectPacket { ReasonCode = (byte)reason }, Version, conn.Pending);
-            conn.SignalWriter();
             conn.Disconnecting = true;
         }
+        Kick(conn);
         // let the writer flush everything queued before the DISCONNECT, for at most 2 s
         var deadline = Environment.TickCount64 + 2000;
         while (!ct.IsCancellationRequested && Environment.TickCount64 < deadline)
         {
             lock (_sync)
             {
-                if (conn.Closed || (conn.Pending.Length == 0 && !conn.WriteInProgress)) break;
+                if (conn.Closed || (conn.Pending.Length == 0 && !conn.WriterBusy)) break;
             }
             await Task.Delay(5, CancellationToken.None).ConfigureAwait(false);
         }
@@ -510,6 +550,14 @@ public sealed class MqttClient : IAsyncDisposable
 
     // ─────────────────────────── connection loss ───────────────────────────
 
+    /// <summary>Tests: close the socket without DISCONNECT, as if the process had been killed.</summary>
+    internal void AbortTransportForTests()
+    {
+        Connection? c;
+        lock (_sync) { c = _conn; }
+        c?.Abort();
+    }
+
     /// <summary>Closes <paramref name="conn"/> once; <paramref name="lost"/> non-null raises <see cref="ConnectionLost"/>.</summary>
     private void CloseConnection(Connection conn, MqttConnectionLost? lost)
     {
@@ -522,9 +570,10 @@ public sealed class MqttClient : IAsyncDisposable
             requests = [.. conn.Requests.Values];
             foreach (var id in conn.Requests.Keys) FreeId(id);
             conn.Requests.Clear();
-            conn.SignalWriter();
             conn.SpaceAvailable?.TrySetResult();
             conn.SpaceAvailable = null;
+            conn.ReleaseBuffersIfIdle();
+            conn.WriterWake.Set(); // the send thread sees Closed and ends
         }
         conn.Abort();
         foreach (var r in requests)
@@ -548,46 +597,83 @@ public sealed class MqttClient : IAsyncDisposable
 
     // ─────────────────────────── loops ───────────────────────────
 
-    private async Task WriterLoopAsync(Connection conn)
+    /// <summary>Wakes the send thread (no lock; a no-op when it is already awake).</summary>
+    private static void Kick(Connection conn) => conn.WriterWake.Set();
+
+    /// <summary>
+    /// Before the receive thread blocks on a read, it writes what it queued itself (acks, publishes released by
+    /// PUBACKs) when the send thread is idle: one thread wake-up per round trip instead of two. A broker that stops
+    /// reading could block this write; the keep-alive timer then declares the connection lost and closes the socket.
+    /// </summary>
+    private void WriteFromReceiveThread(Connection conn)
     {
-        var ct = conn.Cts.Token;
+        MqttBufferWriter toWrite;
+        lock (_sync)
+        {
+            if (conn.WriterBusy || conn.Closed || conn.Pending.Length == 0)
+            {
+                if (conn.Pending.Length > 0) Kick(conn);
+                return;
+            }
+            conn.WriterBusy = true;
+            (conn.Pending, conn.Writing) = (conn.Writing, conn.Pending);
+            toWrite = conn.Writing;
+        }
+        try
+        {
+            conn.Stream.Write(toWrite.WrittenSpan);
+            Volatile.Write(ref conn.LastSent, Environment.TickCount64);
+        }
+        finally
+        {
+            lock (_sync)
+            {
+                toWrite.Reset();
+                conn.WriterBusy = false;
+                conn.ReleaseBuffersIfIdle();
+                if (conn.Pending.Length > 0) Kick(conn); // appended meanwhile by other threads
+            }
+        }
+    }
+
+    /// <summary>
+    /// The send loop runs on its own thread with blocking writes: it swaps the send buffer (appends continue into the
+    /// other one) and writes everything queued in one call, so bursts leave in few system calls and steady QoS 0
+    /// publishing allocates nothing per message.
+    /// </summary>
+    private void WriterLoop(Connection conn)
+    {
         try
         {
             while (true)
             {
-                Task? wait = null;
-                TaskCompletionSource? space = null;
-                MqttBufferWriter toWrite;
-                lock (_sync)
+                conn.WriterWake.Wait();
+                conn.WriterWake.Reset();
+                while (true)
                 {
-                    if (conn.Closed) return;
-                    if (conn.Pending.Length == 0)
+                    MqttBufferWriter toWrite;
+                    TaskCompletionSource? space;
+                    lock (_sync)
                     {
-                        conn.WriterSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                        wait = conn.WriterSignal.Task;
-                        toWrite = conn.Pending;
-                    }
-                    else
-                    {
+                        if (conn.Closed) return;
+                        if (conn.Pending.Length == 0)
+                        {
+                            conn.WriterBusy = false;
+                            break;
+                        }
+                        conn.WriterBusy = true;
                         (conn.Pending, conn.Writing) = (conn.Writing, conn.Pending);
                         toWrite = conn.Writing;
                         space = conn.SpaceAvailable;
                         conn.SpaceAvailable = null;
-                        conn.WriteInProgress = true;
                     }
-                }
-                if (wait is not null)
-                {
-                    await wait.ConfigureAwait(false);
-                    continue;
-                }
-                space?.TrySetResult();
-                await conn.Stream.WriteAsync(toWrite.WrittenMemory, ct).ConfigureAwait(false);
-                Volatile.Write(ref conn.LastSent, Environment.TickCount64);
-                lock (_sync)
-                {
-                    toWrite.Reset();
-                    conn.WriteInProgress = false;
+                    space?.TrySetResult();
+                    conn.Stream.Write(toWrite.WrittenSpan);
+                    Volatile.Write(ref conn.LastSent, Environment.TickCount64);
+                    lock (_sync)
+                    {
+                        toWrite.Reset();
+                    }
                 }
             }
         }
@@ -599,56 +685,65 @@ public sealed class MqttClient : IAsyncDisposable
         {
             lock (_sync)
             {
-                conn.WriteInProgress = false;
-                conn.Pending.Dispose();
-                conn.Writing.Dispose();
+                conn.WriterBusy = false;
+                conn.ReleaseBuffersIfIdle();
             }
+            conn.WriterDone.TrySetResult();
         }
     }
 
-    private async Task ReaderLoopAsync(Connection conn)
+    /// <summary>
+    /// The receive loop runs on its own thread with blocking reads: data wakes it directly, without a hop from the
+    /// socket engine to the thread pool (one context switch per batch of acks, as in a C client). It only decodes,
+    /// updates state and completes tasks (continuations run asynchronously): user code never runs here.
+    /// </summary>
+    private void ReaderLoop(Connection conn)
     {
-        var ct = conn.Cts.Token;
         try
         {
             while (true)
             {
-                var (first, body) = await conn.Reader.ReadAsync(ct).ConfigureAwait(false);
+                var (first, body) = conn.Reader.Read();
                 // hot path: PUBACK without properties (2 bytes, or 3 with a v5 reason code) is handled without allocating
                 if (first == 0x40 && (body.Length == 2 || (body.Length == 3 && Version == MqttProtocolVersion.V500)))
                 {
                     var span = body.Span;
                     var ackId = (ushort)(span[0] << 8 | span[1]);
                     if (ackId == 0) throw new MqttProtocolException(MqttReasonCode.MalformedPacket, "packet identifier 0 [MQTT-2.2.1-3]");
-                    OnPubAck(conn, ackId, body.Length == 3 ? span[2] : (byte)0);
+                    // batched: settled under one lock before the loop next reads or handles another packet
+                    conn.AckBatch.Add((ackId, body.Length == 3 ? span[2] : (byte)0));
                     continue;
                 }
+                SettleAcks(conn);
                 var packet = MqttPacketDecoder.Decode(first, body.Span, Version);
                 if (!Handle(conn, packet)) return;
             }
         }
         catch (MqttProtocolException ex)
         {
+            SettleAcks(conn); // acks decoded before the bad packet count
             // Malformed input: tell a v5 server why [MQTT-4.13.1-1], then close
             lock (_sync)
             {
                 if (!conn.Closed && Version == MqttProtocolVersion.V500)
                 {
                     MqttPacketEncoder.Encode(new DisconnectPacket { ReasonCode = (byte)ex.ReasonCode }, Version, conn.Pending);
-                    conn.SignalWriter();
                 }
             }
-            await conn.FlushBrieflyAsync(_sync).ConfigureAwait(false);
+            Kick(conn);
+            conn.FlushBrieflyAsync(_sync).GetAwaiter().GetResult();
             Fail(conn, "Protocol violation by the server: " + ex.Message, ex.ReasonCode, ex);
         }
         catch (Exception ex)
         {
+            SettleAcks(conn);
             var reason = ex is EndOfStreamException ? "The server closed the connection." : "Reading from the connection failed: " + ex.Message;
             Fail(conn, reason, null, ex);
         }
         finally
         {
             conn.Reader.Dispose();
+            conn.ReaderDone.TrySetResult();
         }
     }
 
@@ -670,7 +765,7 @@ public sealed class MqttClient : IAsyncDisposable
             case PubAckPacket { Kind: MqttPacketType.PubRel } rel:
                 lock (_sync)
                 {
-                    // [MQTT-4.3.3-?] PUBCOMP; 0x92 when we hold no state for the id
+                    // [MQTT-4.3.3-11] answer PUBREL with PUBCOMP; 0x92 when we hold no state for the id
                     var known = _inboundQos2.Remove(rel.PacketId);
                     AppendAck(conn, MqttPacketType.PubComp, rel.PacketId, known ? (byte)0 : (byte)MqttReasonCode.PacketIdentifierNotFound);
                 }
@@ -705,32 +800,50 @@ public sealed class MqttClient : IAsyncDisposable
 
     private void OnPubAck(Connection conn, ushort id, byte reason)
     {
-        Outgoing? done = null;
+        conn.AckBatch.Add((id, reason));
+        SettleAcks(conn);
+    }
+
+    /// <summary>
+    /// Settles the PUBACKs decoded since the last call under one lock acquisition, refills the send window from the
+    /// queue, then completes the tasks outside the lock (continuations run asynchronously). Receive thread only.
+    /// </summary>
+    private void SettleAcks(Connection conn)
+    {
+        var acks = conn.AckBatch;
+        if (acks.Count == 0) return;
+        var done = conn.DoneBatch;
         lock (_sync)
         {
-            var o = _outgoingById[id];
-            // a stray ack for an id we have not sent is ignored (MQTTnet #2079)
-            if (o is { Sent: true })
+            foreach (var (id, reason) in acks)
             {
+                var o = _outgoingById[id];
+                // a stray ack for an id we have not sent is ignored (MQTTnet #2079)
+                if (o is not { Sent: true }) continue;
                 _outgoingById[id] = null;
                 FreeId(id);
                 Unlink(o);
-                done = o;
-                if (!conn.Closed) PumpUnsent(conn);
+                done.Add((o, reason));
             }
+            if (!conn.Closed && PumpUnsent(conn)) conn.ReaderAppended = true;
         }
+        acks.Clear();
         // [MQTT-4.4.0-2] a PUBACK (any reason code) ends the exchange; ≥ 0x80 is returned, not retried
-        done?.TrySetResult(reason switch
+        foreach (var (o, reason) in done)
         {
-            0 => AckSuccess,
-            0x10 => AckNoSubscribers,
-            _ => new MqttPublishResult((MqttReasonCode)reason),
-        });
+            o.TrySetResult(reason switch
+            {
+                0 => AckSuccess,
+                0x10 => AckNoSubscribers,
+                _ => new MqttPublishResult((MqttReasonCode)reason),
+            });
+        }
+        done.Clear();
     }
 
     private void HandlePublish(Connection conn, PublishPacket p)
     {
-        // we announce Topic Alias Maximum 0, so any alias is invalid [MQTT-3.3.2-9]
+        // we announce Topic Alias Maximum 0, so any alias is invalid [MQTT-3.3.2-10]
         if (p.Properties.TopicAlias is not null) throw new MqttProtocolException(MqttReasonCode.TopicAliasInvalid, "topic alias received but none allowed");
         var m = new MqttApplicationMessage
         {
@@ -766,7 +879,7 @@ public sealed class MqttClient : IAsyncDisposable
                         if (_inboundQos2.Count >= Math.Max((int)_options.ReceiveMaximum, 1))
                             throw new MqttProtocolException(MqttReasonCode.ReceiveMaximumExceeded, "more unacknowledged QoS 2 publishes than our Receive Maximum");
                         _inboundQos2.Add(p.PacketId);
-                        _inbound.Writer.TryWrite(m); // delivered once; a DUP resend of a held id is not redelivered [MQTT-4.3.3-?]
+                        _inbound.Writer.TryWrite(m); // delivered once; a DUP resend of a held id is not redelivered [MQTT-4.3.3-10]
                     }
                     AppendAck(conn, MqttPacketType.PubRec, p.PacketId, 0);
                 }
@@ -784,7 +897,8 @@ public sealed class MqttClient : IAsyncDisposable
         w.WriteByte(withReason ? (byte)3 : (byte)2);
         w.WriteUInt16(id);
         if (withReason) w.WriteByte(reason);
-        conn.SignalWriter();
+        conn.ReaderAppended = true;
+        // flushed by the receive loop before it next waits for bytes (Reader.BeforeRead)
     }
 
     private async Task KeepAliveLoopAsync(Connection conn)
@@ -819,8 +933,8 @@ public sealed class MqttClient : IAsyncDisposable
                         if (conn.Closed) return;
                         conn.Pending.WriteByte(0xC0);
                         conn.Pending.WriteByte(0x00);
-                        conn.SignalWriter();
                     }
+                    Kick(conn);
                     Volatile.Write(ref conn.PingSentAt, now);
                 }
             }
@@ -841,7 +955,7 @@ public sealed class MqttClient : IAsyncDisposable
     }
 
     /// <summary>One network connection and its loops; session state lives in the client.</summary>
-    private sealed class Connection(Stream stream, MqttPacketReader reader)
+    private sealed class Connection(MqttClient client, Stream stream, MqttPacketReader reader)
     {
         public readonly Stream Stream = stream;
         public readonly MqttPacketReader Reader = reader;
@@ -849,11 +963,12 @@ public sealed class MqttClient : IAsyncDisposable
         public readonly Dictionary<ushort, TaskCompletionSource<MqttPacket>> Requests = [];
         public MqttBufferWriter Pending = new(64 * 1024);
         public MqttBufferWriter Writing = new(64 * 1024);
-        public TaskCompletionSource? WriterSignal;
         public TaskCompletionSource? SpaceAvailable;
         public bool Closed;
         public bool Disconnecting;
-        public bool WriteInProgress;
+        /// <summary>A writer (inline or on the thread pool) owns the stream's write side.</summary>
+        public bool WriterBusy;
+        private bool _buffersReleased;
         public ushort ReceiveMaximum;
         public MqttQos MaximumQos;
         public bool RetainAvailable;
@@ -864,22 +979,41 @@ public sealed class MqttClient : IAsyncDisposable
         public long PingSentAt;
         private Task _loops = Task.CompletedTask;
 
-        /// <summary>Caller holds the client lock.</summary>
-        public void SignalWriter()
+        public readonly ManualResetEventSlim WriterWake = new(false, spinCount: 0);
+        /// <summary>The receive thread queued acks or publishes since its last read (receive thread only).</summary>
+        public bool ReaderAppended;
+        public readonly TaskCompletionSource WriterDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly List<(ushort Id, byte Reason)> AckBatch = new(64);
+        public readonly List<(Outgoing Message, byte Reason)> DoneBatch = new(64);
+        public readonly TaskCompletionSource ReaderDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Returns the pooled buffers once closed and no writer uses them. Caller holds the client lock.</summary>
+        public void ReleaseBuffersIfIdle()
         {
-            var s = WriterSignal;
-            if (s is null) return;
-            WriterSignal = null;
-            s.TrySetResult();
+            if (!Closed || WriterBusy || _buffersReleased) return;
+            _buffersReleased = true;
+            Pending.Dispose();
+            Writing.Dispose();
         }
 
-        public void Start(MqttClient client)
+        public void Start()
         {
             Reader.OnBytesReceived = () => Volatile.Write(ref LastReceived, Environment.TickCount64);
+            // acks and pumped publishes queued while decoding leave before the receive loop waits again
+            Reader.BeforeRead = () =>
+            {
+                client.SettleAcks(this);
+                if (!ReaderAppended) return;
+                ReaderAppended = false;
+                client.WriteFromReceiveThread(this);
+            };
+            new Thread(() => client.ReaderLoop(this), 256 * 1024) { IsBackground = true, Name = "mqtt-receive" }.Start();
+            new Thread(() => client.WriterLoop(this), 256 * 1024) { IsBackground = true, Name = "mqtt-send" }.Start();
             _loops = Task.WhenAll(
-                Task.Run(() => client.WriterLoopAsync(this)),
-                Task.Run(() => client.ReaderLoopAsync(this)),
+                WriterDone.Task,
+                ReaderDone.Task,
                 Task.Run(() => client.KeepAliveLoopAsync(this)));
+            Kick(this);
         }
 
         public async Task FlushBrieflyAsync(object sync)
@@ -888,7 +1022,7 @@ public sealed class MqttClient : IAsyncDisposable
             {
                 lock (sync)
                 {
-                    if (Closed || (Pending.Length == 0 && !WriteInProgress)) return;
+                    if (Closed || (Pending.Length == 0 && !WriterBusy)) return;
                 }
                 await Task.Delay(5).ConfigureAwait(false);
             }

@@ -264,7 +264,7 @@ internal static class MqttPacketDecoder
                     break;
                 case MqttPropertyId.SubscriptionIdentifier:
                     var sid = pr.ReadVarInt();
-                    if (sid == 0) throw MqttBufferReader.ProtocolError("subscription identifier 0 [MQTT-3.3.4-?]");
+                    if (sid == 0) throw MqttBufferReader.ProtocolError("subscription identifier 0 (3.8.2.1.2)");
                     if (type == MqttPacketType.Subscribe && p.SubscriptionIdentifiers is not null) throw Twice(id);
                     (p.SubscriptionIdentifiers ??= []).Add(sid);
                     break;
@@ -284,7 +284,7 @@ internal static class MqttPacketDecoder
                 case MqttPropertyId.ReasonString: p.ReasonString = OnceRef(p.ReasonString, pr.ReadString(), id); break;
                 case MqttPropertyId.ReceiveMaximum:
                     var rm = pr.ReadUInt16();
-                    if (rm == 0) throw MqttBufferReader.ProtocolError("Receive Maximum 0 [MQTT-3.2.2-? / 3.1.2-?]");
+                    if (rm == 0) throw MqttBufferReader.ProtocolError("Receive Maximum 0 (3.1.2.11.3, 3.2.2.3.3)");
                     p.ReceiveMaximum = Once(p.ReceiveMaximum, rm, id);
                     break;
                 case MqttPropertyId.TopicAliasMaximum: p.TopicAliasMaximum = Once(p.TopicAliasMaximum, pr.ReadUInt16(), id); break;

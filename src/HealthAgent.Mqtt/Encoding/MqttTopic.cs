@@ -1,4 +1,4 @@
-namespace HealthAgent.Mqtt.Encoding;
+namespace HealthAgent.Mqtt;
 
 /// <summary>Topic name and topic filter rules (MQTT 5.0 section 4.7).</summary>
 public static class MqttTopic

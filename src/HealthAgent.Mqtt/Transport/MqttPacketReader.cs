@@ -24,6 +24,9 @@ internal sealed class MqttPacketReader : IDisposable
     /// <summary>Called after every successful read (keep-alive watches packets received).</summary>
     public Action? OnBytesReceived { get; set; }
 
+    /// <summary>Called each time the reader is about to wait for bytes from the stream.</summary>
+    public Action? BeforeRead { get; set; }
+
     /// <summary>
     /// Next packet: first byte and body. The body is valid until the next call. Throws <see cref="EndOfStreamException"/>
     /// when the peer closes, <see cref="MqttProtocolException"/> for a bad header or an oversize packet.
@@ -46,7 +49,35 @@ internal sealed class MqttPacketReader : IDisposable
                 if (_buffer.Length - _start < total) MakeRoom(Math.Min(total, Math.Max(avail * 2, avail + 64 * 1024)));
             }
             if (_end == _buffer.Length) MakeRoom(avail + 16 * 1024);
+            BeforeRead?.Invoke();
             var n = await _stream.ReadAsync(_buffer.AsMemory(_end), ct).ConfigureAwait(false);
+            if (n == 0) throw new EndOfStreamException("The server closed the connection.");
+            _end += n;
+            OnBytesReceived?.Invoke();
+        }
+    }
+
+    /// <summary>Blocking twin of <see cref="ReadAsync"/> for the dedicated receive thread.</summary>
+    public (byte First, ReadOnlyMemory<byte> Body) Read()
+    {
+        while (true)
+        {
+            var avail = _end - _start;
+            if (MqttPacketDecoder.TryReadFixedHeader(_buffer.AsSpan(_start, avail), _maximumPacketSize, out var first, out var hl, out var rl))
+            {
+                var total = hl + rl;
+                if (avail >= total)
+                {
+                    var body = _buffer.AsMemory(_start + hl, rl);
+                    _start += total;
+                    if (_start == _end) _start = _end = 0;
+                    return (first, body);
+                }
+                if (_buffer.Length - _start < total) MakeRoom(Math.Min(total, Math.Max(avail * 2, avail + 64 * 1024)));
+            }
+            if (_end == _buffer.Length) MakeRoom(avail + 16 * 1024);
+            BeforeRead?.Invoke();
+            var n = _stream.Read(_buffer.AsSpan(_end));
             if (n == 0) throw new EndOfStreamException("The server closed the connection.");
             _end += n;
             OnBytesReceived?.Invoke();

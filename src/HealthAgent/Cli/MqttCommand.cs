@@ -148,7 +148,6 @@ public static class MqttCommand
         var common = new Common();
         var topics = new Option<string[]>("-t", "--topic") { Description = "Topic filter (repeatable)", Required = true, AllowMultipleArgumentsPerToken = false };
         var qos = QosOption();
-        qos.DefaultValueFactory = _ => 1;
         var count = new Option<int>("-C", "--count") { Description = "Exit after this many messages" };
         var verbose = new Option<bool>("-v", "--verbose") { Description = "Print the topic before the payload" };
         var wait = new Option<int>("-W", "--timeout") { Description = "Exit after this many seconds" };
@@ -227,7 +226,7 @@ public static class MqttCommand
                 {
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{result.Messages} messages × {result.PayloadBytes} B, QoS {result.Qos}, {result.Connections} connection(s), MQTT {result.ProtocolVersion}: " +
-                        $"{result.Seconds:0.000} s, {result.MessagesPerSecond:0} msg/s, {result.MbPerSecond:0.00} MB/s, {result.AllocatedBytesPerMessage:0.0} B allocated/msg, {result.Failed} failed"));
+                        $"{result.Seconds:0.000} s, {result.MessagesPerSecond:0} msg/s, {result.MbPerSecond:0.00} MB/s, {result.AllocatedBytesPerMessage:0.0} B allocated/msg, {result.CpuMicrosecondsPerMessage:0.00} µs CPU/msg, {result.Failed} failed"));
                 }
                 return result.Failed == 0 ? 0 : 1;
             }
@@ -242,7 +241,7 @@ public static class MqttCommand
 
     /// <summary>Benchmark figures (JSON names are camelCase).</summary>
     public sealed record BenchResult(int Messages, int PayloadBytes, int Qos, int Connections, string ProtocolVersion, double Seconds,
-        double MessagesPerSecond, double MbPerSecond, double AllocatedBytesPerMessage, long Failed);
+        double MessagesPerSecond, double MbPerSecond, double AllocatedBytesPerMessage, long Failed, double CpuMicrosecondsPerMessage);
 
     private static class BenchJson
     {
@@ -270,66 +269,63 @@ public static class MqttCommand
                 };
                 clients[i] = new MqttClient(o);
                 var cr = await clients[i].ConnectAsync(ct).ConfigureAwait(false);
-                windows[i] = Math.Clamp(cr.ReceiveMaximum * 2, 1, 4096);
+                windows[i] = Math.Clamp(cr.ReceiveMaximum * 2, 1024, 4096);
             }
             var payload = new byte[size];
             Random.Shared.NextBytes(payload);
             long failed = 0;
             // warm-up (JIT tiering, buffers, broker session): 5% of the count, at most 20,000, not measured
             var warm = Math.Min(count / 20, 20_000);
-            foreach (var c in clients)
-            {
-                var wm = new MqttApplicationMessage { Topic = topic, Payload = payload, Qos = qos };
-                var pending = new List<Task<MqttPublishResult>>();
-                for (var n = 0; n < warm / connections; n++)
-                {
-                    pending.Add(c.PublishAsync(wm, ct));
-                    if (pending.Count >= 64) { await Task.WhenAll(pending).ConfigureAwait(false); pending.Clear(); }
-                }
-                await Task.WhenAll(pending).ConfigureAwait(false);
-            }
+            if (warm > 0) await RunPhaseAsync(warm).ConfigureAwait(false);
             var gcBefore = GC.GetTotalAllocatedBytes(precise: true);
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var sw = Stopwatch.StartNew();
-            var tasks = new Task[connections];
-            for (var i = 0; i < connections; i++)
-            {
-                var client = clients[i];
-                var share = count / connections + (i < count % connections ? 1 : 0);
-                var window = windows[i];
-                tasks[i] = Task.Run(async () =>
-                {
-                    var m = new MqttApplicationMessage { Topic = topic, Payload = payload, Qos = qos };
-                    if (qos == MqttQos.AtMostOnce)
-                    {
-                        for (var n = 0; n < share; n++)
-                        {
-                            var t = client.PublishAsync(m, CancellationToken.None);
-                            if (!t.IsCompletedSuccessfully) await t.ConfigureAwait(false);
-                        }
-                        var barrier = await client.PublishAsync(new MqttApplicationMessage { Topic = topic, Payload = payload, Qos = MqttQos.AtLeastOnce }, ct).ConfigureAwait(false);
-                        if (!barrier.IsSuccess) Interlocked.Increment(ref failed);
-                    }
-                    else
-                    {
-                        var ring = new Task<MqttPublishResult>[window];
-                        for (var n = 0; n < share; n++)
-                        {
-                            var slot = n % window;
-                            if (ring[slot] is { } old && !(await old.ConfigureAwait(false)).IsSuccess) Interlocked.Increment(ref failed);
-                            ring[slot] = client.PublishAsync(m, CancellationToken.None);
-                        }
-                        foreach (var t in ring)
-                            if (t is not null && !(await t.ConfigureAwait(false)).IsSuccess) Interlocked.Increment(ref failed);
-                    }
-                }, ct);
-            }
-            await Task.WhenAll(tasks).ConfigureAwait(false);
+            await RunPhaseAsync(count).ConfigureAwait(false);
             sw.Stop();
+
+            Task RunPhaseAsync(int total)
+            {
+                var tasks = new Task[connections];
+                for (var i = 0; i < connections; i++)
+                {
+                    var client = clients[i];
+                    var share = total / connections + (i < total % connections ? 1 : 0);
+                    var window = windows[i];
+                    tasks[i] = Task.Run(async () =>
+                    {
+                        var m = new MqttApplicationMessage { Topic = topic, Payload = payload, Qos = qos };
+                        if (qos == MqttQos.AtMostOnce)
+                        {
+                            for (var n = 0; n < share; n++)
+                            {
+                                var t = client.PublishAsync(m, CancellationToken.None);
+                                if (!t.IsCompletedSuccessfully) await t.ConfigureAwait(false);
+                            }
+                            var barrier = await client.PublishAsync(new MqttApplicationMessage { Topic = topic, Payload = payload, Qos = MqttQos.AtLeastOnce }, ct).ConfigureAwait(false);
+                            if (!barrier.IsSuccess) Interlocked.Increment(ref failed);
+                        }
+                        else
+                        {
+                            var ring = new Task<MqttPublishResult>[window];
+                            for (var n = 0; n < share; n++)
+                            {
+                                var slot = n % window;
+                                if (ring[slot] is { } old && !(await old.ConfigureAwait(false)).IsSuccess) Interlocked.Increment(ref failed);
+                                ring[slot] = client.PublishAsync(m, CancellationToken.None);
+                            }
+                            foreach (var t in ring)
+                                if (t is not null && !(await t.ConfigureAwait(false)).IsSuccess) Interlocked.Increment(ref failed);
+                        }
+                    }, ct);
+                }
+                return Task.WhenAll(tasks);
+            }
             var allocated = GC.GetTotalAllocatedBytes(precise: true) - gcBefore;
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
             var seconds = sw.Elapsed.TotalSeconds;
             return new BenchResult(count, size, (int)qos, connections, baseOptions.ProtocolVersion == MqttProtocolVersion.V500 ? "5" : "3.1.1",
                 Math.Round(seconds, 4), Math.Round(count / seconds, 1), Math.Round(count * (double)size / seconds / 1e6, 3),
-                Math.Round(allocated / (double)count, 2), failed);
+                Math.Round(allocated / (double)count, 2), failed, Math.Round(cpu.TotalMicroseconds / count, 3));
         }
         finally
         {

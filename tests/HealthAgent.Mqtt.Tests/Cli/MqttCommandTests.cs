@@ -1,0 +1,96 @@
+using System.Text.Json;
+using HealthAgent.TestSupport;
+
+namespace HealthAgent.Mqtt.Tests.Cli;
+
+/// <summary>`healthagent mqtt pub|sub|bench` run as a process against mosquitto, cross-checked with mosquitto's own tools.</summary>
+public sealed class MqttCommandTests
+{
+    private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "healthagent.dll");
+
+    private static Task<ProcessResult> HealthAgentAsync(params string[] args) =>
+        ProcessRunner.RunAsync("dotnet", [Dll, "mqtt", .. args], TimeSpan.FromSeconds(30));
+
+    private static string P(MosquittoBroker b) => b.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    [Theory]
+    [InlineData("5")]
+    [InlineData("311")]
+    public async Task Pub_Qos1_ExitsZeroAndMosquittoSubReceives(string version)
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        var sub = await MosquittoClients.StartSubAsync(broker, ["-t", "cli/#", "-v", "-C", "1", "-W", "20"]);
+        var r = await HealthAgentAsync("pub", "-h", "127.0.0.1", "-p", P(broker), "-t", "cli/pub", "-m", "from healthagent", "-q", "1", "-V", version);
+        Assert.True(r.ExitCode == 0, r.StandardError);
+        var s = await sub;
+        Assert.Equal("cli/pub from healthagent", s.StandardOutput.Trim());
+    }
+
+    [Fact]
+    public async Task Pub_AclDeniedUnderV5_ExitsNonZeroWithReason()
+    {
+        await using var broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions
+        {
+            AllowAnonymous = false,
+            Users = new Dictionary<string, string> { ["u"] = "p" },
+            AclFileContent = "user u\ntopic write ok/#\n",
+        });
+        var r = await HealthAgentAsync("pub", "-p", P(broker), "-u", "u", "-P", "p", "-t", "denied/x", "-m", "x", "-q", "1");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("Not authorized", r.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pub_NoBroker_ExitsNonZero()
+    {
+        var r = await HealthAgentAsync("pub", "-p", MosquittoBroker.GetFreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "x", "-m", "y");
+        Assert.Equal(1, r.ExitCode);
+    }
+
+    [Fact]
+    public async Task Sub_CountReached_PrintsTopicAndPayloadFromMosquittoPub()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        var sub = HealthAgentAsync("sub", "-h", "127.0.0.1", "-p", P(broker), "-t", "a/#", "-t", "b/#", "-v", "-C", "2", "-W", "20", "-i", "cli-sub");
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!broker.Log.Contains("Received SUBSCRIBE from cli-sub", StringComparison.Ordinal) && DateTime.UtcNow < deadline) await Task.Delay(50);
+        await Task.Delay(100);
+        Assert.Equal(0, (await MosquittoClients.PubAsync(broker, ["-t", "a/1", "-m", "first", "-q", "1"])).ExitCode);
+        Assert.Equal(0, (await MosquittoClients.PubAsync(broker, ["-t", "b/2", "-m", "second", "-q", "1"])).ExitCode);
+        var r = await sub;
+        Assert.True(r.ExitCode == 0, r.StandardError);
+        Assert.Equal(["a/1 first", "b/2 second"], r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task Sub_TimeoutBeforeCount_ExitsNonZero()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        var r = await HealthAgentAsync("sub", "-p", P(broker), "-t", "quiet/#", "-C", "1", "-W", "1");
+        Assert.Equal(1, r.ExitCode);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1")]
+    public async Task Bench_Json_PrintsRatesAndAllocations(string qos)
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        var r = await HealthAgentAsync("bench", "-p", P(broker), "-t", "bench", "-n", "2000", "-s", "16", "-q", qos, "-c", "2", "--json");
+        Assert.True(r.ExitCode == 0, r.StandardError);
+        using var json = JsonDocument.Parse(r.StandardOutput);
+        Assert.True(json.RootElement.GetProperty("messagesPerSecond").GetDouble() > 0);
+        Assert.True(json.RootElement.GetProperty("mbPerSecond").GetDouble() > 0);
+        Assert.True(json.RootElement.GetProperty("allocatedBytesPerMessage").GetDouble() >= 0);
+        Assert.Equal(2000, json.RootElement.GetProperty("messages").GetInt32());
+        Assert.Equal(0, json.RootElement.GetProperty("failed").GetInt64());
+    }
+
+    [Fact]
+    public async Task Help_DashDashHelp_ShowsHostOption()
+    {
+        var r = await HealthAgentAsync("pub", "--help");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("-h, --host", r.StandardOutput, StringComparison.Ordinal);
+    }
+}
