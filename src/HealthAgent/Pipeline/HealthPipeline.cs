@@ -33,6 +33,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     private readonly Lock _watchLock = new();
     private volatile ComponentStatus[] _components = [];
     private HealthRollup _rollup;
+    private int _disposed;
 
     public HealthPipeline(string agentId, string bootId, RuleSet rules, string stateDirectory,
         IReadOnlyList<(ISource Source, SourceOptions Options)> sources, IReadOnlyList<IHealthPublisher> publishers,
@@ -185,6 +186,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         foreach (var p in _publishers) await p.DisposeAsync().ConfigureAwait(false);
         _store.Dispose();
     }
