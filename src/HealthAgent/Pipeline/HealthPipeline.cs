@@ -29,6 +29,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly List<SourceRunner> _runners = [];
     private readonly Dictionary<string, DateTimeOffset> _lastStatePublish = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, ComponentRef>> _bySource = new(StringComparer.Ordinal);
     private readonly List<Channel<HealthChange>> _watchers = [];
     private readonly Lock _watchLock = new();
     private volatile ComponentStatus[] _components = [];
@@ -98,7 +99,13 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     public async Task ProcessAsync(SourceResult result, CancellationToken ct)
     {
         var now = _time.GetUtcNow();
-        foreach (var obs in result.Observations)
+        IReadOnlyList<Observation> observations = result.Observations;
+        if (!_bySource.TryGetValue(result.Source, out var seen)) _bySource[result.Source] = seen = new(StringComparer.Ordinal);
+        foreach (var o in observations) seen[o.Component.Id] = o.Component;
+        if (result.Errors.FirstOrDefault(e => e.Device == SourceRunner.WholeSource) is { } whole)
+            // The source failed as a whole: what it showed before is no longer known (unknown neither raises nor clears).
+            observations = [.. observations, .. seen.Values.Where(c => observations.All(o => o.Component.Id != c.Id)).Select(c => new Observation(c, [], null, whole.Message))];
+        foreach (var obs in observations)
         {
             var r = _tracker.Observe(obs, now);
             var id = obs.Component.Id;

@@ -58,6 +58,21 @@ public sealed class HealthPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Process_SourceFailsAsAWhole_ItsComponentsUnknownWithoutEvents()
+    {
+        var pub = new RecordingPublisher();
+        await using var p = Create(pub);
+        await p.ProcessAsync(Result(Psu("blinking amber")), default);
+        await p.ProcessAsync(new SourceResult("test", [], [new SourceError(SourceRunner.WholeSource, "source 'test' failed: BMC unreachable")]), default);
+        var s = Assert.Single(p.Components);
+        Assert.Equal(HwState.Unknown, s.Evaluation.Verdict.State);
+        Assert.Contains("BMC unreachable", s.Evaluation.UnknownReason, StringComparison.Ordinal);
+        await p.ProcessAsync(Result(Psu("blinking amber")), default);
+        Assert.Single(pub.Events); // only the first raise
+        Assert.Equal("psu.fault", p.Components.Single().Evaluation.Verdict.Code);
+    }
+
+    [Fact]
     public async Task Restart_SameFaultStillThere_NotRaisedAgainAndSeqContinues()
     {
         var first = new RecordingPublisher();
