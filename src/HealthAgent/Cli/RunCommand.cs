@@ -54,9 +54,15 @@ public static class RunCommand
         using var host = builder.Build();
         try
         {
+            host.Services.GetRequiredService<HealthPipeline>(); // sources, publishers, state: fail here with a clear message
             await host.RunAsync(ct).ConfigureAwait(false);
         }
         catch (ConfigException e) { await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false); return 1; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            await Console.Error.WriteLineAsync($"cannot use the state directory {config.StateDirectory}: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
         return Environment.ExitCode;
     }
 }

@@ -79,8 +79,21 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         LogStarted(_log, AgentId, _runners.Count, string.Join(", ", _runners.Select(r => r.Source.Name)), string.Join(", ", _publishers.Select(p => p.Name)));
         try
         {
+            string? lastError = null;
             await foreach (var result in _input.Reader.ReadAllAsync(ct).ConfigureAwait(false))
-                await ProcessAsync(result, ct).ConfigureAwait(false);
+            {
+                try
+                {
+                    await ProcessAsync(result, ct).ConfigureAwait(false);
+                    lastError = null;
+                }
+                catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    // A full disk or a broken state store must not stop the agent: log (on change) and go on.
+                    if (e.Message != lastError) LogStateLoopError(_log, result.Source, e.Message);
+                    lastError = e.Message;
+                }
+            }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         await sourcesCts.CancelAsync().ConfigureAwait(false);
@@ -208,6 +221,8 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     private static partial void LogEvent(ILogger logger, LogLevel level, string kind, string component, string severity, string code, string meaning, string action, string led, long seq);
     [LoggerMessage(Level = LogLevel.Warning, Message = "publisher {Publisher}: {Message}")]
     private static partial void LogPublisherError(ILogger logger, string publisher, string message);
+    [LoggerMessage(Level = LogLevel.Error, Message = "state loop: a result of {Source} could not be processed: {Message}")]
+    private static partial void LogStateLoopError(ILogger logger, string source, string message);
     [LoggerMessage(Level = LogLevel.Error, Message = "state store was corrupt: moved aside to {Moved}; starting with a fresh one (conditions raised before may be raised again)")]
     private static partial void LogStoreCorrupt(ILogger logger, string moved);
 }
