@@ -147,6 +147,22 @@ public class MqttPublisherEndToEndTests
     }
 
     [Fact]
+    public async Task RunWithInvalidMqttOptions_ExitsOneListingEveryError()
+    {
+        var dir = Directory.CreateTempSubdirectory("healthagent-badconfig-").FullName;
+        try
+        {
+            var config = Path.Combine(dir, "agent.json");
+            await File.WriteAllTextAsync(config, """{ "publishers": { "mqtt": { "port": 70000, "willDelaySeconds": 31 } } }""");
+            var r = await ProcessRunner.RunAsync("dotnet", ["exec", Path.Combine(AppContext.BaseDirectory, "healthagent.dll"), "run", "--config", config], TimeSpan.FromSeconds(30));
+            Assert.Equal(1, r.ExitCode);
+            Assert.Contains("publishers.mqtt.port", r.StandardError, StringComparison.Ordinal);
+            Assert.Contains("publishers.mqtt.willDelaySeconds", r.StandardError, StringComparison.Ordinal);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public async Task BrokerDownTenSecondsDuringStream_EveryEventArrivesInOrderOnce()
     {
         await using var broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { Persistence = true });
