@@ -100,6 +100,23 @@ public class MqttPublisherEndToEndTests
     }
 
     [Fact]
+    public async Task BrokerRestartedWithoutPersistence_RetainedTopicsRepublishedAfterReconnect()
+    {
+        await using var broker = await MosquittoBroker.StartAsync(); // no persistence: a restart forgets retained messages
+        using var dir = new AgentDir(broker);
+        await using var agent = new InProcessAgent(dir);
+        await agent.WaitOnlineAsync();
+        agent.Source.Set(Psu("off"));
+        await Task.Delay(300);
+        await broker.RestartAsync();
+        await Task.Delay(200);
+        await agent.WaitOnlineAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("psu.no_input", (string?)JsonNode.Parse(await RetainedAsync(broker, dir.Root + "/state/power_supply/psu:1"))!["code"]);
+        Assert.Equal("warning", (string?)JsonNode.Parse(await RetainedAsync(broker, dir.Root + "/health"))!["worst"]);
+        Assert.Equal("online", await RetainedAsync(broker, dir.Root + "/status"));
+    }
+
+    [Fact]
     public async Task CmdRepublish_RepliesWithCorrelationId()
     {
         await using var broker = await MosquittoBroker.StartAsync();
