@@ -7,7 +7,7 @@ runs, refs = {}, []
 for line in open(sys.argv[1]) if len(sys.argv) > 1 else sys.stdin:
     line = line.strip()
     if not line or line.startswith('#'):
-        if line: print(line)
+        if line: print('Run ' + line.lstrip('# ') + '  ')
         continue
     d = json.loads(line)
     if 'reference' in d:

@@ -24,7 +24,8 @@ public sealed class MqttClient : IAsyncDisposable
     // Session state: survives a connection loss, dropped when the broker reports no session [MQTT-3.2.2-5].
     private readonly bool[] _idInUse = new bool[65536];
     private readonly Outgoing?[] _outgoingById = new Outgoing?[65536];
-    private readonly Queue<Outgoing> _unsent = new();
+    // QoS 1 publishes waiting for a window or a connection; enqueued without the lock, dequeued under it
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Outgoing> _unsent = new();
     private readonly HashSet<ushort> _inboundQos2 = [];
     private Outgoing? _sentHead; // QoS 1 publishes sent and not yet acknowledged, in send order [MQTT-4.6.0-1]
     private Outgoing? _sentTail;
@@ -64,7 +65,7 @@ public sealed class MqttClient : IAsyncDisposable
     public long DroppedMessages => Interlocked.Read(ref _dropped);
 
     /// <summary>QoS 1 publishes not yet acknowledged (sent or waiting for a send window / connection).</summary>
-    public int PendingPublishes { get { lock (_sync) { return _sentCount + _unsent.Count; } } }
+    public int PendingPublishes { get { lock (_sync) { return _sentCount + _unsent.Count(o => !o.Task.IsCompleted); } } }
 
     private MqttProtocolVersion Version => _options.ProtocolVersion;
 
@@ -288,21 +289,25 @@ public sealed class MqttClient : IAsyncDisposable
             return Qos0Done;
         }
 
-        Outgoing o;
-        Connection? current;
-        var claimed = false;
-        lock (_sync)
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
+        var current = Volatile.Read(ref _conn);
+        if (current is { Closed: false }) CheckCapabilities(current, message);
+        else if (!Volatile.Read(ref _everConnected)) throw new MqttNotConnectedException();
+        var o = new Outgoing(message);
+        // no lock while the send window is full (the steady state of a fast publisher): the receive thread moves
+        // queued messages into the window as PUBACKs free it
+        _unsent.Enqueue(o);
+        current = Volatile.Read(ref _conn); // re-read: a connection made meanwhile may have pumped before our enqueue
+        if (current is not null && Volatile.Read(ref _sentCount) < current.ReceiveMaximum)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            current = _conn;
-            if (current is { Closed: false }) CheckCapabilities(current, message);
-            else if (!_everConnected) throw new MqttNotConnectedException();
-            o = new Outgoing(message);
-            _unsent.Enqueue(o);
-            if (current is { Closed: false } && PumpUnsent(current)) claimed = true;
+            bool claimed;
+            lock (_sync)
+            {
+                claimed = ReferenceEquals(_conn, current) && !current.Closed && !current.Disconnecting && PumpUnsent(current);
+            }
+            if (claimed) Kick(current);
         }
-        // sent now when the window had room; otherwise the receive loop sends it as acks free the window
-        if (claimed) Kick(current!);
+        if (Volatile.Read(ref _disposed)) o.TrySetException(new MqttMessageNotDeliveredException(message, "the client was disposed"));
         if (!ct.CanBeCanceled) return o.Task;
         var registration = ct.Register(static s =>
         {
@@ -377,9 +382,8 @@ public sealed class MqttClient : IAsyncDisposable
     private bool PumpUnsent(Connection conn)
     {
         var any = false;
-        while (_unsent.Count > 0 && _sentCount < conn.ReceiveMaximum)
+        while (_sentCount < conn.ReceiveMaximum && _unsent.TryDequeue(out var o))
         {
-            var o = _unsent.Dequeue();
             if (o.Task.IsCompleted) continue; // cancelled before it was sent
             ushort id = 0;
             try
@@ -508,7 +512,9 @@ public sealed class MqttClient : IAsyncDisposable
             conn = _conn;
             if (conn is null || conn.Closed) return;
             MqttPacketEncoder.Encode(new DisconnectPacket { ReasonCode = (byte)reason }, Version, conn.Pending);
+            // nothing may follow DISCONNECT: new publishes see "not connected" (QoS 1 ones wait for a reconnect)
             conn.Disconnecting = true;
+            _conn = null;
         }
         Kick(conn);
         // let the writer flush everything queued before the DISCONNECT, for at most 2 s
@@ -539,8 +545,7 @@ public sealed class MqttClient : IAsyncDisposable
         {
             _disposed = true;
             for (var m = _sentHead; m is not null; m = m.Next) toFault.Add(m);
-            toFault.AddRange(_unsent);
-            _unsent.Clear();
+            while (_unsent.TryDequeue(out var u)) toFault.Add(u);
             _sentHead = _sentTail = null;
             _sentCount = 0;
         }
@@ -825,7 +830,7 @@ public sealed class MqttClient : IAsyncDisposable
                 Unlink(o);
                 done.Add((o, reason));
             }
-            if (!conn.Closed && PumpUnsent(conn)) conn.ReaderAppended = true;
+            if (!conn.Closed && !conn.Disconnecting && PumpUnsent(conn)) conn.ReaderAppended = true;
         }
         acks.Clear();
         // [MQTT-4.4.0-2] a PUBACK (any reason code) ends the exchange; ≥ 0x80 is returned, not retried
@@ -890,7 +895,7 @@ public sealed class MqttClient : IAsyncDisposable
     /// <summary>PUBACK/PUBREC/PUBREL/PUBCOMP written directly (4 or 5 bytes). Caller holds the lock.</summary>
     private void AppendAck(Connection conn, MqttPacketType type, ushort id, byte reason)
     {
-        if (conn.Closed) return;
+        if (conn.Closed || conn.Disconnecting) return;
         var w = conn.Pending;
         w.WriteByte((byte)((byte)type << 4 | (type == MqttPacketType.PubRel ? 2 : 0)));
         var withReason = reason != 0 && Version == MqttProtocolVersion.V500;
@@ -930,7 +935,7 @@ public sealed class MqttClient : IAsyncDisposable
                 {
                     lock (_sync)
                     {
-                        if (conn.Closed) return;
+                        if (conn.Closed || conn.Disconnecting) return;
                         conn.Pending.WriteByte(0xC0);
                         conn.Pending.WriteByte(0x00);
                     }
