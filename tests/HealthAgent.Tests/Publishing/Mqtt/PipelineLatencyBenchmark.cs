@@ -27,6 +27,9 @@ public class PipelineLatencyBenchmark(ITestOutputHelper output)
     public async Task PushedPsuFlip_ToMosquittoSub_Latency()
     {
         const int flips = 200;
+        // As `healthagent run` does. Without it, this test process (whose mosquitto and mosquitto_sub pipe readers
+        // block pool threads) showed 0.5–0.9 s outliers; set BENCH_DEFAULT_POOL=1 to see them.
+        if (Environment.GetEnvironmentVariable("BENCH_DEFAULT_POOL") != "1") HealthAgent.Cli.RunCommand.ConfigureThreadPool();
         await using var broker = await MosquittoBroker.StartAsync();
         using var dir = new AgentDir(broker, "bench");
         await using var agent = new InProcessAgent(dir);
@@ -42,6 +45,18 @@ public class PipelineLatencyBenchmark(ITestOutputHelper output)
         sub.BeginOutputReadLine();
         await Task.Delay(500); // subscribed
 
+        // Diagnostics for outliers: thread-pool queue and thread count, sampled from a dedicated thread.
+        long maxPending = 0; int maxThreads = 0; var sampling = true; var gcBefore = GC.CollectionCount(2);
+        var sampler = new Thread(() =>
+        {
+            while (Volatile.Read(ref sampling))
+            {
+                maxPending = Math.Max(maxPending, ThreadPool.PendingWorkItemCount);
+                maxThreads = Math.Max(maxThreads, ThreadPool.ThreadCount);
+                Thread.Sleep(5);
+            }
+        }) { IsBackground = true };
+        sampler.Start();
         var ms = new List<double>();
         var toEvent = new List<double>(); // flip → event made by the state loop (wall clock, the event's "time")
         for (var i = 0; i < flips; i++)
@@ -53,9 +68,12 @@ public class PipelineLatencyBenchmark(ITestOutputHelper output)
             var ev = JsonNode.Parse(line)!;
             Assert.Equal(i % 2 == 0 ? "raised" : "cleared", (string?)ev["kind"]);
             ms.Add(Stopwatch.GetElapsedTime(t0, at).TotalMilliseconds);
+            if (ms[^1] > 100) output.WriteLine(FormattableString.Invariant($"outlier: flip {i} took {ms[^1]:0.0} ms"));
             toEvent.Add((DateTimeOffset.Parse((string)ev["time"]!, CultureInfo.InvariantCulture) - wall0).TotalMilliseconds);
             await Task.Delay(20);
         }
+        Volatile.Write(ref sampling, false);
+        output.WriteLine(FormattableString.Invariant($"threadpool: max pending {maxPending}, max threads {ThreadPool.ThreadCount}/{maxThreads}, gen2 GCs {GC.CollectionCount(2) - gcBefore}"));
         toEvent.Sort();
         output.WriteLine(FormattableString.Invariant($"flip->event p50={toEvent[toEvent.Count / 2]:0.00} ms p99={toEvent[(int)(toEvent.Count * 0.99) - 1]:0.00} ms max={toEvent[^1]:0.00} ms"));
         sub.Kill();
