@@ -25,6 +25,18 @@ public static class RunCommand
         return cmd;
     }
 
+    /// <summary>
+    /// Lets the thread pool start 16 workers without delay. Sources do blocking I/O on pool threads (sysfs, ptys,
+    /// pipes: .NET on Unix reads pipes and ttys by blocking a pool thread); with 2 cores the pool otherwise adds a
+    /// thread only every ~0.5 s once those are busy, which showed as 0.5–0.9 s fault-to-MQTT outliers
+    /// (docs/performance-pipeline.md). Idle threads cost only their stacks.
+    /// </summary>
+    public static void ConfigureThreadPool()
+    {
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        if (workers < 16) ThreadPool.SetMinThreads(16, io);
+    }
+
     public static async Task<int> RunAsync(string? configPath, CancellationToken ct)
     {
         AgentConfig config;
@@ -37,6 +49,7 @@ public static class RunCommand
         catch (ConfigException e) { await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false); return 1; }
         if (errors.Count > 0) { await Console.Error.WriteLineAsync(new ConfigException(errors).Message).ConfigureAwait(false); return 1; }
 
+        ConfigureThreadPool();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(config.Agent.LogLevel, ignoreCase: true));
@@ -47,55 +60,50 @@ public static class RunCommand
             builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; o.UseUtcTimestamp = true; o.ColorBehavior = LoggerColorBehavior.Default; });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton(config);
+        // The pipeline is a singleton so other hosted parts (the web view) can take IHealthState from DI.
+        builder.Services.AddSingleton(sp => AgentService.CreatePipeline(config, sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton<IHealthState>(sp => sp.GetRequiredService<HealthPipeline>());
         builder.Services.AddHostedService<AgentService>();
         using var host = builder.Build();
         try
         {
+            host.Services.GetRequiredService<HealthPipeline>(); // sources, publishers, state: fail here with a clear message
             await host.RunAsync(ct).ConfigureAwait(false);
         }
         catch (ConfigException e) { await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false); return 1; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            await Console.Error.WriteLineAsync($"cannot use the state directory {config.StateDirectory}: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
         return Environment.ExitCode;
     }
 }
 
-/// <summary>The pipeline as a hosted service: started by the host, stopped on SIGTERM/Ctrl+C.</summary>
-internal sealed partial class AgentService(AgentConfig config, ILoggerFactory loggers, IHostApplicationLifetime lifetime) : BackgroundService
+/// <summary>The pipeline as a hosted service: started by the host, stopped on SIGTERM/Ctrl+C (the container disposes it).</summary>
+internal sealed partial class AgentService(AgentConfig config, HealthPipeline pipeline, ILoggerFactory loggers) : BackgroundService
 {
-    private HealthPipeline? _pipeline;
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Sources and publishers from their catalogs, around one pipeline. Throws <see cref="ConfigException"/>.</summary>
+    public static HealthPipeline CreatePipeline(AgentConfig config, ILoggerFactory loggers)
     {
-        var log = loggers.CreateLogger("HealthAgent");
         var time = TimeProvider.System;
         var agentId = config.Agent.EffectiveAgentId;
         var bootId = HealthPipeline.ReadBootId();
         Directory.CreateDirectory(config.StateDirectory);
-        try
-        {
-            var sources = SourceCatalog.CreateEnabled(config, new SourceContext(loggers, config.Rules, time));
-            var withOptions = sources.Select(s => (s, config.Sources[s.Name])).ToList();
-            HealthPipeline? pipeline = null;
-            var publishers = PublisherCatalog.CreateEnabled(new PublisherContext(config, loggers, time, agentId, bootId, () => pipeline?.SourceStats ?? []));
-            _pipeline = pipeline = new HealthPipeline(agentId, bootId, config.Rules, config.StateDirectory, withOptions, publishers, loggers, time);
-            LogConfig(log, config.Source, config.StateDirectory, config.Rules.Version);
-            await pipeline.RunAsync(stoppingToken).ConfigureAwait(false);
-        }
-        catch (ConfigException e)
-        {
-            LogFatal(log, e.Message);
-            Environment.ExitCode = 1;
-            lifetime.StopApplication();
-        }
+        var sources = SourceCatalog.CreateEnabled(config, new SourceContext(loggers, config.Rules, time));
+        HealthPipeline? pipeline = null;
+        var publishers = PublisherCatalog.CreateEnabled(new PublisherContext(config, loggers, time, agentId, bootId, () => pipeline?.SourceStats ?? []));
+        pipeline = new HealthPipeline(agentId, bootId, config.Rules, config.StateDirectory,
+            sources.Select(s => (s, config.Sources[s.Name])).ToList(), publishers, loggers, time);
+        return pipeline;
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        if (_pipeline is not null) await _pipeline.DisposeAsync().ConfigureAwait(false);
+        LogConfig(loggers.CreateLogger("HealthAgent"), config.Source, config.StateDirectory, config.Rules.Version);
+        return pipeline.RunAsync(stoppingToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "configuration {Source}; state in {StateDirectory}; rules version {Rules}")]
     private static partial void LogConfig(ILogger logger, string source, string stateDirectory, string rules);
-    [LoggerMessage(Level = LogLevel.Critical, Message = "{Message}")]
-    private static partial void LogFatal(ILogger logger, string message);
 }

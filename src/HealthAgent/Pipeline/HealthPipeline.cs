@@ -29,10 +29,12 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly List<SourceRunner> _runners = [];
     private readonly Dictionary<string, DateTimeOffset> _lastStatePublish = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, ComponentRef>> _bySource = new(StringComparer.Ordinal);
     private readonly List<Channel<HealthChange>> _watchers = [];
     private readonly Lock _watchLock = new();
     private volatile ComponentStatus[] _components = [];
     private HealthRollup _rollup;
+    private int _disposed;
 
     public HealthPipeline(string agentId, string bootId, RuleSet rules, string stateDirectory,
         IReadOnlyList<(ISource Source, SourceOptions Options)> sources, IReadOnlyList<IHealthPublisher> publishers,
@@ -77,8 +79,21 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         LogStarted(_log, AgentId, _runners.Count, string.Join(", ", _runners.Select(r => r.Source.Name)), string.Join(", ", _publishers.Select(p => p.Name)));
         try
         {
+            string? lastError = null;
             await foreach (var result in _input.Reader.ReadAllAsync(ct).ConfigureAwait(false))
-                await ProcessAsync(result, ct).ConfigureAwait(false);
+            {
+                try
+                {
+                    await ProcessAsync(result, ct).ConfigureAwait(false);
+                    lastError = null;
+                }
+                catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    // A full disk or a broken state store must not stop the agent: log (on change) and go on.
+                    if (e.Message != lastError) LogStateLoopError(_log, result.Source, e.Message);
+                    lastError = e.Message;
+                }
+            }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         await sourcesCts.CancelAsync().ConfigureAwait(false);
@@ -97,13 +112,19 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     public async Task ProcessAsync(SourceResult result, CancellationToken ct)
     {
         var now = _time.GetUtcNow();
-        foreach (var obs in result.Observations)
+        IReadOnlyList<Observation> observations = result.Observations;
+        if (!_bySource.TryGetValue(result.Source, out var seen)) _bySource[result.Source] = seen = new(StringComparer.Ordinal);
+        foreach (var o in observations) seen[o.Component.Id] = o.Component;
+        if (result.Errors.FirstOrDefault(e => e.Device == SourceRunner.WholeSource) is { } whole)
+            // The source failed as a whole: what it showed before is no longer known (unknown neither raises nor clears).
+            observations = [.. observations, .. seen.Values.Where(c => observations.All(o => o.Component.Id != c.Id)).Select(c => new Observation(c, [], null, whole.Message))];
+        foreach (var obs in observations)
         {
             var r = _tracker.Observe(obs, now);
             var id = obs.Component.Id;
             HealthEvent? e = null;
-            if (r.Transition is { } t) e = CreateEvent(t, now);
-            if ((e is not null || r.StatusChanged) && _tracker.Accepted(id) is { } accepted) _store.Record(id, accepted, e);
+            if ((r.Transition is not null || r.StatusChanged) && _tracker.Accepted(id) is { } accepted)
+                e = _store.Record(id, accepted, r.Transition is { } t ? seq => CreateEvent(t, seq, now) : null);
 
             var publishState = r.StatusChanged || (r.ReadingsChanged && (!_lastStatePublish.TryGetValue(id, out var last) || now - last >= ReadingsRepublish));
             if (publishState) _lastStatePublish[id] = now;
@@ -137,7 +158,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         }
     }
 
-    private HealthEvent CreateEvent(Transition t, DateTimeOffset now)
+    private HealthEvent CreateEvent(Transition t, long seq, DateTimeOffset now)
     {
         var ev = t.Evaluation;
         var v = ev.Verdict;
@@ -146,7 +167,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         {
             try { fromLed = LedText.ParseIndicator(fl, led.LedNames); } catch (FormatException) { }
         }
-        return new HealthEvent(Guid.NewGuid(), AgentId, BootId, _store.NextSeq(), now, t.Kind, ev.Component, ev.Led, ev.Rule?.Id,
+        return new HealthEvent(Guid.NewGuid(), AgentId, BootId, seq, now, t.Kind, ev.Component, ev.Led, ev.Rule?.Id,
             v.Code, v.State, v.Severity, v.Meaning, v.Action, ev.Readings, fromLed, t.From?.RuleId, t.From?.State, t.From?.Severity);
     }
 
@@ -185,6 +206,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         foreach (var p in _publishers) await p.DisposeAsync().ConfigureAwait(false);
         _store.Dispose();
     }
@@ -199,13 +221,15 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     private static partial void LogEvent(ILogger logger, LogLevel level, string kind, string component, string severity, string code, string meaning, string action, string led, long seq);
     [LoggerMessage(Level = LogLevel.Warning, Message = "publisher {Publisher}: {Message}")]
     private static partial void LogPublisherError(ILogger logger, string publisher, string message);
+    [LoggerMessage(Level = LogLevel.Error, Message = "state loop: a result of {Source} could not be processed: {Message}")]
+    private static partial void LogStateLoopError(ILogger logger, string source, string message);
     [LoggerMessage(Level = LogLevel.Error, Message = "state store was corrupt: moved aside to {Moved}; starting with a fresh one (conditions raised before may be raised again)")]
     private static partial void LogStoreCorrupt(ILogger logger, string moved);
 }
 
 /// <summary>
 /// The roll-up: worst severity over all components, counts per severity, and the system health LED — the "system"
-/// family component's LED when there is one, else derived from the worst severity the way the seed appliance's
+/// family component's LED when there is one (the most severe of several), else derived from the worst severity the way the seed appliance's
 /// system LED behaves: ok/info → solid blue (healthy), warning/critical → blinking amber (fault).
 /// </summary>
 public static class HealthRollups
@@ -215,12 +239,18 @@ public static class HealthRollups
         var counts = Enum.GetValues<Severity>().ToDictionary(s => s, _ => 0);
         var worst = Severity.Ok;
         IndicatorState? system = null;
+        var systemSeverity = Severity.Ok;
         foreach (var c in components)
         {
             var s = c.Evaluation.Verdict.Severity;
             counts[s]++;
             if (s > worst) worst = s;
-            if (c.Component.Family == "system" && c.Evaluation.Led is { } led) system = led;
+            // Several readers of the system LED (front panel and BMC): the most severe one wins.
+            if (c.Component.Family == "system" && c.Evaluation.Led is { IsKnown: true } led && (system is null || s > systemSeverity))
+            {
+                system = led;
+                systemSeverity = s;
+            }
         }
         system ??= IndicatorState.Single("status", worst >= Severity.Warning ? LedState.Blinking(LedColor.Amber) : LedState.Solid(LedColor.Blue));
         return new HealthRollup(worst, counts, system, now);

@@ -24,6 +24,7 @@ public sealed class HealthStore : IDisposable
         """;
 
     private readonly SqliteConnection _db;
+    private readonly WalCheckpointer _checkpointer;
     private readonly Lock _lock = new();
     private long _seq;
 
@@ -31,6 +32,7 @@ public sealed class HealthStore : IDisposable
     {
         _db = SqliteStore.Open(path, Schema, out var moved);
         MovedAside = moved;
+        _checkpointer = new WalCheckpointer(path, TimeSpan.FromSeconds(5));
         var s = SqliteStore.Scalar(_db, "SELECT value FROM meta WHERE key = 'seq'") as string;
         var maxHistory = SqliteStore.Scalar(_db, "SELECT MAX(seq) FROM history");
         _seq = Math.Max(s is null ? 0 : long.Parse(s, CultureInfo.InvariantCulture), maxHistory is null ? 0 : Convert.ToInt64(maxHistory, CultureInfo.InvariantCulture));
@@ -57,23 +59,26 @@ public sealed class HealthStore : IDisposable
         }
     }
 
-    /// <summary>Reserves the next sequence number (persisted before it is used, so it never repeats after a crash).</summary>
-    public long NextSeq()
-    {
-        lock (_lock)
-        {
-            _seq++;
-            SqliteStore.Exec(_db, "INSERT INTO meta (key, value) VALUES ('seq', $v) ON CONFLICT(key) DO UPDATE SET value = $v", ("$v", _seq.ToString(CultureInfo.InvariantCulture)));
-            return _seq;
-        }
-    }
-
-    /// <summary>Records an accepted condition and, when there is one, its event — in one transaction.</summary>
-    public void Record(string componentId, TrackedCondition condition, HealthEvent? e)
+    /// <summary>
+    /// Records an accepted condition and, when <paramref name="makeEvent"/> is given, the event it makes with the
+    /// next sequence number — condition, sequence number and history in one transaction, so a crash never reuses a
+    /// sequence number nor forgets a raised condition.
+    /// </summary>
+    public HealthEvent? Record(string componentId, TrackedCondition condition, Func<long, HealthEvent>? makeEvent)
     {
         lock (_lock)
         {
             using var tx = _db.BeginTransaction();
+            HealthEvent? e = null;
+            if (makeEvent is not null)
+            {
+                e = makeEvent(_seq + 1);
+                using var seq = _db.CreateCommand();
+                seq.Transaction = tx;
+                seq.CommandText = "INSERT INTO meta (key, value) VALUES ('seq', $v) ON CONFLICT(key) DO UPDATE SET value = $v";
+                seq.Parameters.AddWithValue("$v", e.Seq.ToString(CultureInfo.InvariantCulture));
+                seq.ExecuteNonQuery();
+            }
             using (var cmd = _db.CreateCommand())
             {
                 cmd.Transaction = tx;
@@ -111,6 +116,8 @@ public sealed class HealthStore : IDisposable
                 }
             }
             tx.Commit();
+            if (e is not null) _seq = e.Seq;
+            return e;
         }
     }
 
@@ -150,6 +157,7 @@ public sealed class HealthStore : IDisposable
 
     public void Dispose()
     {
+        _checkpointer.Dispose();
         lock (_lock) _db.Dispose();
     }
 }

@@ -39,6 +39,7 @@ public sealed class Outbox : IDisposable
         """;
 
     private readonly SqliteConnection _db;
+    private readonly WalCheckpointer _checkpointer;
     private readonly OutboxLimits _limits;
     private readonly Lock _lock = new();
     private long _rows, _bytes, _dropped;
@@ -49,6 +50,7 @@ public sealed class Outbox : IDisposable
         _limits = limits ?? new OutboxLimits();
         _db = SqliteStore.Open(path, Schema, out var moved);
         MovedAside = moved;
+        _checkpointer = new WalCheckpointer(path, TimeSpan.FromSeconds(5));
         _rows = Convert.ToInt64(SqliteStore.Scalar(_db, "SELECT COUNT(*) FROM outbox"), System.Globalization.CultureInfo.InvariantCulture);
         _bytes = Convert.ToInt64(SqliteStore.Scalar(_db, "SELECT COALESCE(SUM(LENGTH(payload)),0) FROM outbox"), System.Globalization.CultureInfo.InvariantCulture);
         _dropped = Convert.ToInt64(SqliteStore.Scalar(_db, "SELECT COALESCE((SELECT value FROM meta WHERE key='dropped'),0)"), System.Globalization.CultureInfo.InvariantCulture);
@@ -161,6 +163,7 @@ public sealed class Outbox : IDisposable
 
     public void Dispose()
     {
+        _checkpointer.Dispose();
         lock (_lock) _db.Dispose();
     }
 }

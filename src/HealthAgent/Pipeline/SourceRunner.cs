@@ -39,6 +39,12 @@ public sealed class SourceStats(string source)
 /// </summary>
 public sealed partial class SourceRunner(ISource source, SourceOptions options, ChannelWriter<SourceResult> output, ILogger logger, TimeProvider time)
 {
+    /// <summary>
+    /// Device name of the error the runner reports when the whole source failed or hung: the pipeline then shows
+    /// every component last seen from that source as unknown (never a stale "ok").
+    /// </summary>
+    public const string WholeSource = "*";
+
     public SourceStats Stats { get; } = new(source.Name);
     public ISource Source => source;
 
@@ -94,6 +100,7 @@ public sealed partial class SourceRunner(ISource source, SourceOptions options, 
             Stats.Up = false;
             Stats.Hung = true;
             LogHung(logger, source.Name, options.Timeout.TotalSeconds);
+            await ReportWholeAsync($"source '{source.Name}' is hung: a poll has run past its {options.Timeout.TotalSeconds:0.##} s timeout", ct).ConfigureAwait(false);
             _ = poll.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default); // observed later or never
             return poll;
         }
@@ -114,9 +121,13 @@ public sealed partial class SourceRunner(ISource source, SourceOptions options, 
             Stats.CountErrors(1);
             if (Stats.Up || Stats.Runs == 1) LogFailed(logger, source.Name, e.Message);
             Stats.Up = false;
+            await ReportWholeAsync($"source '{source.Name}' failed: {e.Message}", ct).ConfigureAwait(false);
         }
         return null;
     }
+
+    private ValueTask ReportWholeAsync(string message, CancellationToken ct) =>
+        output.WriteAsync(new SourceResult(source.Name, [], [new SourceError(WholeSource, message)]), ct);
 
     private async Task RunPushAsync(IPushSource p, CancellationToken ct)
     {

@@ -14,7 +14,8 @@ public static class HealthJson
     public const string EventSchema = "healthagent/v1/event", StateSchema = "healthagent/v1/state",
         HealthSchema = "healthagent/v1/health", InfoSchema = "healthagent/v1/info", ReplySchema = "healthagent/v1/reply";
 
-    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
+    // Relaxed escaping: payloads are JSON for machines, not HTML; "+00:00" stays readable instead of "\u002B00:00".
+    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static byte[] Bytes(JsonNode node) => JsonSerializer.SerializeToUtf8Bytes(node, Compact);
 

@@ -58,6 +58,21 @@ public sealed class HealthPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Process_SourceFailsAsAWhole_ItsComponentsUnknownWithoutEvents()
+    {
+        var pub = new RecordingPublisher();
+        await using var p = Create(pub);
+        await p.ProcessAsync(Result(Psu("blinking amber")), default);
+        await p.ProcessAsync(new SourceResult("test", [], [new SourceError(SourceRunner.WholeSource, "source 'test' failed: BMC unreachable")]), default);
+        var s = Assert.Single(p.Components);
+        Assert.Equal(HwState.Unknown, s.Evaluation.Verdict.State);
+        Assert.Contains("BMC unreachable", s.Evaluation.UnknownReason, StringComparison.Ordinal);
+        await p.ProcessAsync(Result(Psu("blinking amber")), default);
+        Assert.Single(pub.Events); // only the first raise
+        Assert.Equal("psu.fault", p.Components.Single().Evaluation.Verdict.Code);
+    }
+
+    [Fact]
     public async Task Restart_SameFaultStillThere_NotRaisedAgainAndSeqContinues()
     {
         var first = new RecordingPublisher();
@@ -98,6 +113,17 @@ public sealed class HealthPipelineTests : IDisposable
         await p.ProcessAsync(Result(Psu("off"), Led(system, "blinking blue")), default);
         Assert.Equal("blinking blue", p.Rollup.SystemLed!.ToString());
         Assert.Equal(Severity.Warning, p.Rollup.Worst);
+    }
+
+    [Fact]
+    public async Task Rollup_TwoSystemLedReaders_MostSevereWins()
+    {
+        var pub = new RecordingPublisher();
+        await using var p = Create(pub);
+        var bmc = new ComponentRef("redfish:bmc:system:1", "enclosure", "System", Family: "system");
+        var panel = new ComponentRef("panel:system:1", "enclosure", "System", Family: "system");
+        await p.ProcessAsync(Result(Led(panel, "blinking amber"), Led(bmc, "solid blue")), default);
+        Assert.Equal("blinking amber", p.Rollup.SystemLed!.ToString());
     }
 
     [Fact]

@@ -67,6 +67,9 @@ public sealed class SourceRunnerTests : IDisposable
         await File.WriteAllTextAsync(fifo, "42000\n"); // the read returns
         await Until(() => source.Polls >= 2 && runner.Stats.Up);
         Assert.False(runner.Stats.Hung);
+        Assert.True(output.Reader.TryRead(out var hung));
+        Assert.Equal(SourceRunner.WholeSource, Assert.Single(hung.Errors).Device); // components shown unknown meanwhile
+        Assert.Contains("hung", hung.Errors[0].Message, StringComparison.Ordinal);
         Assert.True(output.Reader.TryRead(out var r));
         Assert.Single(r.Observations);
         await cts.CancelAsync();
@@ -82,6 +85,8 @@ public sealed class SourceRunnerTests : IDisposable
         var run = runner.RunAsync(cts.Token);
         await Until(() => runner.Stats.Runs >= 3);
         Assert.False(runner.Stats.Up);
+        Assert.True(output.Reader.TryRead(out var failed));
+        Assert.Equal("source 'failing' failed: bus error", Assert.Single(failed.Errors).Message);
         Assert.True(runner.Stats.Errors >= 3);
         await cts.CancelAsync();
         await run;

@@ -216,6 +216,15 @@ public sealed partial class MqttPublisher : IHealthPublisher
             {
                 if (!stop.IsCancellationRequested) LogLost(_log, e.Message, _outbox.Count);
             }
+            catch (Exception e) when (e is not OutOfMemoryException && !stop.IsCancellationRequested)
+            {
+                // Not a transport failure (e.g. the broker's Maximum QoS is 0): the publisher must not die silently.
+                LogUnexpected(_log, e.GetType().Name, e.Message);
+                try { await _client.DisconnectAsync(MqttReasonCode.UnspecifiedError, CancellationToken.None).ConfigureAwait(false); }
+                catch (Exception d) when (d is MqttException or IOException or ObjectDisposedException or InvalidOperationException) { }
+                try { await Task.Delay(TimeSpan.FromSeconds(_o.ReconnectMaxDelaySeconds), stop).ConfigureAwait(false); }
+                catch (OperationCanceledException) { }
+            }
             finally
             {
                 _online = false;
@@ -331,6 +340,10 @@ public sealed partial class MqttPublisher : IHealthPublisher
                 {
                     reply = new JsonObject { ["ok"] = false, ["message"] = "bad request: " + e.Message };
                 }
+                catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    reply = new JsonObject { ["ok"] = false, ["message"] = "failed: " + e.Message }; // e.g. the BMC refused identify
+                }
                 reply["schema"] = HealthJson.ReplySchema;
                 reply["verb"] = verb;
                 if (m.CorrelationData.Length > 0) reply["correlationData"] = Encoding.UTF8.GetString(m.CorrelationData.Span);
@@ -406,6 +419,8 @@ public sealed partial class MqttPublisher : IHealthPublisher
     private static partial void LogRetry(ILogger logger, int attempt, double delay, string reason);
     [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT: connection lost ({Reason}); {Queued} event(s) queued in the outbox")]
     private static partial void LogLost(ILogger logger, string reason, long queued);
+    [LoggerMessage(Level = LogLevel.Error, Message = "MQTT: unexpected {Type}: {Message}; reconnecting after the longest backoff")]
+    private static partial void LogUnexpected(ILogger logger, string type, string message);
     [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT: broker refused {EventId} on {Topic}: {Reason}; removed from the outbox")]
     private static partial void LogRejected(ILogger logger, Guid eventId, string topic, string reason);
     [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT outbox full: dropped {Count} oldest event(s) ({Total} dropped in all, {Queued} queued)")]

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using HealthAgent.Model;
 using HealthAgent.Pipeline;
 using HealthAgent.TestSupport;
+using Microsoft.Extensions.Logging;
 using static HealthAgent.Tests.Pipeline.PipelineFixtures;
 
 namespace HealthAgent.Tests.Publishing.Mqtt;
@@ -62,6 +63,59 @@ public class MqttPublisherEndToEndTests
         Assert.False(string.IsNullOrEmpty((string?)info["rulesVersion"]));
     }
 
+    /// <summary>Collects log lines (a real ILoggerProvider).</summary>
+    private sealed class ListLogger : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
+    {
+        public readonly System.Collections.Concurrent.ConcurrentQueue<string> Lines = new();
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Lines.Enqueue(formatter(state, exception));
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public async Task NoBrokerReachable_AgentKeepsRunningQueuesAndSaysSoOnce()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new AgentDir(broker);
+        await broker.StopAsync(); // the configured port now refuses connections
+        var log = new ListLogger();
+        using var loggers = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(log).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Debug));
+        await using var agent = new InProcessAgent(dir, loggers);
+        agent.Source.Set(Psu("solid green"));
+        agent.Source.Set(Psu("blinking amber"));
+        agent.Source.Set(Psu("off"));
+        await Task.Delay(3000); // several reconnect attempts (backoff from 0.5 s, at most 1 s here)
+        Assert.Equal(2, agent.Publisher.Outbox.Count);
+        Assert.Equal(1, log.Lines.Count(l => l.Contains("unreachable", StringComparison.Ordinal)));
+        Assert.Equal(2, agent.Pipeline.History().Count);
+
+        await broker.RestartAsync();
+        await agent.WaitOnlineAsync(TimeSpan.FromSeconds(10));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (agent.Publisher.Outbox.Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Equal(0, agent.Publisher.Outbox.Count);
+    }
+
+    [Fact]
+    public async Task BrokerRestartedWithoutPersistence_RetainedTopicsRepublishedAfterReconnect()
+    {
+        await using var broker = await MosquittoBroker.StartAsync(); // no persistence: a restart forgets retained messages
+        using var dir = new AgentDir(broker);
+        await using var agent = new InProcessAgent(dir);
+        await agent.WaitOnlineAsync();
+        agent.Source.Set(Psu("off"));
+        await Task.Delay(300);
+        await broker.RestartAsync();
+        await Task.Delay(200);
+        await agent.WaitOnlineAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("psu.no_input", (string?)JsonNode.Parse(await RetainedAsync(broker, dir.Root + "/state/power_supply/psu:1"))!["code"]);
+        Assert.Equal("warning", (string?)JsonNode.Parse(await RetainedAsync(broker, dir.Root + "/health"))!["worst"]);
+        Assert.Equal("online", await RetainedAsync(broker, dir.Root + "/status"));
+    }
+
     [Fact]
     public async Task CmdRepublish_RepliesWithCorrelationId()
     {
@@ -107,6 +161,22 @@ public class MqttPublisherEndToEndTests
         Assert.Equal(0, await agent.TerminateAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal("offline", (await sub).StandardOutput.Trim());
         Assert.Contains("MQTT: stopped", agent.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunWithInvalidMqttOptions_ExitsOneListingEveryError()
+    {
+        var dir = Directory.CreateTempSubdirectory("healthagent-badconfig-").FullName;
+        try
+        {
+            var config = Path.Combine(dir, "agent.json");
+            await File.WriteAllTextAsync(config, """{ "publishers": { "mqtt": { "port": 70000, "willDelaySeconds": 31 } } }""");
+            var r = await ProcessRunner.RunAsync("dotnet", ["exec", Path.Combine(AppContext.BaseDirectory, "healthagent.dll"), "run", "--config", config], TimeSpan.FromSeconds(30));
+            Assert.Equal(1, r.ExitCode);
+            Assert.Contains("publishers.mqtt.port", r.StandardError, StringComparison.Ordinal);
+            Assert.Contains("publishers.mqtt.willDelaySeconds", r.StandardError, StringComparison.Ordinal);
+        }
+        finally { Directory.Delete(dir, true); }
     }
 
     [Fact]
