@@ -61,11 +61,20 @@ Watch it on MQTT in another terminal:
 
 MSG
 
-# 4. The agent, in the foreground. Ctrl+C = clean stop (offline published, outbox flushed).
+# 4. The agent on its built-in defaults (agent.json), pointed at the simulator by environment overrides only.
+#    Ctrl+C = clean stop (offline published, outbox flushed).
+export HEALTHAGENT_AGENTID="demo"
 export HEALTHAGENT_STATEDIRECTORY="$DEMO_DIR/state"
 export HEALTHAGENT_PUBLISHERS__MQTT__PORT="$MQTT_PORT"
+export HEALTHAGENT_PUBLISHERS__MQTT__WILLDELAYSECONDS=5
+export HEALTHAGENT_SOURCES__REDFISH__ENABLED=true
+export HEALTHAGENT_SOURCES__REDFISH__INTERVALSECONDS=5
+export HEALTHAGENT_SOURCES__REDFISH__ENDPOINTS__0__NAME=bmc
 export HEALTHAGENT_SOURCES__REDFISH__ENDPOINTS__0__URL="http://127.0.0.1:$REDFISH_PORT"
+export HEALTHAGENT_SOURCES__REDFISH__ENDPOINTS__0__TIMEOUTSECONDS=3
+export HEALTHAGENT_SOURCES__FRONTPANEL__ENABLED=true
 export HEALTHAGENT_SOURCES__FRONTPANEL__DEVICE="$DEMO_DIR/panel"
-"${AGENT[@]}" run --config deploy/demo/agent.json & agent=$!
+export HEALTHAGENT_SOURCES__FRONTPANEL__HEARTBEATSECONDS=1
+"${AGENT[@]}" run & agent=$!
 pids+=("$agent")
 wait "$agent"
