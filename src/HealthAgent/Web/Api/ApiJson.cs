@@ -65,29 +65,15 @@ public static class ApiJson
         return o;
     }
 
-    public static JsonArray Readings(IReadOnlyList<Reading> readings) =>
-        new(readings.Select(r => (JsonNode)new JsonObject
-        {
-            ["name"] = r.Name,
-            ["value"] = r.Value switch
-            {
-                null => null,
-                bool b => JsonValue.Create(b),
-                double d when double.IsFinite(d) => JsonValue.Create(d),
-                double => null,
-                IConvertible n when r.Value is int or long or float or decimal => JsonValue.Create(n.ToDouble(System.Globalization.CultureInfo.InvariantCulture)),
-                var v => JsonValue.Create(Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)),
-            },
-            ["unit"] = r.Unit,
-            ["reason"] = r.Reason,
-        }).ToArray());
+    /// <summary>Readings as the MQTT payloads carry them (one serializer for both).</summary>
+    public static JsonArray Readings(IReadOnlyList<Reading> readings) => HealthAgent.Publishing.HealthJson.Readings(readings);
 
     public static JsonObject Event(HealthEvent e, Acknowledgement? ack) => new()
     {
         ["eventId"] = e.EventId.ToString(),
         ["seq"] = e.Seq,
         ["time"] = e.Time,
-        ["kind"] = e.Kind switch { EventKind.Raised => "raised", EventKind.Changed => "changed", _ => "cleared" },
+        ["kind"] = HealthAgent.Publishing.HealthJson.KindName(e.Kind),
         ["componentId"] = e.Component.Id,
         ["componentName"] = e.Component.Name,
         ["hwType"] = e.Component.HwType,
