@@ -48,7 +48,7 @@ dotnet build src/HealthAgent -c Release -nologo -v quiet >/dev/null
 AGENT=(dotnet src/HealthAgent/bin/Release/net10.0/healthagent.dll)
 
 # 3. The simulated appliance, looping the demo scenario.
-"${AGENT[@]}" simulate --config deploy/demo/agent.json --scenario demo --loop --redfish-port "$REDFISH_PORT" --panel-link "$DEMO_DIR/panel" \
+"${AGENT[@]}" simulate --scenario demo --loop --redfish-port "$REDFISH_PORT" --panel-link "$DEMO_DIR/panel" \
   > "$DEMO_DIR/simulator.log" 2>&1 & pids+=($!)
 for _ in $(seq 100); do listening "$REDFISH_PORT" && [ -e "$DEMO_DIR/panel" ] && break; sleep 0.1; done
 listening "$REDFISH_PORT" || { echo "the simulator did not start:"; cat "$DEMO_DIR/simulator.log"; exit 1; }
