@@ -2,6 +2,7 @@ using System.CommandLine;
 using HealthAgent.Config;
 using HealthAgent.Pipeline;
 using HealthAgent.Publishing;
+using HealthAgent.Web;
 using HealthAgent.Sources;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -45,6 +46,7 @@ public static class RunCommand
         {
             config = AgentConfig.Load(configPath);
             PublisherCatalog.BindAll(config, errors);
+            WebOptions.FromConfig(config, errors);
         }
         catch (ConfigException e) { await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false); return 1; }
         if (errors.Count > 0) { await Console.Error.WriteLineAsync(new ConfigException(errors).Message).ConfigureAwait(false); return 1; }
@@ -98,11 +100,23 @@ internal sealed partial class AgentService(AgentConfig config, HealthPipeline pi
         return pipeline;
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        LogConfig(loggers.CreateLogger("HealthAgent"), config.Source, config.StateDirectory, config.Rules.Version);
-        return pipeline.RunAsync(stoppingToken);
+        var log = loggers.CreateLogger("HealthAgent");
+        LogConfig(log, config.Source, config.StateDirectory, config.Rules.Version);
+        // The System Health Monitoring view, when web.enabled: it reads the pipeline through IHealthState.
+        await using var web = await WebServer.StartAsync(WebOptions.FromConfig(config, new List<string>()), pipeline, config.Rules, loggers,
+            new WebServerSettings
+            {
+                RulesDirectory = config.Agent.RulesDirectory is { Length: > 0 } rd ? config.ResolvePath(rd) : null,
+                RulesReloaded = pipeline.UseRules,
+            }, stoppingToken).ConfigureAwait(false);
+        if (web is not null) LogWeb(log, string.Join(", ", web.Addresses));
+        await pipeline.RunAsync(stoppingToken).ConfigureAwait(false);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "System Health Monitoring web view on {Addresses}")]
+    private static partial void LogWeb(ILogger logger, string addresses);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "configuration {Source}; state in {StateDirectory}; rules version {Rules}")]
     private static partial void LogConfig(ILogger logger, string source, string stateDirectory, string rules);

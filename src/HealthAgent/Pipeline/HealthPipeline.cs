@@ -57,6 +57,9 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
 
     public string AgentId { get; }
     public string BootId { get; }
+
+    /// <summary>Evaluates with a reloaded, already validated rule set from the next observation on.</summary>
+    public void UseRules(RuleSet rules) => _tracker.UseRules(rules);
     public IReadOnlyList<ComponentStatus> Components => _components;
     public HealthRollup Rollup => _rollup;
     public IReadOnlyList<SourceStats> SourceStats => _runners.Select(r => r.Stats).ToList();

@@ -33,6 +33,11 @@ public sealed record TrackResult(ComponentStatus Status, bool StatusChanged, boo
 /// </summary>
 public sealed class StateTracker(Evaluator evaluator, IReadOnlyDictionary<string, TrackedCondition>? persisted = null)
 {
+    private volatile Evaluator _evaluator = evaluator;
+
+    /// <summary>Evaluates from now on with a reloaded rule set (web "reload rules"); a reference swap, safe from any thread.</summary>
+    public void UseRules(RuleSet rules) => _evaluator = new Evaluator(rules);
+
     private sealed class Entry
     {
         public Evaluation? LastKnown;          // last non-unknown evaluation: the "previous" for hysteresis
@@ -54,7 +59,7 @@ public sealed class StateTracker(Evaluator evaluator, IReadOnlyDictionary<string
     {
         var id = obs.Component.Id;
         if (!_entries.TryGetValue(id, out var entry)) _entries[id] = entry = new Entry();
-        var eval = evaluator.Evaluate(obs, entry.LastKnown);
+        var eval = _evaluator.Evaluate(obs, entry.LastKnown);
         var unknown = eval.Verdict.State == HwState.Unknown;
         if (!unknown) entry.LastKnown = eval;
 
