@@ -25,12 +25,12 @@ public class SourceCatalogConventionTests
     public void SourceFolder_HasCatalogLineReadmeTestsAndConfigKey(string folder)
     {
         var root = RepoRoot();
-        var key = folder.ToLowerInvariant();
-        Assert.Contains(SourceCatalog.All, d => d.Key == key);
-        foreach (var f in new[] { $"{folder}Source.cs", $"{folder}Options.cs", $"{folder}Parser.cs", "README.md" })
-            Assert.True(File.Exists(Path.Combine(root, "src/HealthAgent/Sources", folder, f)), $"Sources/{folder}/{f} is missing");
+        // Folder name = catalog key = agent.json key (compared without case: folder "MdRaid", key "mdraid").
+        var entry = SourceCatalog.All.FirstOrDefault(d => string.Equals(d.Key, folder, StringComparison.OrdinalIgnoreCase));
+        Assert.True(entry is not null, $"Sources/{folder} has no line in SourceCatalog.All");
+        Assert.True(File.Exists(Path.Combine(root, "src/HealthAgent/Sources", folder, "README.md")), $"Sources/{folder}/README.md is missing");
         Assert.True(Directory.Exists(Path.Combine(root, "tests/HealthAgent.Tests/Sources", folder)), $"tests/HealthAgent.Tests/Sources/{folder} is missing");
-        var agent = JsonNode.Parse(File.ReadAllText(Path.Combine(root, "agent.json")))!;
-        Assert.NotNull(agent["sources"]?[key]);
+        var sources = JsonNode.Parse(File.ReadAllText(Path.Combine(root, "agent.json")))!["sources"]!.AsObject();
+        Assert.True(sources.Any(kv => string.Equals(kv.Key, entry!.Key, StringComparison.OrdinalIgnoreCase)), $"agent.json has no sources.{entry!.Key}");
     }
 }
