@@ -166,3 +166,19 @@ public class SmartSourceTests
         Assert.Equal(3, errors.Count); // maxConcurrency, noCheck, devices
     }
 }
+
+public class SmartOptionsTests
+{
+    [Fact]
+    public void Validate_NoTimeoutGiven_PollTimeoutFollowsInterval()
+    {
+        var errors = new List<string>();
+        var o = new SmartOptions { IntervalSeconds = 60 };
+        o.Validate("sources.smart", errors);
+        Assert.Empty(errors);
+        Assert.Equal(TimeSpan.FromSeconds(48), o.Timeout);
+        var d = new SmartOptions();
+        d.Validate("sources.smart", errors);
+        Assert.Equal(TimeSpan.FromSeconds(240), d.Timeout);
+    }
+}
