@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using BenchmarkDotNet.Running;
 using HealthAgent.Benchmarks;
 
-// `dotnet run -c Release -- quick [polls] [hwmon refreshPolls]`: a CPU-time/allocation harness without BenchmarkDotNet
+// `dotnet run -c Release -- quick [polls] [hwmon refreshPolls] [scenario substring]`: a CPU-time/allocation harness without BenchmarkDotNet
 // (process CPU time from clock_gettime(CLOCK_PROCESS_CPUTIME_ID) and GC.GetTotalAllocatedBytes around each poll only);
 // otherwise BenchmarkDotNet (e.g. `-- --filter '*' --job short`).
 if (args.Length > 0 && args[0] == "quick")
@@ -23,7 +23,8 @@ if (args.Length > 0 && args[0] == "quick")
             ("full poll + evaluate, steady", null, b.FullPollAndEvaluate),
         };
         Console.WriteLine($"{polls} polls each; refreshPolls {b.RefreshPolls}; {LinuxFixture.Sensors} sensors, {LinuxFixture.MdMembers} md members");
-        foreach (var (name, prepare, run) in scenarios)
+        var only = args.Length > 3 ? args[3] : "";
+        foreach (var (name, prepare, run) in scenarios.Where(x => x.Name.Contains(only, StringComparison.Ordinal)))
         {
             for (var i = 0; i < 200; i++) { prepare?.Invoke(); await run(); } // warm-up (tiered JIT)
             GC.Collect();

@@ -50,12 +50,9 @@ public sealed partial class KernelFiles(TimeSpan fileTimeout, int maxAbandoned =
                     return await task.WaitAsync(fileTimeout / 2, ct).ConfigureAwait(false);
                 }
                 catch (TimeoutException) { }
-                var (path, started) = session.Current;
-                if (path is null || Environment.TickCount64 - started < fileTimeout.TotalMilliseconds) continue;
-                // Abandon this worker: it stays blocked in read(); a fresh session continues without the hung path.
-                if (!session.TryAbandon()) continue; // it finished just now
-                _hung[path] = started;
-                Interlocked.Increment(ref _abandoned);
+                // Abandon this worker if it sits in one read too long: it stays blocked in read(); a fresh session
+                // continues without the hung path.
+                if (!session.TryAbandon(fileTimeout)) continue;
                 _buffer = new byte[maxBytes + 1]; // the abandoned worker keeps the old buffer
                 break;
             }
@@ -89,17 +86,16 @@ public sealed partial class KernelFiles(TimeSpan fileTimeout, int maxAbandoned =
             _buffer = buffer;
         }
 
-        internal (string? Path, long Started) Current
-        {
-            get { lock (this) return (_path, _started); }
-        }
-
-        internal bool TryAbandon()
+        /// <summary>Abandons the session when it has been in one read longer than <paramref name="timeout"/>; the bookkeeping happens under the
+        /// same lock the worker takes when its read returns, so the hung path is always recorded before it is released.</summary>
+        internal bool TryAbandon(TimeSpan timeout)
         {
             lock (this)
             {
-                if (_path is null) return false;
+                if (_path is null || Environment.TickCount64 - _started < timeout.TotalMilliseconds) return false;
                 _abandoned = 1;
+                _owner._hung[_path] = _started;
+                Interlocked.Increment(ref _owner._abandoned);
                 return true;
             }
         }

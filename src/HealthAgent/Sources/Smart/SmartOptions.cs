@@ -5,11 +5,7 @@ namespace HealthAgent.Sources.Smart;
 /// <summary>Options under <c>sources.smart</c>: drive health from <c>smartctl --json</c> (smartmontools ≥ 7).</summary>
 public sealed class SmartOptions : SourceOptions
 {
-    public SmartOptions()
-    {
-        IntervalSeconds = 300; // SMART changes slowly; polling it often only costs disk commands
-        TimeoutSeconds = 240;  // a whole poll: many disks, two at a time, each up to deviceTimeoutSeconds
-    }
+    public SmartOptions() => IntervalSeconds = 300; // SMART changes slowly; polling it often only costs disk commands
 
     /// <summary>The smartctl executable (a name on PATH or a full path).</summary>
     public string SmartctlPath { get; set; } = "smartctl";
@@ -37,6 +33,9 @@ public sealed class SmartOptions : SourceOptions
 
     public override void Validate(string path, ICollection<string> errors)
     {
+        // A whole poll reads many disks, maxConcurrency at a time, each up to deviceTimeoutSeconds: without an explicit
+        // timeoutSeconds allow 80% of the interval, at most 240 s (the shared default of 30 s is too short for SMART).
+        TimeoutSeconds ??= Math.Min(240, IntervalSeconds * 0.8);
         base.Validate(path, errors);
         if (string.IsNullOrWhiteSpace(SmartctlPath)) errors.Add($"{path}.smartctlPath: must not be empty");
         if (MaxConcurrency is < 1 or > 64) errors.Add($"{path}.maxConcurrency: must be from 1 to 64 (is {MaxConcurrency})");

@@ -192,3 +192,27 @@ public class HwmonSteadyStateTests
         Assert.Same(Obs(first, "hwmon:coretemp:temp2"), Obs(third, "hwmon:coretemp:temp2"));
     }
 }
+
+public class HwmonPowerAndCurrentTests
+{
+    [Fact]
+    public async Task Poll_PowerAverageAndCurrent_ScaledAndDerived()
+    {
+        using var t = Copy();
+        var d = t["sys/class/hwmon/hwmon0"];
+        Write(Path.Combine(d, "name"), "amdgpu");
+        Write(Path.Combine(d, "power1_average"), "45250000");
+        Write(Path.Combine(d, "power1_cap"), "220000000");
+        Write(Path.Combine(d, "curr1_input"), "12500");
+        Write(Path.Combine(d, "curr1_crit"), "12000");
+        Write(Path.Combine(d, "in0_input"), "850");
+        Write(Path.Combine(d, "in0_enable"), "0");
+        var r = await new HwmonSource(new HwmonOptions { HostRoot = t.Root }, Context).PollAsync(default);
+        Assert.Equal(45.25, ReadingOf(r, "hwmon:amdgpu:power1", "value").Value);
+        Assert.Equal("W", ReadingOf(r, "hwmon:amdgpu:power1", "value").Unit);
+        Assert.Equal("sensor.power.ok", Eval(r, "hwmon:amdgpu:power1").Trace.Single().RowId);
+        Assert.Equal(12.5, ReadingOf(r, "hwmon:amdgpu:curr1", "value").Value);
+        Assert.Equal("sensor.current.over-crit", Eval(r, "hwmon:amdgpu:curr1").Trace.Single().RowId);
+        Assert.DoesNotContain(r.Observations, o => o.Component.Id == "hwmon:amdgpu:in0"); // in0_enable = 0
+    }
+}

@@ -166,3 +166,48 @@ public class SmartSourceTests
         Assert.Equal(3, errors.Count); // maxConcurrency, noCheck, devices
     }
 }
+
+public class SmartOptionsTests
+{
+    [Fact]
+    public void Validate_NoTimeoutGiven_PollTimeoutFollowsInterval()
+    {
+        var errors = new List<string>();
+        var o = new SmartOptions { IntervalSeconds = 60 };
+        o.Validate("sources.smart", errors);
+        Assert.Empty(errors);
+        Assert.Equal(TimeSpan.FromSeconds(48), o.Timeout);
+        var d = new SmartOptions();
+        d.Validate("sources.smart", errors);
+        Assert.Equal(TimeSpan.FromSeconds(240), d.Timeout);
+    }
+}
+
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public class SmartctlRunnerTests
+{
+    [Fact]
+    public async Task RunAsync_ProcessHangs_KilledAndTimeoutReported()
+    {
+        using var t = Copy();
+        var script = t["smartctl"];
+        File.WriteAllText(script, "#!/bin/sh\nsleep 30\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var r = await new SmartSource(new SmartOptions { SmartctlPath = script, DeviceTimeoutSeconds = 0.5 }, Context).PollAsync(default);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"took {sw.Elapsed}");
+        Assert.Contains(r.Errors, e => e.Message.Contains("did not finish"));
+    }
+
+    [Fact]
+    public async Task RunAsync_RecordedExitCodeAndOutput_Returned()
+    {
+        using var t = Copy();
+        var script = t["smartctl"];
+        File.WriteAllText(script, "#!/bin/sh\necho '{\"smartctl\":{\"exit_status\":4}}'\nexit 4\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var (exit, stdout) = await new SmartctlRunner(script).RunAsync(["--json"], TimeSpan.FromSeconds(10), default);
+        Assert.Equal(4, exit);
+        Assert.Contains("exit_status", stdout);
+    }
+}
