@@ -985,8 +985,9 @@ public sealed class MqttClient : IAsyncDisposable
         public readonly MqttPacketReader Reader = reader;
         public readonly CancellationTokenSource Cts = new();
         public readonly Dictionary<ushort, TaskCompletionSource<MqttPacket>> Requests = [];
-        public MqttBufferWriter Pending = new(64 * 1024);
-        public MqttBufferWriter Writing = new(64 * 1024);
+        // sized past the high-water mark so steady QoS 0 publishing never grows (reallocates) them
+        public MqttBufferWriter Pending = new(OutboundHighWater + 64 * 1024);
+        public MqttBufferWriter Writing = new(OutboundHighWater + 64 * 1024);
         public TaskCompletionSource? SpaceAvailable;
         public bool Closed;
         public bool Disconnecting;
