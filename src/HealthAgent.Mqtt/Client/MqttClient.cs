@@ -94,6 +94,7 @@ public sealed class MqttClient : IAsyncDisposable
         }
         Stream? stream = null;
         MqttPacketReader? reader = null;
+        System.Net.Sockets.Socket? socket = null;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -103,9 +104,9 @@ public sealed class MqttClient : IAsyncDisposable
             try
             {
                 // blocking I/O on a pool thread keeps the socket in blocking mode for the receive/send threads
-                (stream, reader, ack) = await Task.Run(() =>
+                (stream, reader, ack, socket) = await Task.Run(() =>
                 {
-                    var s = MqttTransport.Connect(o, timeout.Token);
+                    var (s, sock) = MqttTransport.Connect(o, timeout.Token);
                     MqttPacketReader? r = null;
                     try
                     {
@@ -122,7 +123,7 @@ public sealed class MqttClient : IAsyncDisposable
                             if (first >> 4 != (int)MqttPacketType.ConnAck) throw new MqttProtocolException(MqttReasonCode.ProtocolError, "first packet is not CONNACK");
                             var a = (ConnAckPacket)MqttPacketDecoder.Decode(first, body.Span, Version);
                             timeout.Token.ThrowIfCancellationRequested();
-                            return (s, r, a);
+                            return (s, r, a, sock);
                         }
                     }
                     catch
@@ -148,6 +149,7 @@ public sealed class MqttClient : IAsyncDisposable
             var p = ack.Properties;
             var conn = new Connection(this, stream, reader)
             {
+                Socket = socket,
                 ReceiveMaximum = p.ReceiveMaximum ?? 65535,
                 MaximumQos = (MqttQos)(p.MaximumQos ?? 2),
                 RetainAvailable = (p.RetainAvailable ?? 1) == 1,
@@ -607,15 +609,18 @@ public sealed class MqttClient : IAsyncDisposable
 
     /// <summary>
     /// Before the receive thread blocks on a read, it writes what it queued itself (acks, publishes released by
-    /// PUBACKs) when the send thread is idle: one thread wake-up per round trip instead of two. A broker that stops
-    /// reading could block this write; the keep-alive timer then declares the connection lost and closes the socket.
+    /// PUBACKs) when the send thread is idle, the batch is small and the socket reports room for it: one thread
+    /// wake-up per round trip instead of two. It must never block on a write — a broker that stops reading while we
+    /// stop reading would deadlock both sides — so anything else goes to the send thread.
     /// </summary>
     private void WriteFromReceiveThread(Connection conn)
     {
+        const int InlineLimit = 4096; // far below the smallest TCP send buffer a writable socket has free
+        var writable = conn.Socket is { } socket && PollWritable(socket);
         MqttBufferWriter toWrite;
         lock (_sync)
         {
-            if (conn.WriterBusy || conn.Closed || conn.Pending.Length == 0)
+            if (conn.WriterBusy || conn.Closed || conn.Pending.Length == 0 || !writable || conn.Pending.Length > InlineLimit)
             {
                 if (conn.Pending.Length > 0) Kick(conn);
                 return;
@@ -638,6 +643,18 @@ public sealed class MqttClient : IAsyncDisposable
                 conn.ReleaseBuffersIfIdle();
                 if (conn.Pending.Length > 0) Kick(conn); // appended meanwhile by other threads
             }
+        }
+    }
+
+    private static bool PollWritable(System.Net.Sockets.Socket socket)
+    {
+        try
+        {
+            return socket.Poll(0, System.Net.Sockets.SelectMode.SelectWrite);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            return false;
         }
     }
 
@@ -963,11 +980,14 @@ public sealed class MqttClient : IAsyncDisposable
     private sealed class Connection(MqttClient client, Stream stream, MqttPacketReader reader)
     {
         public readonly Stream Stream = stream;
+        /// <summary>The TCP socket under <see cref="Stream"/> (also under TLS), polled for room before inline writes.</summary>
+        public System.Net.Sockets.Socket? Socket { get; init; }
         public readonly MqttPacketReader Reader = reader;
         public readonly CancellationTokenSource Cts = new();
         public readonly Dictionary<ushort, TaskCompletionSource<MqttPacket>> Requests = [];
-        public MqttBufferWriter Pending = new(64 * 1024);
-        public MqttBufferWriter Writing = new(64 * 1024);
+        // sized past the high-water mark so steady QoS 0 publishing never grows (reallocates) them
+        public MqttBufferWriter Pending = new(OutboundHighWater + 64 * 1024);
+        public MqttBufferWriter Writing = new(OutboundHighWater + 64 * 1024);
         public TaskCompletionSource? SpaceAvailable;
         public bool Closed;
         public bool Disconnecting;

@@ -40,7 +40,7 @@ internal static class MqttTransport
     /// receive/send threads read and write it directly (no event-loop hop, fewer system calls per message).
     /// Cancelling <paramref name="ct"/> closes the socket, which ends any blocked call.
     /// </summary>
-    public static Stream Connect(MqttClientOptions o, CancellationToken ct)
+    public static (Stream Stream, Socket Socket) Connect(MqttClientOptions o, CancellationToken ct)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         Stream? stream = null;
@@ -59,7 +59,7 @@ internal static class MqttTransport
                 }
             }
             ct.ThrowIfCancellationRequested();
-            return stream;
+            return (stream, socket);
         }
         catch
         {

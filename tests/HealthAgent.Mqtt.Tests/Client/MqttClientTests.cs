@@ -507,6 +507,41 @@ public sealed class MqttClientTests
         Assert.True(allocated / 20_000.0 < 8, $"{allocated} bytes for 20,000 QoS 0 publishes");
     }
 
+    [Fact]
+    public async Task Receive_BrokerFloodsWithoutReadingAcks_ReceiveLoopNeverBlocksOnWrites()
+    {
+        // The broker pushes far more QoS 1 publishes than the socket buffers hold and reads nothing meanwhile. If the
+        // receive loop ever blocked writing PUBACKs, it would stop reading and both sides would wait forever.
+        await using var broker = new FakeBroker(MqttProtocolVersion.V311);
+        await using var client = new MqttClient(broker.ClientOptions(o => o.KeepAliveSeconds = 0));
+        var connecting = client.ConnectAsync();
+        var (c, _) = await broker.AcceptAndConnAckAsync();
+        await connecting;
+        const int Count = 30_000, Outgoing = 10_000;
+        var payload = new byte[2048];
+        // meanwhile the client publishes 20 MB of QoS 0 that the broker does not read yet: the send buffers fill up
+        var publishing = Task.Run(async () =>
+        {
+            var m = new MqttApplicationMessage { Topic = "out", Payload = payload };
+            for (var i = 0; i < Outgoing; i++) await client.PublishAsync(m);
+        });
+        var flooding = Task.Run(async () =>
+        {
+            for (var i = 0; i < Count; i++)
+                await c.SendAsync(new PublishPacket { Topic = "flood", Qos = MqttQos.AtLeastOnce, PacketId = (ushort)(i % 65535 + 1), Payload = payload });
+        });
+        await flooding.WaitAsync(TimeSpan.FromSeconds(60)); // 60 MB pushed: only possible if the client keeps reading
+        int acks = 0, publishes = 0;
+        while (acks < Count || publishes < Outgoing)
+        {
+            var p = await c.ReadAsync(TimeSpan.FromSeconds(30));
+            if (p is PubAckPacket) acks++;
+            else if (p is PublishPacket) publishes++;
+        }
+        await publishing.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(Count, client.Messages.Count);
+    }
+
     private static void PublishOrWait(MqttClient client, MqttApplicationMessage m)
     {
         var t = client.PublishAsync(m);
