@@ -33,55 +33,53 @@ internal sealed class MqttPacketReader : IDisposable
     /// </summary>
     public async ValueTask<(byte First, ReadOnlyMemory<byte> Body)> ReadAsync(CancellationToken ct)
     {
-        while (true)
-        {
-            var avail = _end - _start;
-            if (MqttPacketDecoder.TryReadFixedHeader(_buffer.AsSpan(_start, avail), _maximumPacketSize, out var first, out var hl, out var rl))
-            {
-                var total = hl + rl;
-                if (avail >= total)
-                {
-                    var body = _buffer.AsMemory(_start + hl, rl);
-                    _start += total;
-                    if (_start == _end) _start = _end = 0;
-                    return (first, body);
-                }
-                if (_buffer.Length - _start < total) MakeRoom(Math.Min(total, Math.Max(avail * 2, avail + 64 * 1024)));
-            }
-            if (_end == _buffer.Length) MakeRoom(avail + 16 * 1024);
-            BeforeRead?.Invoke();
-            var n = await _stream.ReadAsync(_buffer.AsMemory(_end), ct).ConfigureAwait(false);
-            if (n == 0) throw new EndOfStreamException("The server closed the connection.");
-            _end += n;
-            OnBytesReceived?.Invoke();
-        }
+        byte first;
+        ReadOnlyMemory<byte> body;
+        while (!TryTake(out first, out body))
+            Received(await _stream.ReadAsync(_buffer.AsMemory(_end), ct).ConfigureAwait(false));
+        return (first, body);
     }
 
     /// <summary>Blocking twin of <see cref="ReadAsync"/> for the dedicated receive thread.</summary>
     public (byte First, ReadOnlyMemory<byte> Body) Read()
     {
-        while (true)
+        byte first;
+        ReadOnlyMemory<byte> body;
+        while (!TryTake(out first, out body))
+            Received(_stream.Read(_buffer.AsSpan(_end)));
+        return (first, body);
+    }
+
+    /// <summary>
+    /// Takes the next whole packet from the buffer, or makes room for the read that must come first (the fixed header
+    /// is checked against the maximum packet size before the body is buffered) and returns false.
+    /// </summary>
+    private bool TryTake(out byte first, out ReadOnlyMemory<byte> body)
+    {
+        var avail = _end - _start;
+        if (MqttPacketDecoder.TryReadFixedHeader(_buffer.AsSpan(_start, avail), _maximumPacketSize, out first, out var hl, out var rl))
         {
-            var avail = _end - _start;
-            if (MqttPacketDecoder.TryReadFixedHeader(_buffer.AsSpan(_start, avail), _maximumPacketSize, out var first, out var hl, out var rl))
+            var total = hl + rl;
+            if (avail >= total)
             {
-                var total = hl + rl;
-                if (avail >= total)
-                {
-                    var body = _buffer.AsMemory(_start + hl, rl);
-                    _start += total;
-                    if (_start == _end) _start = _end = 0;
-                    return (first, body);
-                }
-                if (_buffer.Length - _start < total) MakeRoom(Math.Min(total, Math.Max(avail * 2, avail + 64 * 1024)));
+                body = _buffer.AsMemory(_start + hl, rl);
+                _start += total;
+                if (_start == _end) _start = _end = 0;
+                return true;
             }
-            if (_end == _buffer.Length) MakeRoom(avail + 16 * 1024);
-            BeforeRead?.Invoke();
-            var n = _stream.Read(_buffer.AsSpan(_end));
-            if (n == 0) throw new EndOfStreamException("The server closed the connection.");
-            _end += n;
-            OnBytesReceived?.Invoke();
+            if (_buffer.Length - _start < total) MakeRoom(Math.Min(total, Math.Max(avail * 2, avail + 64 * 1024)));
         }
+        if (_end == _buffer.Length) MakeRoom(avail + 16 * 1024);
+        body = default;
+        BeforeRead?.Invoke();
+        return false;
+    }
+
+    private void Received(int n)
+    {
+        if (n == 0) throw new EndOfStreamException("The server closed the connection.");
+        _end += n;
+        OnBytesReceived?.Invoke();
     }
 
     private void MakeRoom(int capacity)
