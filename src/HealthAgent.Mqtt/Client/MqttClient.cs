@@ -94,7 +94,6 @@ public sealed class MqttClient : IAsyncDisposable
         }
         Stream? stream = null;
         MqttPacketReader? reader = null;
-        System.Net.Sockets.Socket? socket = null;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -104,7 +103,7 @@ public sealed class MqttClient : IAsyncDisposable
             try
             {
                 // blocking I/O on a pool thread keeps the socket in blocking mode for the receive/send threads
-                (stream, reader, ack, socket) = await Task.Run(() =>
+                (stream, reader, ack, _) = await Task.Run(() =>
                 {
                     var (s, sock) = MqttTransport.Connect(o, timeout.Token);
                     MqttPacketReader? r = null;
@@ -149,7 +148,6 @@ public sealed class MqttClient : IAsyncDisposable
             var p = ack.Properties;
             var conn = new Connection(this, stream, reader)
             {
-                Socket = socket,
                 ReceiveMaximum = p.ReceiveMaximum ?? 65535,
                 MaximumQos = (MqttQos)(p.MaximumQos ?? 2),
                 RetainAvailable = (p.RetainAvailable ?? 1) == 1,
@@ -608,53 +606,16 @@ public sealed class MqttClient : IAsyncDisposable
     private static void Kick(Connection conn) => conn.WriterWake.Set();
 
     /// <summary>
-    /// Before the receive thread blocks on a read, it writes what it queued itself (acks, publishes released by
-    /// PUBACKs) when the send thread is idle, the batch is small and the socket reports room for it: one thread
-    /// wake-up per round trip instead of two. It must never block on a write — a broker that stops reading while we
-    /// stop reading would deadlock both sides — so anything else goes to the send thread.
+    /// Before the receive thread blocks on a read, it hands what it queued (acks, publishes released by PUBACKs) to
+    /// the send thread. It never writes itself: the send thread is the stream's only writer (an inline write from here
+    /// once raced with it, interleaving bytes and losing queued acks), and a receive thread blocked on a write to a
+    /// broker that has stopped reading would deadlock both sides.
     /// </summary>
     private void WriteFromReceiveThread(Connection conn)
     {
-        const int InlineLimit = 4096; // far below the smallest TCP send buffer a writable socket has free
-        var writable = conn.Socket is { } socket && PollWritable(socket);
-        MqttBufferWriter toWrite;
         lock (_sync)
         {
-            if (conn.WriterBusy || conn.Closed || conn.Pending.Length == 0 || !writable || conn.Pending.Length > InlineLimit)
-            {
-                if (conn.Pending.Length > 0) Kick(conn);
-                return;
-            }
-            conn.WriterBusy = true;
-            (conn.Pending, conn.Writing) = (conn.Writing, conn.Pending);
-            toWrite = conn.Writing;
-        }
-        try
-        {
-            conn.Stream.Write(toWrite.WrittenSpan);
-            Volatile.Write(ref conn.LastSent, Environment.TickCount64);
-        }
-        finally
-        {
-            lock (_sync)
-            {
-                toWrite.Reset();
-                conn.WriterBusy = false;
-                conn.ReleaseBuffersIfIdle();
-                if (conn.Pending.Length > 0) Kick(conn); // appended meanwhile by other threads
-            }
-        }
-    }
-
-    private static bool PollWritable(System.Net.Sockets.Socket socket)
-    {
-        try
-        {
-            return socket.Poll(0, System.Net.Sockets.SelectMode.SelectWrite);
-        }
-        catch (Exception ex) when (ex is ObjectDisposedException or System.Net.Sockets.SocketException)
-        {
-            return false;
+            if (!conn.Closed && conn.Pending.Length > 0) Kick(conn);
         }
     }
 
@@ -980,8 +941,6 @@ public sealed class MqttClient : IAsyncDisposable
     private sealed class Connection(MqttClient client, Stream stream, MqttPacketReader reader)
     {
         public readonly Stream Stream = stream;
-        /// <summary>The TCP socket under <see cref="Stream"/> (also under TLS), polled for room before inline writes.</summary>
-        public System.Net.Sockets.Socket? Socket { get; init; }
         public readonly MqttPacketReader Reader = reader;
         public readonly CancellationTokenSource Cts = new();
         public readonly Dictionary<ushort, TaskCompletionSource<MqttPacket>> Requests = [];
