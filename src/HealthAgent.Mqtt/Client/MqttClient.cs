@@ -94,6 +94,7 @@ public sealed class MqttClient : IAsyncDisposable
         }
         Stream? stream = null;
         MqttPacketReader? reader = null;
+        System.Net.Sockets.Socket? socket = null;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -103,7 +104,7 @@ public sealed class MqttClient : IAsyncDisposable
             try
             {
                 // blocking I/O on a pool thread keeps the socket in blocking mode for the receive/send threads
-                (stream, reader, ack, _) = await Task.Run(() =>
+                (stream, reader, ack, socket) = await Task.Run(() =>
                 {
                     var (s, sock) = MqttTransport.Connect(o, timeout.Token);
                     MqttPacketReader? r = null;
@@ -148,6 +149,8 @@ public sealed class MqttClient : IAsyncDisposable
             var p = ack.Properties;
             var conn = new Connection(this, stream, reader)
             {
+                // non-blocking sends from the receive thread: plain TCP only (TLS records must go through SslStream)
+                RawSocket = stream is System.Net.Sockets.NetworkStream && NonBlockingSend.Supported ? socket : null,
                 ReceiveMaximum = p.ReceiveMaximum ?? 65535,
                 MaximumQos = (MqttQos)(p.MaximumQos ?? 2),
                 RetainAvailable = (p.RetainAvailable ?? 1) == 1,
@@ -606,23 +609,60 @@ public sealed class MqttClient : IAsyncDisposable
     private static void Kick(Connection conn) => conn.WriterWake.Set();
 
     /// <summary>
-    /// Before the receive thread blocks on a read, it hands what it queued (acks, publishes released by PUBACKs) to
-    /// the send thread. It never writes itself: the send thread is the stream's only writer (an inline write from here
-    /// once raced with it, interleaving bytes and losing queued acks), and a receive thread blocked on a write to a
-    /// broker that has stopped reading would deadlock both sides.
+    /// Before the receive thread blocks on a read, it sends what it queued (acks, publishes released by PUBACKs) itself
+    /// when it can take the writer token: one thread wake-up per round trip, as in a C client. The token makes one
+    /// writer per stream (a second writer would interleave bytes). The write never blocks (MSG_DONTWAIT): what does not
+    /// fit in the socket's send buffer is handed, with the token, to the send thread, so a broker that stops reading
+    /// cannot block the receive thread (which would stop acks and keep-alive on both sides). TLS: send thread only.
     /// </summary>
     private void WriteFromReceiveThread(Connection conn)
     {
+        MqttBufferWriter toWrite;
+        TaskCompletionSource? space;
         lock (_sync)
         {
-            if (!conn.Closed && conn.Pending.Length > 0) Kick(conn);
+            if (conn.Closed || conn.Pending.Length == 0) return;
+            if (conn.RawSocket is null || conn.WriterBusy)
+            {
+                Kick(conn); // the send thread writes it (when busy, it finds Pending non-empty before it sleeps)
+                return;
+            }
+            conn.WriterBusy = true;
+            toWrite = TakePending(conn, out space);
+        }
+        space?.TrySetResult();
+        var written = NonBlockingSend.Send(conn.RawSocket, toWrite.WrittenSpan);
+        if (written > 0) Volatile.Write(ref conn.LastSent, Environment.TickCount64);
+        lock (_sync)
+        {
+            if (written < toWrite.Length && !conn.Closed)
+            {
+                // the rest goes to the send thread, which now holds the token
+                conn.HandOffOffset = written;
+                conn.HandOff = true;
+                Kick(conn);
+                return;
+            }
+            toWrite.Reset();
+            conn.WriterBusy = false;
+            conn.ReleaseBuffersIfIdle();
+            if (conn.Pending.Length > 0) Kick(conn);
         }
     }
 
+    /// <summary>Swaps the send buffers: appends continue into the other one. Caller holds the lock and the writer token.</summary>
+    private static MqttBufferWriter TakePending(Connection conn, out TaskCompletionSource? space)
+    {
+        (conn.Pending, conn.Writing) = (conn.Writing, conn.Pending);
+        space = conn.SpaceAvailable;
+        conn.SpaceAvailable = null;
+        return conn.Writing;
+    }
+
     /// <summary>
-    /// The send loop runs on its own thread with blocking writes: it swaps the send buffer (appends continue into the
-    /// other one) and writes everything queued in one call, so bursts leave in few system calls and steady QoS 0
-    /// publishing allocates nothing per message.
+    /// The send loop runs on its own thread with blocking writes: it takes the writer token, swaps the send buffer and
+    /// writes everything queued in one call, so bursts leave in few system calls and steady QoS 0 publishing allocates
+    /// nothing per message. It also finishes what the receive thread could not send without blocking.
     /// </summary>
     private void WriterLoop(Connection conn)
     {
@@ -635,27 +675,32 @@ public sealed class MqttClient : IAsyncDisposable
                 while (true)
                 {
                     MqttBufferWriter toWrite;
-                    TaskCompletionSource? space;
+                    TaskCompletionSource? space = null;
+                    var offset = 0;
                     lock (_sync)
                     {
                         if (conn.Closed) return;
-                        if (conn.Pending.Length == 0)
+                        if (conn.HandOff)
                         {
-                            conn.WriterBusy = false;
-                            break;
+                            conn.HandOff = false; // the token came with it
+                            toWrite = conn.Writing;
+                            offset = conn.HandOffOffset;
                         }
-                        conn.WriterBusy = true;
-                        (conn.Pending, conn.Writing) = (conn.Writing, conn.Pending);
-                        toWrite = conn.Writing;
-                        space = conn.SpaceAvailable;
-                        conn.SpaceAvailable = null;
+                        else
+                        {
+                            // the receive thread holds the token: it kicks us if it leaves anything queued
+                            if (conn.WriterBusy || conn.Pending.Length == 0) break;
+                            conn.WriterBusy = true;
+                            toWrite = TakePending(conn, out space);
+                        }
                     }
                     space?.TrySetResult();
-                    conn.Stream.Write(toWrite.WrittenSpan);
+                    conn.Stream.Write(toWrite.WrittenSpan[offset..]);
                     Volatile.Write(ref conn.LastSent, Environment.TickCount64);
                     lock (_sync)
                     {
                         toWrite.Reset();
+                        conn.WriterBusy = false;
                     }
                 }
             }
@@ -669,6 +714,7 @@ public sealed class MqttClient : IAsyncDisposable
             lock (_sync)
             {
                 conn.WriterBusy = false;
+                conn.HandOff = false;
                 conn.ReleaseBuffersIfIdle();
             }
             conn.WriterDone.TrySetResult();
@@ -950,8 +996,13 @@ public sealed class MqttClient : IAsyncDisposable
         public TaskCompletionSource? SpaceAvailable;
         public bool Closed;
         public bool Disconnecting;
-        /// <summary>A writer (inline or on the thread pool) owns the stream's write side.</summary>
+        /// <summary>The writer token: the send thread or the receive thread owns the stream's write side.</summary>
         public bool WriterBusy;
+        /// <summary>The receive thread left Writing[HandOffOffset..] unsent and passed the token to the send thread.</summary>
+        public bool HandOff;
+        public int HandOffOffset;
+        /// <summary>The plain TCP socket for non-blocking sends from the receive thread; null with TLS.</summary>
+        public System.Net.Sockets.Socket? RawSocket;
         private bool _buffersReleased;
         public ushort ReceiveMaximum;
         public MqttQos MaximumQos;

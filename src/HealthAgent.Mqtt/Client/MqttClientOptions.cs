@@ -103,4 +103,7 @@ public sealed class MqttClientOptions
     /// messages wait unread in <see cref="MqttClient.Messages"/>. QoS 1/2 messages are never dropped.
     /// </summary>
     public int MaxQueuedInboundMessages { get; set; } = 100_000;
+
+    /// <summary>Tests: a small SO_SNDBUF, so the socket's send buffer fills after a few kilobytes.</summary>
+    internal int? SocketSendBufferBytes { get; set; }
 }

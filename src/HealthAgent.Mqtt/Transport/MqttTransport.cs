@@ -8,41 +8,15 @@ namespace HealthAgent.Mqtt.Transport;
 /// <summary>Opens the byte stream: TCP (Nagle off), optionally wrapped in TLS with CA-file/system-store validation, pinning and SNI.</summary>
 internal static class MqttTransport
 {
-    public static async Task<Stream> ConnectAsync(MqttClientOptions o, CancellationToken ct)
-    {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(o.Host, o.Port, ct).ConfigureAwait(false);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-        Stream stream = new NetworkStream(socket, ownsSocket: true);
-        if (o.Tls is not { } tls) return stream;
-        var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-        try
-        {
-            await ssl.AuthenticateAsClientAsync(BuildTlsOptions(o, tls), ct).ConfigureAwait(false);
-            return ssl;
-        }
-        catch
-        {
-            await ssl.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
-
     /// <summary>
-    /// Blocking variant: the socket is never used asynchronously, so it stays in blocking mode and the dedicated
+    /// Blocking connect: the socket is never used asynchronously, so it stays in blocking mode and the dedicated
     /// receive/send threads read and write it directly (no event-loop hop, fewer system calls per message).
     /// Cancelling <paramref name="ct"/> closes the socket, which ends any blocked call.
     /// </summary>
     public static (Stream Stream, Socket Socket) Connect(MqttClientOptions o, CancellationToken ct)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (o.SocketSendBufferBytes is { } sndbuf) socket.SendBufferSize = sndbuf;
         Stream? stream = null;
         try
         {

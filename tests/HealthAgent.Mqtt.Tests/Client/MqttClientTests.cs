@@ -542,6 +542,33 @@ public sealed class MqttClientTests
         Assert.Equal(Count, client.Messages.Count);
     }
 
+    [Fact]
+    public async Task Receive_AcksOverflowTheSocketBuffer_LeaveCompleteAndInOrder()
+    {
+        // The receive thread sends its PUBACKs without blocking; with a 4 KiB socket send buffer and a broker that reads
+        // nothing for a while, most of them do not fit and are handed to the send thread. Every byte must still leave
+        // once and in order: the broker then reads exactly the acks for ids 1..N, in order, and nothing else.
+        await using var broker = new FakeBroker(MqttProtocolVersion.V311);
+        await using var client = new MqttClient(broker.ClientOptions(o =>
+        {
+            o.KeepAliveSeconds = 0;
+            o.SocketSendBufferBytes = 4096;
+        }));
+        var connecting = client.ConnectAsync();
+        var (c, _) = await broker.AcceptAndConnAckAsync();
+        await connecting;
+        const int Count = 60_000;
+        for (var i = 0; i < Count; i++)
+            await c.SendAsync(new PublishPacket { Topic = "flood", Qos = MqttQos.AtLeastOnce, PacketId = (ushort)(i + 1), Payload = new byte[8] });
+        await Task.Delay(200); // let the acks pile up against the full socket buffer
+        for (var i = 0; i < Count; i++)
+        {
+            var p = Assert.IsType<PubAckPacket>(await c.ReadAsync(TimeSpan.FromSeconds(30)));
+            Assert.Equal((ushort)(i + 1), p.PacketId);
+        }
+        Assert.Equal(Count, client.Messages.Count);
+    }
+
     private static void PublishOrWait(MqttClient client, MqttApplicationMessage m)
     {
         var t = client.PublishAsync(m);
