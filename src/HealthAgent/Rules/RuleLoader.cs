@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using HealthAgent.Model;
@@ -86,8 +85,28 @@ public static partial class RuleLoader
 
         CrossCheck(families, derivations, errors);
         if (errors.Count > 0) return (null, errors);
-        var version = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Concat(files.Select(f => f.Name + "\0" + f.Text)))))[..12];
+        var version = Fingerprint(files.Select(f => f.Name + "\0" + f.Text));
         return (new RuleSet(families, derivations, version), errors);
+    }
+
+    /// <summary>
+    /// The rule set's version: 12 hex digits of a 64-bit FNV-1a hash over the files' names and texts (UTF-8). An
+    /// identifier, not a security check, so no SHA-256: that would load OpenSSL (~4.5 MB resident) into an agent that
+    /// otherwise needs it only for TLS.
+    /// </summary>
+    internal static string Fingerprint(IEnumerable<string> parts)
+    {
+        var hash = 14695981039346656037UL;
+        Span<byte> buffer = stackalloc byte[4];
+        foreach (var part in parts)
+        {
+            foreach (var rune in part.EnumerateRunes())
+            {
+                var n = rune.EncodeToUtf8(buffer);
+                for (var i = 0; i < n; i++) hash = (hash ^ buffer[i]) * 1099511628211UL;
+            }
+        }
+        return hash.ToString("x16", CultureInfo.InvariantCulture)[..12];
     }
 
     // ---- indicator tables -----------------------------------------------------------------------------

@@ -199,4 +199,14 @@ public class RuleLoaderTests
         }
         finally { dir.Delete(true); }
     }
+
+    [Fact]
+    public void Fingerprint_IsFnv1a64OverUtf8_FirstTwelveHexDigits()
+    {
+        Assert.Equal("cbf29ce48422", RuleLoader.Fingerprint([]));          // the FNV-1a 64 offset basis
+        Assert.Equal("af63dc4c8601", RuleLoader.Fingerprint(["a"]));       // published test vector 0xaf63dc4c8601ec8c
+        Assert.Equal(RuleLoader.Fingerprint(["ab"]), RuleLoader.Fingerprint(["a", "b"])); // parts are concatenated
+        Assert.NotEqual(RuleLoader.Fingerprint(["psu.yaml\0solid amber"]), RuleLoader.Fingerprint(["psu.yaml\0solid green"]));
+        Assert.Equal(RuleLoader.Fingerprint(["é"]), RuleLoader.Fingerprint(["\u00e9"])); // UTF-8 bytes, not UTF-16 units
+    }
 }
