@@ -104,13 +104,16 @@ public class PollLatencyBenchmark(ITestOutputHelper output)
         var total = new List<double>();
         var afterPoll = new List<double>();
         var toPoll = new List<double>();
+        var walk = new List<double>(); // duration of the walk the poll returned (the service component's walkSeconds, 10 ms steps)
+        var walkAge = new List<double>(); // how old that walk was at the poll (walkAgeSeconds, 100 ms steps)
         var others = 0; // events of other components a PSU flip causes (redundancy, chassis, system roll-ups)
         for (var i = 0; i < flips; i++)
         {
             var fail = i % 2 == 0;
             await Task.Delay(TimeSpan.FromSeconds(phase.NextDouble() * 1.1));
             others += sub.Drain();
-            var seen = polled.PolledAsync(r => Failed(r, fail));
+            SourceResult? hit = null;
+            var seen = polled.PolledAsync(r => Failed(r, fail) && (hit = r) is not null);
             var t0 = Stopwatch.GetTimestamp();
             sim.Sim.Appliance.Set("psu2", fail ? "fault" : "ok");
             while (true)
@@ -122,6 +125,9 @@ public class PollLatencyBenchmark(ITestOutputHelper output)
                 total.Add(Ms(t0, at));
                 afterPoll.Add(Ms(polledAt, at));
                 toPoll.Add(Ms(t0, polledAt));
+                var service = hit!.Observations.Single(o => o.Component.Id == RedfishParser.ServiceId("bmc"));
+                walk.Add((double)service["walkSeconds"]! * 1000);
+                walkAge.Add((double)service["walkAgeSeconds"]! * 1000);
                 break;
             }
         }
@@ -129,5 +135,7 @@ public class PollLatencyBenchmark(ITestOutputHelper output)
         output.WriteLine(LatencyFigures.Summary("flip -> subscriber", total));
         output.WriteLine(LatencyFigures.Summary("poll that saw it -> subscriber", afterPoll));
         output.WriteLine(LatencyFigures.Summary("flip -> poll that saw it", toPoll));
+        output.WriteLine(LatencyFigures.Summary("duration of the walk that saw it", walk));
+        output.WriteLine(LatencyFigures.Summary("age of that walk at the poll", walkAge));
     }
 }
