@@ -113,7 +113,12 @@ public class PollLatencyBenchmark(ITestOutputHelper output)
             await Task.Delay(TimeSpan.FromSeconds(phase.NextDouble() * 1.1));
             others += sub.Drain();
             SourceResult? hit = null;
-            var seen = polled.PolledAsync(r => Failed(r, fail) && (hit = r) is not null);
+            var seen = polled.PolledAsync(r =>
+            {
+                if (!Failed(r, fail)) return false;
+                hit = r;
+                return true;
+            });
             var t0 = Stopwatch.GetTimestamp();
             sim.Sim.Appliance.Set("psu2", fail ? "fault" : "ok");
             while (true)
