@@ -12,6 +12,7 @@ namespace HealthAgent.Tests.Publishing.Mqtt;
 /// publisher → mosquitto → `mosquitto_sub`. Needs root (CAP_NET_ADMIN); figures for docs/performance-pipeline.md,
 /// asserts only that every toggle arrived as the right event.
 /// </summary>
+[Collection(LatencyBenchmarkCollection.Name)]
 public class NetlinkLatencyBenchmark(ITestOutputHelper output)
 {
     private static double Ms(long from, long to) => Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;

@@ -18,6 +18,7 @@ namespace HealthAgent.Tests.Publishing.Mqtt;
 /// jitter) → state loop → outbox → MQTT QoS 1 → mosquitto → `mosquitto_sub`. Figures for docs/performance-pipeline.md;
 /// asserts only that every flip arrived as the right event.
 /// </summary>
+[Collection(LatencyBenchmarkCollection.Name)]
 public class PollLatencyBenchmark(ITestOutputHelper output)
 {
     private static double Ms(long from, long to) => Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
