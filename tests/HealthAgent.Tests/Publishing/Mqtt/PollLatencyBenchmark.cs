@@ -84,7 +84,8 @@ public class PollLatencyBenchmark(ITestOutputHelper output)
         using var dir = new AgentDir(broker, "bench-redfish");
         var options = new RedfishOptions
         {
-            Enabled = true, IntervalSeconds = 1,
+            Enabled = true,
+            IntervalSeconds = 1,
             Endpoints = [new RedfishEndpointOptions { Name = "bmc", Url = sim.Sim.Redfish!.BaseAddress.ToString().TrimEnd('/'), TimeoutSeconds = 5 }],
         };
         var errors = new List<string>();
