@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using HealthAgent.Model;
 using HealthAgent.Rules;
@@ -91,5 +92,35 @@ public sealed class ScriptedSource(string name = "scripted") : IPushSource
     public async Task RunAsync(ChannelWriter<SourceResult> changes, CancellationToken ct)
     {
         await foreach (var o in _pushed.Reader.ReadAllAsync(ct)) await changes.WriteAsync(new SourceResult(Name, [o], []), ct);
+    }
+}
+
+/// <summary>
+/// A poll-only view of a source: the runner sees no <see cref="IPushSource"/>, so a change reaches the pipeline only
+/// through the next poll. <see cref="PolledAsync"/> tells when (a Stopwatch timestamp) a poll first returned a result
+/// that matches.
+/// </summary>
+public sealed class PollOnlySource(ISource inner) : ISource
+{
+    private readonly List<(Func<SourceResult, bool> Match, TaskCompletionSource<long> Done)> _waiting = [];
+    private readonly Lock _lock = new();
+
+    public string Name => inner.Name;
+
+    /// <summary>Completes with the time the first poll from now on returned a result that <paramref name="match"/>es.</summary>
+    public Task<long> PolledAsync(Func<SourceResult, bool> match)
+    {
+        var done = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock) _waiting.Add((match, done));
+        return done.Task;
+    }
+
+    public async Task<SourceResult> PollAsync(CancellationToken ct)
+    {
+        var result = await inner.PollAsync(ct).ConfigureAwait(false);
+        var at = Stopwatch.GetTimestamp();
+        lock (_lock)
+            _waiting.RemoveAll(w => w.Match(result) && w.Done.TrySetResult(at));
+        return result;
     }
 }

@@ -7,6 +7,7 @@ using HealthAgent.Mqtt;
 using HealthAgent.Pipeline;
 using HealthAgent.Publishing;
 using HealthAgent.Publishing.Mqtt;
+using HealthAgent.Rules;
 using HealthAgent.Sources;
 using HealthAgent.TestSupport;
 using HealthAgent.Tests.Pipeline;
@@ -48,25 +49,30 @@ public sealed class AgentDir : IDisposable
     }
 }
 
-/// <summary>The real pipeline and MQTT publisher in-process, fed by a <see cref="ScriptedSource"/>.</summary>
+/// <summary>
+/// The real pipeline and MQTT publisher in-process, fed by a <see cref="ScriptedSource"/> (polled hourly, pushing
+/// each change) or by the given source on its options' schedule, evaluated with the given rules (default: the seed).
+/// </summary>
 public sealed class InProcessAgent : IAsyncDisposable
 {
     private readonly CancellationTokenSource _cts = new();
     private readonly Task _run;
+    private readonly ScriptedSource? _scripted;
 
-    public InProcessAgent(AgentDir dir, ILoggerFactory? loggers = null)
+    public InProcessAgent(AgentDir dir, ILoggerFactory? loggers = null, ISource? source = null, SourceOptions? options = null, RuleSet? rules = null)
     {
         loggers ??= NullLoggerFactory.Instance;
         var config = AgentConfig.Load(dir.ConfigFile);
-        Source = new ScriptedSource();
+        _scripted = source is null ? new ScriptedSource() : null;
         var ctx = new PublisherContext(config, loggers, TimeProvider.System, dir.AgentId, "test-boot", () => []);
         Publisher = (MqttPublisher)PublisherCatalog.CreateEnabled(ctx).Single();
-        Pipeline = new HealthPipeline(dir.AgentId, "test-boot", PipelineFixtures.Seed, config.StateDirectory,
-            [(Source, new SourceOptions { IntervalSeconds = 3600 })], [Publisher], loggers);
+        Pipeline = new HealthPipeline(dir.AgentId, "test-boot", rules ?? PipelineFixtures.Seed, config.StateDirectory,
+            [(source ?? _scripted!, options ?? new SourceOptions { IntervalSeconds = 3600 })], [Publisher], loggers);
         _run = Pipeline.RunAsync(_cts.Token);
     }
 
-    public ScriptedSource Source { get; }
+    /// <summary>The scripted source (only when no other source was given).</summary>
+    public ScriptedSource Source => _scripted ?? throw new InvalidOperationException("this agent runs the source it was given, not a scripted one");
     public MqttPublisher Publisher { get; }
     public HealthPipeline Pipeline { get; }
 

@@ -17,6 +17,14 @@ public sealed class BenchmarkFactAttribute : FactAttribute
     }
 }
 
+/// <summary>The latency benchmarks run one at a time and alone: a parallel test class would be part of the figure.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LatencyBenchmarkCollection
+{
+    public const string Name = "latency benchmarks";
+}
+
+[Collection(LatencyBenchmarkCollection.Name)]
 public class PipelineLatencyBenchmark(ITestOutputHelper output)
 {
     /// <summary>
