@@ -32,7 +32,9 @@ public sealed class SourceStats(string source)
 }
 
 /// <summary>
-/// Runs one source on its own schedule: a poll every interval (plus up to 10 % jitter so sources don't align),
+/// Runs one source on its own schedule: a poll at start, then at a fixed rate, one interval apart, offset by a random
+/// phase of up to 10 % of the interval so sources and agents don't align (the offset is chosen once, not added to
+/// every interval: a change waits at most one interval for the next poll),
 /// each bounded by the source's timeout. A poll past its timeout is reported hung and cancelled, but it is not
 /// abandoned: sysfs reads can't be cancelled, so no second poll starts until the stuck one returns. Push sources
 /// also run their <see cref="IPushSource.RunAsync"/> loop for immediate changes.
@@ -53,6 +55,9 @@ public sealed partial class SourceRunner(ISource source, SourceOptions options, 
         var push = source is IPushSource p ? RunPushAsync(p, ct) : Task.CompletedTask;
         Task<SourceResult>? stuck = null;
         var stuckSince = 0L;
+        var origin = time.GetTimestamp();
+        var phase = options.Interval * (Random.Shared.NextDouble() * 0.1);
+        long tick = 0;
         try
         {
             while (!ct.IsCancellationRequested)
@@ -73,13 +78,24 @@ public sealed partial class SourceRunner(ISource source, SourceOptions options, 
                     var run = await PollOnceAsync(ct).ConfigureAwait(false);
                     if (run is not null) { stuck = run; stuckSince = started; }
                 }
-                var jitter = options.Interval * (Random.Shared.NextDouble() * 0.1);
-                var wait = options.Interval + jitter - time.GetElapsedTime(started);
+                var elapsed = time.GetElapsedTime(origin);
+                tick = NextTick(elapsed, phase, options.Interval, tick);
+                var wait = phase + options.Interval * tick - elapsed;
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, time, ct).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         await push.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The number of the next tick (polls are due at phase + tick × interval after the start): the one after
+    /// <paramref name="last"/>, or later when a slow poll has already passed it (skipped, never bunched).
+    /// </summary>
+    internal static long NextTick(TimeSpan elapsed, TimeSpan phase, TimeSpan interval, long last)
+    {
+        var passed = (long)Math.Floor((elapsed - phase) / interval); // the last tick at or before now
+        return Math.Max(last + 1, passed + 1);
     }
 
     /// <summary>One poll. Returns the still-running task when it timed out (the caller must not start another).</summary>

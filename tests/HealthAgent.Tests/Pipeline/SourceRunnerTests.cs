@@ -124,4 +124,14 @@ public sealed class SourceRunnerTests : IDisposable
         await cts.CancelAsync();
         await run;
     }
+
+    [Theory]
+    // elapsed, phase, interval (ms), last tick → next tick
+    [InlineData(3, 40, 1000, 0, 1)]      // first poll at start took 3 ms: next at phase + 1 interval
+    [InlineData(1045, 40, 1000, 1, 2)]   // a 5 ms poll at tick 1: the next tick, not "now + interval"
+    [InlineData(1999, 40, 1000, 1, 2)]   // a slow poll that ends just before tick 2 is due: tick 2
+    [InlineData(2500, 40, 1000, 1, 3)]   // a poll that overran tick 2: skip it, never two polls back to back
+    [InlineData(30, 40, 1000, 0, 1)]     // still before the phase: tick 1
+    public void NextTick_FixedRate_SkipsMissedTicks(int elapsedMs, int phaseMs, int intervalMs, long last, long expected) =>
+        Assert.Equal(expected, SourceRunner.NextTick(TimeSpan.FromMilliseconds(elapsedMs), TimeSpan.FromMilliseconds(phaseMs), TimeSpan.FromMilliseconds(intervalMs), last));
 }

@@ -92,11 +92,14 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         {
             var start = _time.GetUtcNow();
             e.WalkStartedAt = start;
-            var pushThis = Interlocked.Exchange(ref e.PushNextWalk, 0) == 1;
+            Interlocked.Exchange(ref e.WalkRequested, 0);
             try
             {
                 var snap = await WalkAsync(e, ct).ConfigureAwait(false);
-                if (pushThis && _push is { } push && snap.Reachable)
+                // Every completed walk goes to the pipeline at once, not only those events asked for: the runner's
+                // poll runs on its own clock, so a change would otherwise wait for the walk *and* the next poll
+                // (~2 intervals at worst). The state tracker raises events only on change, so repeats cost nothing.
+                if (_push is { } push && snap.Reachable)
                     await push.WriteAsync(new SourceResult(Name, snap.Observations, snap.Errors), ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
@@ -116,7 +119,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
             e.Wake = wake;
             // An event that arrived during the walk (before Wake was set) asks for another walk straight away.
-            if (Volatile.Read(ref e.PushNextWalk) == 1) wake.Cancel();
+            if (Volatile.Read(ref e.WalkRequested) == 1) wake.Cancel();
             try { await Task.Delay(wait, _time, wake.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
@@ -139,7 +142,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     /// <summary>Asks the endpoint's loop to walk now (coalesced: one pending request at most) and push the result.</summary>
     private static void WalkSoon(Endpoint e)
     {
-        Interlocked.Exchange(ref e.PushNextWalk, 1);
+        Interlocked.Exchange(ref e.WalkRequested, 1);
         try { e.Wake?.Cancel(); } catch (ObjectDisposedException) { }
     }
 
@@ -590,7 +593,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         public Snapshot? Last { get { lock (Sync) return _last; } set { lock (Sync) _last = value; } }
         public readonly TaskCompletionSource FirstWalk = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public DateTimeOffset? WalkStartedAt;
-        public int PushNextWalk;
+        public int WalkRequested;
         public CancellationTokenSource? Wake;
         public string? LoggedProblem;
         public bool LoggedOverrun;
