@@ -14,8 +14,8 @@ using static HealthAgent.Tests.Pipeline.PipelineFixtures;
 namespace HealthAgent.Tests.Publishing.Mqtt;
 
 /// <summary>
-/// Fault-to-subscriber latency of changes only a poll can see: flip → the runner's next poll (interval + up to 10 %
-/// jitter) → state loop → outbox → MQTT QoS 1 → mosquitto → `mosquitto_sub`. Figures for docs/performance-pipeline.md;
+/// Fault-to-subscriber latency of changes only a poll can see: flip → the runner's next poll (fixed rate, at most one
+/// interval away) → state loop → outbox → MQTT QoS 1 → mosquitto → `mosquitto_sub`. Figures for docs/performance-pipeline.md;
 /// asserts only that every flip arrived as the right event.
 /// </summary>
 [Collection(LatencyBenchmarkCollection.Name)]
@@ -61,7 +61,7 @@ public class PollLatencyBenchmark(ITestOutputHelper output)
             toPoll.Add(Ms(t0, polledAt));
         }
         Assert.Equal(0, sub.Drain()); // one event per flip, no more
-        output.WriteLine(FormattableString.Invariant($"interval {interval * 1000:0} ms (+ up to 10 % jitter), {flips} flips"));
+        output.WriteLine(FormattableString.Invariant($"interval {interval * 1000:0} ms (fixed rate, random phase), {flips} flips"));
         output.WriteLine(LatencyFigures.Summary("flip -> subscriber", total));
         output.WriteLine(LatencyFigures.Summary("poll that saw it -> subscriber", afterPoll));
         output.WriteLine(LatencyFigures.Summary("flip -> poll that saw it", toPoll));
