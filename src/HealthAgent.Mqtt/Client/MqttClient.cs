@@ -329,7 +329,7 @@ public sealed class MqttClient : IAsyncDisposable
     {
         while (true)
         {
-            Task wait;
+            Task? wait = null;
             Connection? conn;
             lock (_sync)
             {
@@ -340,7 +340,6 @@ public sealed class MqttClient : IAsyncDisposable
                 {
                     CheckCapabilities(conn, message);
                     AppendPublish(conn, message, 0, false);
-                    wait = Task.CompletedTask;
                 }
                 else
                 {
@@ -349,7 +348,9 @@ public sealed class MqttClient : IAsyncDisposable
                 }
             }
             Kick(conn);
-            if (wait.IsCompleted) return Qos0Done.Result;
+            // appended: done. Waiting: the wait may already be over (a writer took the buffer since the lock), but the
+            // message is not in it yet — loop and append (testing wait.IsCompleted here once lost messages).
+            if (wait is null) return Qos0Done.Result;
             await wait.WaitAsync(ct).ConfigureAwait(false);
         }
     }
