@@ -110,7 +110,7 @@ internal sealed partial class AgentService(AgentConfig config, HealthPipeline pi
         await pipeline.RunAsync(stoppingToken).ConfigureAwait(false);
     }
 
-    /// <summary>A method of its own, so ASP.NET Core is loaded only when the web view is enabled (~5 MB RSS otherwise).</summary>
+    /// <summary>A method of its own, so ASP.NET Core (Kestrel, routing, hosting) is loaded only when the web view is enabled.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private async Task<IAsyncDisposable?> StartWebAsync(WebOptions options, ILogger log, CancellationToken ct)
     {
