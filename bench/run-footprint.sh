@@ -19,7 +19,7 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$DIR"' EXIT
 printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$MQTT_PORT" > "$DIR/mosquitto.conf"
 mosquitto -c "$DIR/mosquitto.conf" >/dev/null 2>&1 & pids+=($!)
-env -u DOTNET_gcServer "${SIM[@]}" simulate --scenario demo --loop --redfish-port "$REDFISH_PORT" --panel-link "$DIR/panel" \
+"${SIM[@]}" simulate --scenario demo --loop --redfish-port "$REDFISH_PORT" --panel-link "$DIR/panel" \
   --host-root "$DIR/host" > "$DIR/sim.log" 2>&1 & pids+=($!)
 for _ in $(seq 100); do [ -e "$DIR/panel" ] && [ -d "$DIR/host" ] && break; sleep 0.1; done
 export HEALTHAGENT_AGENTID=footprint HEALTHAGENT_STATEDIRECTORY="$DIR/state" HEALTHAGENT_LOGLEVEL=Warning

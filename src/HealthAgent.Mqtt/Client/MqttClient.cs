@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Threading.Channels;
 using HealthAgent.Mqtt.Encoding;
 using HealthAgent.Mqtt.Packets;
@@ -94,7 +95,7 @@ public sealed class MqttClient : IAsyncDisposable
         }
         Stream? stream = null;
         MqttPacketReader? reader = null;
-        System.Net.Sockets.Socket? socket = null;
+        Socket? socket = null;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -150,7 +151,7 @@ public sealed class MqttClient : IAsyncDisposable
             var conn = new Connection(this, stream, reader)
             {
                 // non-blocking sends from the receive thread: plain TCP only (TLS records must go through SslStream)
-                RawSocket = stream is System.Net.Sockets.NetworkStream && NonBlockingSend.Supported ? socket : null,
+                RawSocket = stream is NetworkStream && NonBlockingSend.Supported ? socket : null,
                 ReceiveMaximum = p.ReceiveMaximum ?? 65535,
                 MaximumQos = (MqttQos)(p.MaximumQos ?? 2),
                 RetainAvailable = (p.RetainAvailable ?? 1) == 1,
@@ -1003,7 +1004,7 @@ public sealed class MqttClient : IAsyncDisposable
         public bool HandOff;
         public int HandOffOffset;
         /// <summary>The plain TCP socket for non-blocking sends from the receive thread; null with TLS.</summary>
-        public System.Net.Sockets.Socket? RawSocket;
+        public Socket? RawSocket;
         private bool _buffersReleased;
         public ushort ReceiveMaximum;
         public MqttQos MaximumQos;
