@@ -4,7 +4,7 @@
 # Samples /proc every 5 s after the warm-up; prints RSS avg/max (MB) and CPU % of one core over the window.
 #   bench/run-footprint.sh [WARMUP_S] [WINDOW_S]
 # Environment: AGENT (command for the agent, default the Release build via dotnet), SIM (same for the simulator),
-# plus any DOTNET_* / HEALTHAGENT_* variables to compare settings.
+# plus any DOTNET_* / HEALTHAGENT_* variables to compare settings; MAPS, PERF, OVERRIDES and LOG are described below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WARMUP=${1:-60}
@@ -60,3 +60,5 @@ print(f"RSS avg {s/n/1024:.1f} MB, max {m/1024:.1f} MB; CPU {(c1-c0)/tk/(t1-t0)*
 PY
 echo "$smaps; $threads threads; agent log lines: $events"
 grep -m3 -iE "fail|error" "$DIR/agent.log" || true
+# LOG=FILE: keep the agent's log (e.g. with OVERRIDES=HEALTHAGENT_LOGLEVEL=Debug)
+[ -n "${LOG:-}" ] && cp "$DIR/agent.log" "$LOG"

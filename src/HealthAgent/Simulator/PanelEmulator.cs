@@ -93,7 +93,7 @@ public sealed class PanelEmulator : IDisposable
         {
             var wait = (int)Math.Clamp(nextBeat - Environment.TickCount64, 0, 100);
             short ev;
-            try { ev = Termios.Poll(_master, wait); }
+            try { ev = Termios.Poll(_master, -1, wait); }
             catch (IOException) { break; }
             if ((ev & Termios.POLLIN) != 0)
             {

@@ -13,6 +13,13 @@ public interface ISource
     string Name { get; }
 
     Task<SourceResult> PollAsync(CancellationToken ct);
+
+    /// <summary>
+    /// True when <see cref="PollAsync"/> never blocks its caller: blocking reads run on the source's own workers
+    /// (<see cref="KernelFiles"/>) or it returns a cached view. The runner then calls it without a thread hop; otherwise
+    /// it starts each poll on a pool thread so that a read stuck in the kernel cannot block the runner.
+    /// </summary>
+    bool PollNeverBlocks => false;
 }
 
 /// <summary>A source that can also push changes as they happen (netlink link events, Redfish SSE, serial lines).</summary>

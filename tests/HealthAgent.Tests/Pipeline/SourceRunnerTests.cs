@@ -33,6 +33,23 @@ public sealed class SourceRunnerTests : IDisposable
         public Task<SourceResult> PollAsync(CancellationToken ct) => throw new IOException("bus error");
     }
 
+    /// <summary>Declares it never blocks, so the runner calls it directly; it throws before returning a task.</summary>
+    private sealed class ThrowsInlineSource : ISource
+    {
+        public string Name => "inline";
+        public bool PollNeverBlocks => true;
+        public Task<SourceResult> PollAsync(CancellationToken ct) => throw new IOException("bus error");
+    }
+
+    /// <summary>Declares it never blocks but does not answer in time (a cached view waiting on a first read).</summary>
+    private sealed class SlowAsyncSource : ISource
+    {
+        public string Name => "slow";
+        public bool PollNeverBlocks => true;
+        public TaskCompletionSource<SourceResult> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Task<SourceResult> PollAsync(CancellationToken ct) => Answer.Task;
+    }
+
     private sealed class PartialSource : ISource
     {
         public string Name => "partial";
@@ -88,6 +105,39 @@ public sealed class SourceRunnerTests : IDisposable
         Assert.True(output.Reader.TryRead(out var failed));
         Assert.Equal("source 'failing' failed: bus error", Assert.Single(failed.Errors).Message);
         Assert.True(runner.Stats.Errors >= 3);
+        await cts.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task Run_NeverBlockingSourceThrowsBeforeReturningATask_CountedAsAFailedPollLikeAnyOther()
+    {
+        var output = Channel.CreateUnbounded<SourceResult>();
+        var runner = new SourceRunner(new ThrowsInlineSource(), new SourceOptions { IntervalSeconds = 0.05 }, output.Writer, NullLogger.Instance, TimeProvider.System);
+        using var cts = new CancellationTokenSource();
+        var run = runner.RunAsync(cts.Token);
+        await Until(() => runner.Stats.Runs >= 3);
+        Assert.False(runner.Stats.Up);
+        Assert.True(output.Reader.TryRead(out var failed));
+        Assert.Equal("source 'inline' failed: bus error", Assert.Single(failed.Errors).Message);
+        await cts.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task Run_NeverBlockingSourcePastItsTimeout_ReportedHungThenUpWhenItAnswers()
+    {
+        var source = new SlowAsyncSource();
+        var output = Channel.CreateUnbounded<SourceResult>();
+        var runner = new SourceRunner(source, new SourceOptions { IntervalSeconds = 0.2, TimeoutSeconds = 0.1 }, output.Writer, NullLogger.Instance, TimeProvider.System);
+        using var cts = new CancellationTokenSource();
+        var run = runner.RunAsync(cts.Token);
+        await Until(() => runner.Stats.Hung);
+        Assert.Equal(1, runner.Stats.Timeouts);
+        source.Answer.SetResult(new SourceResult("slow", [Psu("solid green")], []));
+        await Until(() => runner.Stats.Up && !runner.Stats.Hung);
+        Assert.True(output.Reader.TryRead(out var hung));
+        Assert.Contains("hung", Assert.Single(hung.Errors).Message, StringComparison.Ordinal);
         await cts.CancelAsync();
         await run;
     }

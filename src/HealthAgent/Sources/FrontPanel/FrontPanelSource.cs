@@ -26,6 +26,9 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _firstLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _reader;
+    /// <summary>Written to on stop so the reader's poll() returns at once; lets it sleep up to a second between wake-ups.</summary>
+    private readonly (int Read, int Write) _wake = Termios.Pipe();
+    private int _disposed;
     private DateTimeOffset _lastValid;
     private bool _silent = true;
     private string? _deviceError;
@@ -41,6 +44,7 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
     }
 
     public string Name => "frontPanel";
+    public bool PollNeverBlocks => true; // returns the reader thread's latest view
 
     /// <summary>Lines dropped for a wrong checksum.</summary>
     public long BadChecksums { get; private set; }
@@ -154,7 +158,7 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
                 var lastCheck = Environment.TickCount64;
                 while (!ct.IsCancellationRequested)
                 {
-                    var ev = Termios.Poll(fd, 100);
+                    var ev = Termios.Poll(fd, _wake.Read, PollMilliseconds);
                     CheckSilence();
                     if ((ev & Termios.POLLIN) != 0)
                     {
@@ -194,12 +198,15 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
         catch (UnauthorizedAccessException) { return null; }
     }
 
+    /// <summary>How long one poll() may sleep: silence is noticed within a quarter of its limit, and at most every second.</summary>
+    private int PollMilliseconds => (int)Math.Clamp(_options.SilenceLimit.TotalMilliseconds / 4, 50, 1000);
+
     private void Wait(TimeSpan span, CancellationToken ct)
     {
         var until = Environment.TickCount64 + (long)span.TotalMilliseconds;
         while (!ct.IsCancellationRequested && Environment.TickCount64 < until)
         {
-            ct.WaitHandle.WaitOne(100);
+            ct.WaitHandle.WaitOne(PollMilliseconds);
             CheckSilence();
         }
     }
@@ -272,8 +279,14 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _stop.Cancel();
-        _reader?.Join(TimeSpan.FromSeconds(2));
+        Termios.Write(_wake.Write, "x");
+        if (_reader?.Join(TimeSpan.FromSeconds(2)) is not false)
+        {
+            Termios.Close(_wake.Read);
+            Termios.Close(_wake.Write);
+        }
         _stop.Dispose();
     }
 

@@ -57,6 +57,8 @@ public static partial class Termios
     private static unsafe partial nint SysWrite(int fd, byte* buf, nuint count);
     [LibraryImport(Libc, EntryPoint = "poll", SetLastError = true)]
     private static unsafe partial int SysPoll(PollFd* fds, nuint nfds, int timeoutMs);
+    [LibraryImport(Libc, EntryPoint = "pipe2", SetLastError = true)]
+    private static unsafe partial int SysPipe2(int* fds, int flags);
     [LibraryImport(Libc, EntryPoint = "fcntl", SetLastError = true)]
     private static partial int SysFcntl(int fd, int cmd, int arg);
     [LibraryImport(Libc, EntryPoint = "ioctl", SetLastError = true)]
@@ -124,18 +126,33 @@ public static partial class Termios
         return (int)t.OSpeed;
     }
 
-    /// <summary>Waits up to <paramref name="timeoutMs"/> for input; returns revents (0 on timeout).</summary>
-    public static unsafe short Poll(int fd, int timeoutMs)
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMs"/> for input on <paramref name="fd"/> or for a byte on <paramref name="wakeFd"/>
+    /// (a <see cref="Pipe"/> another thread writes to when it wants this one to stop); returns the revents of
+    /// <paramref name="fd"/> (0 on timeout or wake).
+    /// </summary>
+    public static unsafe short Poll(int fd, int wakeFd, int timeoutMs)
     {
-        var p = new PollFd { Fd = fd, Events = POLLIN };
-        var n = SysPoll(&p, 1, timeoutMs);
+        var p = stackalloc PollFd[2];
+        p[0] = new PollFd { Fd = fd, Events = POLLIN };
+        p[1] = new PollFd { Fd = wakeFd, Events = POLLIN };
+        var n = SysPoll(p, wakeFd >= 0 ? 2u : 1u, timeoutMs);
         if (n < 0)
         {
             var e = Marshal.GetLastPInvokeError();
             if (e == EINTR) return 0;
             throw new PosixException("poll", null, e);
         }
-        return n == 0 ? (short)0 : p.REvents;
+        return n == 0 ? (short)0 : p[0].REvents;
+    }
+
+    /// <summary>A pipe (read end, write end), close-on-exec and non-blocking: a wake-up signal for <see cref="Poll"/>.</summary>
+    public static unsafe (int Read, int Write) Pipe()
+    {
+        const int O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
+        var fds = stackalloc int[2];
+        if (SysPipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) throw new PosixException("pipe2", null, Marshal.GetLastPInvokeError());
+        return (fds[0], fds[1]);
     }
 
     /// <summary>Reads what is there; 0 = end of file. Throws <see cref="PosixException"/> (EIO when a pty's master went away).</summary>

@@ -27,6 +27,7 @@ public sealed partial class HwmonSource : ISource
     }
 
     public string Name => "hwmon";
+    public bool PollNeverBlocks => true; // reads run on KernelFiles workers
 
     /// <summary>The file reader, exposed for tests (hung reads outstanding).</summary>
     internal KernelFiles Files => _files;

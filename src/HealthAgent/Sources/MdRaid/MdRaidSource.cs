@@ -35,6 +35,7 @@ public sealed partial class MdRaidSource : ISource
     }
 
     public string Name => "mdraid";
+    public bool PollNeverBlocks => true; // reads run on KernelFiles workers
 
     public async Task<SourceResult> PollAsync(CancellationToken ct)
     {

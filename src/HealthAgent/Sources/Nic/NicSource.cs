@@ -48,6 +48,7 @@ public sealed partial class NicSource : IPushSource, IDisposable
     }
 
     public string Name => Key;
+    public bool PollNeverBlocks => true; // reads run on KernelFiles workers
 
     /// <summary>SO_RCVBUF of the rtnetlink socket (tests make it tiny to provoke ENOBUFS).</summary>
     internal int NetlinkReceiveBufferBytes { get; init; } = 1 << 20;

@@ -23,6 +23,7 @@ public sealed partial class PowerSupplySource : ISource
     }
 
     public string Name => "powersupply";
+    public bool PollNeverBlocks => true; // reads run on KernelFiles workers
 
     public async Task<SourceResult> PollAsync(CancellationToken ct)
     {

@@ -31,6 +31,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     }
 
     public string Name => RedfishParser.SourceName;
+    public bool PollNeverBlocks => true; // returns the latest completed walk
 
     // ---- poll: the cached view ------------------------------------------------------------------------
 

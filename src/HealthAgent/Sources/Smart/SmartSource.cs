@@ -30,6 +30,7 @@ public sealed partial class SmartSource : ISource
     }
 
     public string Name => "smart";
+    public bool PollNeverBlocks => true; // smartctl runs as a child process, awaited
 
     /// <summary>"/dev/sda" or "/dev/bus/0 -d megaraid,4" → a device; null when malformed.</summary>
     public static SmartDevice? ParseDeviceOption(string s)

@@ -35,7 +35,7 @@ public sealed class PanelPty : IDisposable
         var buf = new byte[256];
         while (DateTime.UtcNow < until)
         {
-            if (Termios.Poll(Master, 50) != 0)
+            if (Termios.Poll(Master, -1, 50) != 0)
             {
                 var n = Termios.Read(Master, buf);
                 if (n > 0) _received.Append(Encoding.ASCII.GetString(buf, 0, n));
