@@ -118,9 +118,15 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         IReadOnlyList<Observation> observations = result.Observations;
         if (!_bySource.TryGetValue(result.Source, out var seen)) _bySource[result.Source] = seen = new(StringComparer.Ordinal);
         foreach (var o in observations) seen[o.Component.Id] = o.Component;
-        if (result.Errors.FirstOrDefault(e => e.Device == SourceRunner.WholeSource) is { } whole)
-            // The source failed as a whole: what it showed before is no longer known (unknown neither raises nor clears).
-            observations = [.. observations, .. seen.Values.Where(c => observations.All(o => o.Component.Id != c.Id)).Select(c => new Observation(c, [], null, whole.Message))];
+        // What the source showed before and not now is no longer known (unknown neither raises nor clears): the source
+        // failed as a whole, or a complete poll no longer lists the component (a drive pulled, an md array stopped).
+        var missing = result.Errors.FirstOrDefault(e => e.Device == SourceRunner.WholeSource)?.Message
+            ?? (result.Complete ? $"no longer reported by source '{result.Source}' (removed, or its device cannot be found)" : null);
+        if (missing is not null && seen.Count > observations.Count)
+        {
+            var present = observations.Select(o => o.Component.Id).ToHashSet(StringComparer.Ordinal);
+            observations = [.. observations, .. seen.Values.Where(c => !present.Contains(c.Id)).Select(c => new Observation(c, [], null, missing))];
+        }
         foreach (var obs in observations)
         {
             var r = _tracker.Observe(obs, now);

@@ -131,7 +131,7 @@ public sealed partial class SourceRunner(ISource source, SourceOptions options, 
             Stats.Up = true;
             if (result.NotPresent is { } why) LogNotPresent(logger, source.Name, why);
             foreach (var e in result.Errors) LogDeviceError(logger, source.Name, e.Device, e.Message);
-            await output.WriteAsync(result, ct).ConfigureAwait(false);
+            await output.WriteAsync(result with { Complete = true }, ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
         catch (Exception e)

@@ -36,6 +36,12 @@ public sealed record SourceError(string Device, string Message);
 /// <param name="NotPresent">Set when there is nothing to read on this machine (no hwmon chips, no md arrays): logged at Debug, not an error.</param>
 public sealed record SourceResult(string Source, IReadOnlyList<Observation> Observations, IReadOnlyList<SourceError> Errors, string? NotPresent = null)
 {
+    /// <summary>
+    /// Set by the runner on a poll's result: it lists every component the source can see now, so one it reported
+    /// before and not now is gone (shown unknown, never left at its last state). Pushed results are partial.
+    /// </summary>
+    public bool Complete { get; init; }
+
     public static SourceResult Absent(string source, string why) => new(source, [], [], why);
 }
 

@@ -73,6 +73,27 @@ public sealed class HealthPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Process_CompletePollWithoutAComponentItReportedBefore_ThatComponentUnknownNotLeftAtItsLastState()
+    {
+        var pub = new RecordingPublisher();
+        await using var p = Create(pub);
+        await p.ProcessAsync(Result(Psu("solid green"), Temp(40)) with { Complete = true }, default);
+        // A pushed (partial) result without the PSU says nothing about it.
+        await p.ProcessAsync(Result(Temp(41)), default);
+        Assert.Equal("psu.ok", p.Components.Single(c => c.Component.Id == Psu1.Id).Evaluation.Verdict.Code);
+        // A complete poll without it: the PSU is gone (pulled, or the device vanished) — unknown, with the reason.
+        await p.ProcessAsync(Result(Temp(42)) with { Complete = true }, default);
+        var psu = p.Components.Single(c => c.Component.Id == Psu1.Id);
+        Assert.Equal(HwState.Unknown, psu.Evaluation.Verdict.State);
+        Assert.Contains("no longer reported by source 'test'", psu.Evaluation.UnknownReason, StringComparison.Ordinal);
+        Assert.NotEqual(HwState.Unknown, p.Components.Single(c => c.Component.Id == Temp1.Id).Evaluation.Verdict.State);
+        Assert.Empty(pub.Events); // unknown neither raises nor clears
+        // It comes back: known again.
+        await p.ProcessAsync(Result(Psu("solid green"), Temp(42)) with { Complete = true }, default);
+        Assert.Equal("psu.ok", p.Components.Single(c => c.Component.Id == Psu1.Id).Evaluation.Verdict.Code);
+    }
+
+    [Fact]
     public async Task Restart_SameFaultStillThere_NotRaisedAgainAndSeqContinues()
     {
         var first = new RecordingPublisher();

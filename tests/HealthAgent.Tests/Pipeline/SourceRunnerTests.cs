@@ -89,6 +89,7 @@ public sealed class SourceRunnerTests : IDisposable
         Assert.Contains("hung", hung.Errors[0].Message, StringComparison.Ordinal);
         Assert.True(output.Reader.TryRead(out var r));
         Assert.Single(r.Observations);
+        Assert.True(r.Complete); // a poll lists everything the source sees
         await cts.CancelAsync();
         await run;
     }
