@@ -51,8 +51,9 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         if (_store.MovedAside is { } moved) LogStoreCorrupt(_log, moved);
         _tracker = new StateTracker(new Evaluator(rules), _store.LoadConditions());
         _rollup = HealthRollups.Of([], _time.GetUtcNow());
+        var clock = PollClock.Start(_time);
         foreach (var (s, o) in sources)
-            _runners.Add(new SourceRunner(s, o, _input.Writer, loggers.CreateLogger("HealthAgent.Sources." + s.Name), _time));
+            _runners.Add(new SourceRunner(s, o, _input.Writer, loggers.CreateLogger("HealthAgent.Sources." + s.Name), _time, clock));
     }
 
     public string AgentId { get; }

@@ -32,14 +32,24 @@ public sealed class SourceStats(string source)
 }
 
 /// <summary>
+/// When runners poll: one origin and one random phase fraction (under 10 %) for all runners of a pipeline. Sources
+/// with the same interval then poll at the same instants and share the thread wake-ups (at 1 s intervals the agent's
+/// CPU is mostly wake-ups, not reads), while the phase, drawn once per agent, keeps agents from polling in step.
+/// </summary>
+public sealed record PollClock(long Origin, double PhaseFraction)
+{
+    public static PollClock Start(TimeProvider time) => new(time.GetTimestamp(), Random.Shared.NextDouble() * 0.1);
+}
+
+/// <summary>
 /// Runs one source on its own schedule: a poll at start, then at a fixed rate, one interval apart, offset by a random
-/// phase of up to 10 % of the interval so sources and agents don't align (the offset is chosen once, not added to
-/// every interval: a change waits at most one interval for the next poll),
+/// phase of up to 10 % of the interval so agents don't align (the offset is chosen once, not added to every interval:
+/// a change waits at most one interval for the next poll; runners sharing a <see cref="PollClock"/> share it too),
 /// each bounded by the source's timeout. A poll past its timeout is reported hung and cancelled, but it is not
 /// abandoned: sysfs reads can't be cancelled, so no second poll starts until the stuck one returns. Push sources
 /// also run their <see cref="IPushSource.RunAsync"/> loop for immediate changes.
 /// </summary>
-public sealed partial class SourceRunner(ISource source, SourceOptions options, ChannelWriter<SourceResult> output, ILogger logger, TimeProvider time)
+public sealed partial class SourceRunner(ISource source, SourceOptions options, ChannelWriter<SourceResult> output, ILogger logger, TimeProvider time, PollClock? clock = null)
 {
     /// <summary>
     /// Device name of the error the runner reports when the whole source failed or hung: the pipeline then shows
@@ -55,8 +65,9 @@ public sealed partial class SourceRunner(ISource source, SourceOptions options, 
         var push = source is IPushSource p ? RunPushAsync(p, ct) : Task.CompletedTask;
         Task<SourceResult>? stuck = null;
         var stuckSince = 0L;
-        var origin = time.GetTimestamp();
-        var phase = options.Interval * (Random.Shared.NextDouble() * 0.1);
+        var c = clock ?? PollClock.Start(time);
+        var origin = c.Origin;
+        var phase = options.Interval * c.PhaseFraction;
         long tick = 0;
         try
         {
