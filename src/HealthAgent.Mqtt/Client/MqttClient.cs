@@ -938,11 +938,13 @@ public sealed class MqttClient : IAsyncDisposable
         if (ka == 0) return;
         var kaMs = ka * 1000L;
         var timeoutMs = (long)(_options.PingTimeout?.TotalMilliseconds ?? Math.Max(kaMs / 2, 1000));
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Clamp(Math.Min(kaMs, timeoutMs) / 4, 50, 1000)));
+        // Sleeps until the next deadline instead of ticking: an idle connection wakes once per keep-alive, not every second.
+        var wait = kaMs;
         try
         {
-            while (await timer.WaitForNextTickAsync(conn.Cts.Token).ConfigureAwait(false))
+            while (true)
             {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(wait, 10)), conn.Cts.Token).ConfigureAwait(false);
                 var now = Environment.TickCount64;
                 var pingAt = Volatile.Read(ref conn.PingSentAt);
                 if (pingAt != 0)
@@ -953,11 +955,14 @@ public sealed class MqttClient : IAsyncDisposable
                         Fail(conn, $"No PINGRESP within {timeoutMs} ms: the broker is unreachable.", null, new TimeoutException("PINGRESP timeout"));
                         return;
                     }
+                    // the ping timeout, or a keep-alive after the ping when the PINGRESP came (the next ping is due then)
+                    wait = (now < pingAt + kaMs ? Math.Min(pingAt + timeoutMs + 1, pingAt + kaMs) : pingAt + timeoutMs + 1) - now;
                     continue;
                 }
                 // [MQTT-3.1.2-20] ping when nothing was sent for a keep-alive; also when nothing was *received*
                 // (MQTTnet #2244), so a dead broker is noticed while we publish QoS 0 continuously
-                if (now - Volatile.Read(ref conn.LastSent) >= kaMs || now - Volatile.Read(ref conn.LastReceived) >= kaMs)
+                var due = Math.Min(Volatile.Read(ref conn.LastSent), Volatile.Read(ref conn.LastReceived)) + kaMs;
+                if (now >= due)
                 {
                     lock (_sync)
                     {
@@ -967,7 +972,9 @@ public sealed class MqttClient : IAsyncDisposable
                     }
                     Kick(conn);
                     Volatile.Write(ref conn.PingSentAt, now);
+                    wait = Math.Min(timeoutMs + 1, kaMs);
                 }
+                else wait = due - now;
             }
         }
         catch (OperationCanceledException) { }
