@@ -116,6 +116,7 @@ public sealed class HealthStore : IDisposable
                 }
             }
             tx.Commit();
+            _checkpointer.Dirty();
             if (e is not null) _seq = e.Seq;
             return e;
         }
@@ -151,7 +152,9 @@ public sealed class HealthStore : IDisposable
             cmd.Parameters.AddWithValue("$u", user);
             cmd.Parameters.AddWithValue("$t", at.ToString("O", CultureInfo.InvariantCulture));
             cmd.Parameters.AddWithValue("$e", eventId.ToString());
-            return cmd.ExecuteNonQuery() > 0;
+            var changed = cmd.ExecuteNonQuery() > 0;
+            if (changed) _checkpointer.Dirty();
+            return changed;
         }
     }
 

@@ -100,6 +100,7 @@ public sealed class Outbox : IDisposable
                 m.ExecuteNonQuery();
             }
             tx.Commit();
+            _checkpointer.Dirty();
             _rows++;
             _bytes += e.Payload.Length;
             _dropped += dropped;
@@ -155,6 +156,7 @@ public sealed class Outbox : IDisposable
             cmd.Parameters.AddWithValue("$i", id);
             var len = cmd.ExecuteScalar();
             if (len is null or DBNull) return false;
+            _checkpointer.Dirty();
             _rows--;
             _bytes -= Convert.ToInt64(len, System.Globalization.CultureInfo.InvariantCulture);
             return true;

@@ -77,14 +77,26 @@ internal static class SqliteStore
 }
 
 /// <summary>
-/// Checkpoints a WAL database every few seconds from a timer, on its own connection, so commits on the hot path
-/// never wait for the checkpoint's fsync. PASSIVE never blocks writers (sqlite.org/c3ref/wal_checkpoint_v2.html);
+/// Checkpoints a WAL database a few seconds after a write (<see cref="Dirty"/>), from a timer, on its own connection,
+/// so commits on the hot path never wait for the checkpoint's fsync; with nothing written it never wakes. PASSIVE never blocks writers (sqlite.org/c3ref/wal_checkpoint_v2.html);
 /// closing the last connection checkpoints the rest.
 /// </summary>
 internal sealed class WalCheckpointer : IDisposable
 {
     private readonly SqliteConnection _c;
     private readonly Timer _timer;
+    private readonly TimeSpan _period;
+    private int _armed;
+
+    /// <summary>Something was committed: checkpoint within one period (many writes meanwhile share one checkpoint).</summary>
+    public void Dirty()
+    {
+        if (Interlocked.Exchange(ref _armed, 1) == 0)
+        {
+            try { _timer.Change(_period, Timeout.InfiniteTimeSpan); }
+            catch (ObjectDisposedException) { }
+        }
+    }
     private readonly Lock _lock = new();
     private bool _disposed;
 
@@ -93,7 +105,8 @@ internal sealed class WalCheckpointer : IDisposable
         _c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         _c.Open();
         SqliteStore.Exec(_c, "PRAGMA busy_timeout=1000;");
-        _timer = new Timer(_ => Checkpoint(), null, period, period);
+        _period = period;
+        _timer = new Timer(_ => { Volatile.Write(ref _armed, 0); Checkpoint(); }, null, Timeout.Infinite, Timeout.Infinite);
     }
 
     public void Checkpoint()
