@@ -117,8 +117,9 @@ public sealed partial class SourceRunner(ISource source, SourceOptions options, 
         // A source that may block synchronously (a FIFO in sysfs) is started on a pool thread so it cannot block the
         // runner; one that offloads its blocking reads itself is called directly, saving a thread hop per poll.
         var poll = source.PollNeverBlocks ? Start(source, cts.Token) : Task.Run(() => source.PollAsync(cts.Token), CancellationToken.None);
-        // WaitAsync, not WhenAny with a Task.Delay: its timer is removed when the poll ends instead of firing later.
-        await ((Task)poll.WaitAsync(options.Timeout, time, ct)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        // No timer per poll (see Deadlines); a test clock keeps Task.WaitAsync.
+        if (time == TimeProvider.System) await Deadlines.WhenDoneWithin(poll, options.Timeout, ct).ConfigureAwait(false);
+        else await ((Task)poll.WaitAsync(options.Timeout, time, ct)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         ct.ThrowIfCancellationRequested();
         Stats.CountRun();
         Stats.LastRun = time.GetUtcNow();

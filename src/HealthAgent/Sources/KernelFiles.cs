@@ -43,19 +43,16 @@ public sealed partial class KernelFiles(TimeSpan fileTimeout, int maxAbandoned =
             ct.ThrowIfCancellationRequested();
             var session = new Session(this, _buffer);
             var task = Task.Run(() => work(session), CancellationToken.None);
-            while (true)
+            var abandoned = false;
+            // Deadlines, not Task.WaitAsync: no timer per batch (see Deadlines).
+            while (!abandoned && !await Deadlines.WhenDoneWithin(task, fileTimeout / 2, ct).ConfigureAwait(false))
             {
-                try
-                {
-                    return await task.WaitAsync(fileTimeout / 2, ct).ConfigureAwait(false);
-                }
-                catch (TimeoutException) { }
                 // Abandon this worker if it sits in one read too long: it stays blocked in read(); a fresh session
                 // continues without the hung path.
-                if (!session.TryAbandon(fileTimeout)) continue;
-                _buffer = new byte[maxBytes + 1]; // the abandoned worker keeps the old buffer
-                break;
+                abandoned = session.TryAbandon(fileTimeout);
             }
+            if (!abandoned) return await task.ConfigureAwait(false);
+            _buffer = new byte[maxBytes + 1]; // the abandoned worker keeps the old buffer
         }
     }
 
