@@ -15,7 +15,9 @@ public static class Deadlines
     private sealed class Entry(long due)
     {
         public long Due { get; } = due;
-        public readonly TaskCompletionSource<bool> Result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Synchronous continuations: work that ends in time resumes its awaiter on the thread it ended on, without a
+        // hop; a late answer is handed to the pool (Loop), so waiters never run on the deadline thread.
+        public readonly TaskCompletionSource<bool> Result = new();
     }
 
     private static readonly object Gate = new();
@@ -68,7 +70,7 @@ public static class Deadlines
                     continue;
                 }
             }
-            foreach (var e in late) e.Result.TrySetResult(false);
+            foreach (var e in late) ThreadPool.UnsafeQueueUserWorkItem(static x => x.Result.TrySetResult(false), e, preferLocal: false);
             late.Clear();
         }
     }
