@@ -192,7 +192,7 @@ public sealed partial class AgentBinaryTests : IDisposable
     }
 
     [Fact]
-    public async Task Snapshot_FixtureTree_JsonWithComponentsAndRules()
+    public async Task Snapshot_FixtureTree_JsonAndTableWithComponentsAndRules()
     {
         var config = Path.Combine(_dir, "agent.json");
         await File.WriteAllTextAsync(config, """{ "sources": { "smart": { "enabled": false } } }""");
@@ -200,6 +200,12 @@ public sealed partial class AgentBinaryTests : IDisposable
         Assert.True(r.ExitCode == 0, r.StandardError);
         var components = JsonNode.Parse(r.StandardOutput)!["components"]!.AsArray();
         Assert.Contains(components, c => (string?)c!["id"] == "hwmon:nct6779:fan2" && (string?)c["state"] == "failed" && (string?)c["severity"] == "critical");
+
+        // the console table (Spectre.Console), with --why
+        var table = await AgentCommand.RunAsync(["snapshot", "--why", "--config", config, "--host-root", Path.Combine(AppContext.BaseDirectory, "testcases", "nct6779-fan-stalled")], Wait);
+        Assert.True(table.ExitCode == 0, table.StandardError);
+        Assert.Contains("hwmon:nct6779:fan2", table.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("why: sensor.fan › sensor.fan.stalled", table.StandardOutput, StringComparison.Ordinal);
     }
 
     private static void CopyTree(string from, string to)
