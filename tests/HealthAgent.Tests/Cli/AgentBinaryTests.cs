@@ -106,6 +106,18 @@ public sealed partial class AgentBinaryTests : IDisposable
         Assert.True((bool)explain["matched"]!);
         Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync("/api/events?minSeverity=bogus")).StatusCode);
 
+        // identify: the web API → the Redfish source → a PATCH (source-generated JSON body) → the simulated BMC
+        using (var identify = new HttpRequestMessage(HttpMethod.Post, "/api/components/redfish:bmc:system:1/identify")
+               { Content = new StringContent("""{"on":true}""", Encoding.UTF8, "application/json") })
+        {
+            identify.Headers.Add("X-CSRF-Token", (string)me["csrfToken"]!);
+            var answer = await http.SendAsync(identify);
+            Assert.True(answer.StatusCode == HttpStatusCode.OK, await answer.Content.ReadAsStringAsync());
+        }
+        using var simHttp = new HttpClient { Timeout = Wait };
+        var simState = JsonNode.Parse(await simHttp.GetStringAsync(redfish + "/sim/state"))!;
+        Assert.True((bool)simState["targets"]!["system.identify"]!, simState.ToJsonString());
+
         // OTLP over gRPC: hw.status for the failed PSU, an event record for it, the configured header
         await OtlpReceiver.WaitUntilAsync(() =>
             receiver.MetricRequests.LatestMetrics().TryGetValue("hw.status", out var m)
@@ -118,6 +130,32 @@ public sealed partial class AgentBinaryTests : IDisposable
         Assert.Equal(0, await agent.TerminateAsync(TimeSpan.FromSeconds(20)));
         Assert.DoesNotContain("Unhandled exception", agent.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("fail:", agent.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_RedfishOverTlsWithSessionAuth_PinnedCaFileAndComponentsUp()
+    {
+        var cert = Path.Combine(_dir, "cert.pem");
+        await using var sim = new AgentProcess("", _dir, ["simulate", "-p", "0", "--panel-link", "none", "--tls", "--tls-cert", cert, "--auth", "admin:s3cret"]);
+        await sim.WaitForOutputAsync("Press Ctrl+C to stop.", Wait);
+        var url = Regex.Match(sim.Output, @"Redfish service:\s+(https://127\.0\.0\.1:\d+)/redfish/v1").Groups[1].Value;
+        Assert.StartsWith("https://", url, StringComparison.Ordinal);
+        var config = Path.Combine(_dir, "agent.json");
+        await File.WriteAllTextAsync(config, $$"""
+            {
+              "agentId": "tls-1", "stateDirectory": "state", "logLevel": "Information",
+              "sources": {
+                "redfish": { "enabled": true, "intervalSeconds": 1,
+                  "endpoints": [ { "name": "bmc", "url": "{{url}}", "caFile": "{{cert}}", "username": "admin", "password": "s3cret", "sessionAuth": true } ] },
+                "hwmon": { "enabled": false }, "nic": { "enabled": false }, "mdraid": { "enabled": false }, "powersupply": { "enabled": false }, "smart": { "enabled": false }
+              },
+              "publishers": { "mqtt": { "enabled": false } }
+            }
+            """);
+        await using var agent = new AgentProcess(config, _dir);
+        await agent.WaitForOutputAsync("source redfish: up (23 components, 0 device errors)", Wait);
+        Assert.Equal(0, await agent.TerminateAsync(TimeSpan.FromSeconds(20)));
+        Assert.DoesNotContain("s3cret", agent.Output, StringComparison.Ordinal);
     }
 
     [Theory]
