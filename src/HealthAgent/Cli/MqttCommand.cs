@@ -220,7 +220,7 @@ public static class MqttCommand
                     Math.Max(0, r.GetValue(size)), ParseQos(r.GetValue(qos), 1), Math.Max(1, r.GetValue(connections)), ct).ConfigureAwait(false);
                 if (r.GetValue(json))
                 {
-                    Console.Out.WriteLine(JsonSerializer.Serialize(result, BenchJson.Options));
+                    Console.Out.WriteLine(JsonSerializer.Serialize(result, AgentJsonContext.Default.BenchResult));
                 }
                 else
                 {
@@ -242,11 +242,6 @@ public static class MqttCommand
     /// <summary>Benchmark figures (JSON names are camelCase).</summary>
     public sealed record BenchResult(int Messages, int PayloadBytes, int Qos, int Connections, string ProtocolVersion, double Seconds,
         double MessagesPerSecond, double MbPerSecond, double AllocatedBytesPerMessage, long Failed, double CpuMicrosecondsPerMessage);
-
-    private static class BenchJson
-    {
-        public static readonly JsonSerializerOptions Options = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-    }
 
     /// <summary>
     /// Each connection publishes its share from one task, reusing one message object. QoS 0 ends with a QoS 1 publish

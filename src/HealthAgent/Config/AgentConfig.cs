@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using HealthAgent.Rules;
 using HealthAgent.Sources;
 using Microsoft.Extensions.Configuration;
@@ -19,6 +20,8 @@ public sealed class ConfigException(IReadOnlyList<string> errors)
 public sealed class AgentConfig
 {
     public const string EnvPrefix = "HEALTHAGENT_";
+    /// <summary>What binding reads of an options type (kept by the trimmer wherever a type flows into Bind).</summary>
+    public const DynamicallyAccessedMemberTypes BoundMembers = DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties;
     public static readonly string[] DefaultPaths = ["agent.json", "/etc/healthagent/agent.json"];
 
     private AgentConfig(string source, string baseDirectory, IConfigurationRoot root, AgentOptions agent, RuleSet rules, IReadOnlyDictionary<string, SourceOptions> sources)
@@ -45,7 +48,7 @@ public sealed class AgentConfig
     public string StateDirectory => ResolvePath(Agent.StateDirectory);
 
     /// <summary>Binds a section (e.g. "publishers:mqtt") strictly into T and validates it, adding errors to the list.</summary>
-    public T Bind<T>(string key, ICollection<string> errors) where T : class, new() => BindSection<T>(Root.GetSection(key), DisplayPath(key), errors);
+    public T Bind<[DynamicallyAccessedMembers(BoundMembers)] T>(string key, ICollection<string> errors) where T : class, new() => BindSection<T>(Root.GetSection(key), DisplayPath(key), errors);
 
     /// <summary>Loads, binds and validates everything; throws <see cref="ConfigException"/> listing every problem.</summary>
     public static AgentConfig Load(string? path, IDictionary<string, string?>? overrides = null)
@@ -90,7 +93,7 @@ public sealed class AgentConfig
         {
             var o = (SourceOptions)Activator.CreateInstance(d.OptionsType)!;
             var section = sourcesSection.GetSection(d.Key);
-            BindInto(section, o, "sources." + d.Key, errors);
+            BindInto(section, o, d.OptionsType, "sources." + d.Key, errors);
             sources[d.Key] = o;
         }
 
@@ -108,17 +111,21 @@ public sealed class AgentConfig
 
     private static string DisplayPath(string key) => key.Replace(':', '.');
 
-    private static T BindSection<T>(IConfiguration section, string path, ICollection<string> errors, string[]? skip = null) where T : class, new()
+    private static T BindSection<[DynamicallyAccessedMembers(BoundMembers)] T>(IConfiguration section, string path, ICollection<string> errors, string[]? skip = null) where T : class, new()
     {
         var o = new T();
-        BindInto(section, o, path, errors, skip);
+        BindInto(section, o, typeof(T), path, errors, skip);
         return o;
     }
 
-    private static void BindInto(IConfiguration section, object target, string path, ICollection<string> errors, string[]? skip = null)
+    // The reflection binder walks the options types' properties, and theirs (lists of endpoints, users…): all in
+    // healthagent.dll, which the trimmed publish keeps whole (TrimmerRootAssembly in HealthAgent.csproj). The
+    // source-generated binder cannot bind the catalog's options through a Type.
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "options types live in healthagent.dll, a trimmer root assembly")]
+    private static void BindInto(IConfiguration section, object target, [DynamicallyAccessedMembers(BoundMembers)] Type type, string path, ICollection<string> errors, string[]? skip = null)
     {
         // Strict: a key the options type does not have is an error, not silently ignored.
-        var props = target.GetType().GetProperties().Where(p => p.CanWrite).Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var props = type.GetProperties().Where(p => p.CanWrite).Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
         foreach (var child in section.GetChildren())
             if (!props.Contains(child.Key) && !(skip?.Contains(child.Key, StringComparer.OrdinalIgnoreCase) ?? false))
                 errors.Add($"{Prefix(path)}{child.Key}: unknown key (known: {string.Join(", ", props.Select(Camel))})");

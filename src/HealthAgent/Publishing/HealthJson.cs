@@ -15,9 +15,15 @@ public static class HealthJson
         HealthSchema = "healthagent/v1/health", InfoSchema = "healthagent/v1/info", ReplySchema = "healthagent/v1/reply";
 
     // Relaxed escaping: payloads are JSON for machines, not HTML; "+00:00" stays readable instead of "\u002B00:00".
-    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonWriterOptions Compact = new() { Indented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static byte[] Bytes(JsonNode node) => JsonSerializer.SerializeToUtf8Bytes(node, Compact);
+    // JsonNode.WriteTo, not JsonSerializer: no reflection-based serializer needed (trimmed publish).
+    public static byte[] Bytes(JsonNode node)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer, Compact)) node.WriteTo(w);
+        return buffer.WrittenSpan.ToArray();
+    }
 
     public static JsonObject Component(ComponentRef c) => new()
     {
@@ -32,7 +38,7 @@ public static class HealthJson
             var o = new JsonObject { ["name"] = r.Name, ["value"] = Value(r.Value) };
             if (r.Unit is not null) o["unit"] = r.Unit;
             if (r.Reason is not null) o["reason"] = r.Reason;
-            a.Add(o);
+            a.Add((JsonNode)o);
         }
         return a;
     }

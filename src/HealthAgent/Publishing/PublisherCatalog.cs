@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using HealthAgent.Config;
 using HealthAgent.Pipeline;
 using HealthAgent.Publishing.Mqtt;
@@ -24,7 +25,7 @@ public sealed record PublisherContext(
 /// <summary>One catalog entry: the agent.json key under "publishers", the options type it binds, and how to create the publisher.</summary>
 public sealed record PublisherDescriptor(string Key, Type OptionsType, Func<AgentConfig, ICollection<string>, PublisherOptions> Bind, Func<PublisherContext, PublisherOptions, IHealthPublisher> Create)
 {
-    public static PublisherDescriptor For<TOptions>(string key, Func<PublisherContext, TOptions, IHealthPublisher> create) where TOptions : PublisherOptions, new() =>
+    public static PublisherDescriptor For<[DynamicallyAccessedMembers(AgentConfig.BoundMembers)] TOptions>(string key, Func<PublisherContext, TOptions, IHealthPublisher> create) where TOptions : PublisherOptions, new() =>
         new(key, typeof(TOptions), (cfg, errors) => cfg.Bind<TOptions>("publishers:" + key, errors), (ctx, o) => create(ctx, (TOptions)o));
 }
 

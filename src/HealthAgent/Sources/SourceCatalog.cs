@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using HealthAgent.Config;
 using HealthAgent.Rules;
 using Microsoft.Extensions.Logging;
@@ -8,9 +9,9 @@ namespace HealthAgent.Sources;
 public sealed record SourceContext(ILoggerFactory LoggerFactory, RuleSet Rules, TimeProvider Time);
 
 /// <summary>One catalog entry: the agent.json key under "sources", the options type it binds, and how to create the source.</summary>
-public sealed record SourceDescriptor(string Key, Type OptionsType, Func<SourceContext, SourceOptions, ISource> Create)
+public sealed record SourceDescriptor(string Key, [property: DynamicallyAccessedMembers(AgentConfig.BoundMembers)] [param: DynamicallyAccessedMembers(AgentConfig.BoundMembers)] Type OptionsType, Func<SourceContext, SourceOptions, ISource> Create)
 {
-    public static SourceDescriptor For<TOptions>(string key, Func<SourceContext, TOptions, ISource> create) where TOptions : SourceOptions, new() =>
+    public static SourceDescriptor For<[DynamicallyAccessedMembers(AgentConfig.BoundMembers)] TOptions>(string key, Func<SourceContext, TOptions, ISource> create) where TOptions : SourceOptions, new() =>
         new(key, typeof(TOptions), (ctx, o) => create(ctx, (TOptions)o));
 }
 

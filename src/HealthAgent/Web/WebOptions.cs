@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using HealthAgent.Config;
 using Microsoft.Extensions.Configuration;
@@ -61,12 +62,12 @@ public sealed class WebOptions : IValidatable
         return o;
     }
 
-    private static void CheckKeys(IConfigurationSection list, string path, Type type, ICollection<string> errors)
+    private static void CheckKeys(IConfigurationSection list, string path, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type, ICollection<string> errors)
     {
         foreach (var item in list.GetChildren()) CheckItemKeys(item, $"{path}[{item.Key}]", type, errors);
     }
 
-    private static void CheckItemKeys(IConfigurationSection item, string path, Type type, ICollection<string> errors)
+    private static void CheckItemKeys(IConfigurationSection item, string path, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type, ICollection<string> errors)
     {
         var known = type.GetProperties().Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
         foreach (var k in item.GetChildren().Where(k => !known.Contains(k.Key)))

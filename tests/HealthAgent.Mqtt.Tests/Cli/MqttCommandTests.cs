@@ -4,12 +4,11 @@ using HealthAgent.TestSupport;
 namespace HealthAgent.Mqtt.Tests.Cli;
 
 /// <summary>`healthagent mqtt pub|sub|bench` run as a process against mosquitto, cross-checked with mosquitto's own tools.</summary>
+[Trait(AgentCommand.Category, AgentCommand.Process)]
 public sealed class MqttCommandTests
 {
-    private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "healthagent.dll");
-
     private static Task<ProcessResult> HealthAgentAsync(params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [Dll, "mqtt", .. args], TimeSpan.FromSeconds(30));
+        AgentCommand.RunAsync(["mqtt", .. args], TimeSpan.FromSeconds(30));
 
     private static string P(MosquittoBroker b) => b.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

@@ -118,7 +118,7 @@ public sealed partial class RedfishClient : IAsyncDisposable
     public async Task<RedfishResponse> PatchAsync(string path, object body, CancellationToken ct)
     {
         if (ResolvePath(path) is not { } uri) return new RedfishResponse(path, null, $"link '{Trim(path)}' leaves the Redfish service");
-        var json = JsonSerializer.Serialize(body);
+        var json = JsonSerializer.Serialize(body, body.GetType(), RedfishJsonContext.Default);
         var r = await SendAsync(path, () => new HttpRequestMessage(HttpMethod.Patch, uri) { Content = new StringContent(json, Encoding.UTF8, "application/json") }, ct, allowEmpty: true).ConfigureAwait(false);
         return r;
     }
@@ -250,7 +250,7 @@ public sealed partial class RedfishClient : IAsyncDisposable
             timeout.CancelAfter(_timeout);
             using var req = new HttpRequestMessage(HttpMethod.Post, new Uri(BaseUri, sessions))
             {
-                Content = new StringContent(JsonSerializer.Serialize(new { UserName = _username ?? "", Password = _password ?? "" }), Encoding.UTF8, "application/json"),
+                Content = new StringContent(new System.Text.Json.Nodes.JsonObject { ["UserName"] = _username ?? "", ["Password"] = _password ?? "" }.ToJsonString(), Encoding.UTF8, "application/json"),
             };
             try
             {

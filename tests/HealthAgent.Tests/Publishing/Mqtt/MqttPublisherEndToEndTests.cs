@@ -136,6 +136,7 @@ public class MqttPublisherEndToEndTests
     }
 
     [Fact]
+    [Trait(AgentCommand.Category, AgentCommand.Process)]
     public async Task AgentProcessKilled_WillPublishesOffline()
     {
         await using var broker = await MosquittoBroker.StartAsync();
@@ -150,6 +151,7 @@ public class MqttPublisherEndToEndTests
     }
 
     [Fact]
+    [Trait(AgentCommand.Category, AgentCommand.Process)]
     public async Task AgentProcessSigterm_PublishesOfflineAndExitsZero()
     {
         await using var broker = await MosquittoBroker.StartAsync();
@@ -164,6 +166,7 @@ public class MqttPublisherEndToEndTests
     }
 
     [Fact]
+    [Trait(AgentCommand.Category, AgentCommand.Process)]
     public async Task RunWithInvalidMqttOptions_ExitsOneListingEveryError()
     {
         var dir = Directory.CreateTempSubdirectory("healthagent-badconfig-").FullName;
@@ -171,7 +174,7 @@ public class MqttPublisherEndToEndTests
         {
             var config = Path.Combine(dir, "agent.json");
             await File.WriteAllTextAsync(config, """{ "publishers": { "mqtt": { "port": 70000, "willDelaySeconds": 31 } } }""");
-            var r = await ProcessRunner.RunAsync("dotnet", ["exec", Path.Combine(AppContext.BaseDirectory, "healthagent.dll"), "run", "--config", config], TimeSpan.FromSeconds(30));
+            var r = await AgentCommand.RunAsync(["run", "--config", config], TimeSpan.FromSeconds(30));
             Assert.Equal(1, r.ExitCode);
             Assert.Contains("publishers.mqtt.port", r.StandardError, StringComparison.Ordinal);
             Assert.Contains("publishers.mqtt.willDelaySeconds", r.StandardError, StringComparison.Ordinal);
@@ -217,6 +220,7 @@ public class MqttPublisherEndToEndTests
     }
 
     [Fact]
+    [Trait(AgentCommand.Category, AgentCommand.Process)]
     public async Task AgentKilledMidStreamAndRestarted_NoEventLost()
     {
         await using var broker = await MosquittoBroker.StartAsync();

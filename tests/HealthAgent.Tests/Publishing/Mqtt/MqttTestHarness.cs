@@ -100,22 +100,19 @@ public sealed class InProcessAgent : IAsyncDisposable
     }
 }
 
-/// <summary>`healthagent run` as a child process (dotnet healthagent.dll), for SIGKILL and SIGTERM tests.</summary>
+/// <summary>`healthagent run` as a child process (<see cref="AgentCommand"/>), for SIGKILL and SIGTERM tests.</summary>
 public sealed class AgentProcess : IAsyncDisposable
 {
     private readonly Process _p;
     private readonly StringBuilder _out = new();
 
-    public AgentProcess(AgentDir dir)
+    public AgentProcess(AgentDir dir) : this(dir.ConfigFile, dir.Path) { }
+
+    public AgentProcess(string configFile, string workingDirectory, IEnumerable<string>? args = null)
     {
-        var dll = System.IO.Path.Combine(AppContext.BaseDirectory, "healthagent.dll");
-        _p = new Process
-        {
-            StartInfo = new ProcessStartInfo("dotnet", ["exec", dll, "run", "--config", dir.ConfigFile])
-            {
-                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = dir.Path,
-            },
-        };
+        var psi = AgentCommand.StartInfo(args ?? ["run", "--config", configFile]);
+        psi.WorkingDirectory = workingDirectory;
+        _p = new Process { StartInfo = psi };
         _p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_out) _out.AppendLine(e.Data); };
         _p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_out) _out.AppendLine(e.Data); };
         _p.Start();
