@@ -10,7 +10,7 @@ using System.Text.RegularExpressions;
 namespace HealthAgent.Sources.Redfish;
 
 /// <summary>One answer from the BMC: a JSON object, or an error that says what went wrong and where (never with credentials).</summary>
-public sealed record RedfishResponse(string Path, JsonElement? Json, string? Error, int? Status = null, bool TooLarge = false)
+public sealed record RedfishResponse(string Path, JsonElement? Json, string? Error, int? Status = null, bool TooLarge = false, bool TimedOut = false)
 {
     public bool Ok => Json is not null;
 }
@@ -180,7 +180,7 @@ public sealed partial class RedfishClient : IAsyncDisposable
                 }
                 catch (Exception e) when (e is HttpRequestException or IOException || (e is OperationCanceledException && !ct.IsCancellationRequested))
                 {
-                    return new RedfishResponse(path, null, Describe(path, e));
+                    return new RedfishResponse(path, null, Describe(path, e), TimedOut: e is OperationCanceledException);
                 }
             }
             finally { _slots.Release(); }

@@ -290,9 +290,10 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             var problem = r.Ok ? RedfishParser.IncompleteMembers(r.Json!.Value) : r.Error;
             if (problem is not null)
             {
-                // Refused (400/405/501: the service does not expand here after all) or too large for the 8 MiB cap: the
-                // same answer would come every walk, so stop asking for this resource. Anything else may pass: ask again.
-                var permanent = r.Status is 400 or 405 or 501 || r.TooLarge;
+                // Refused (400/405/501: the service does not expand here after all), too large for the 8 MiB cap, or
+                // slower than the request timeout: the same would happen every walk (and cost a timeout each time), so
+                // stop asking for this resource. Anything else (a 5xx, a broken answer) may pass: ask again next walk.
+                var permanent = r.Status is 400 or 405 or 501 || r.TooLarge || r.TimedOut;
                 if (permanent) E.ExpandRefused[Key(path)] = 0;
                 if (E.ExpandLogged.TryAdd(Key(path), 0)) LogExpandFallback(log, E.Name, path, E.Client.Scrub(problem), permanent ? "from now on" : "this time");
                 return null;

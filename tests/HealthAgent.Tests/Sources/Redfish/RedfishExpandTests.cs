@@ -148,16 +148,18 @@ public class RedfishExpandTests(ITestOutputHelper output)
     [InlineData(400)]
     [InlineData(501)]
     [InlineData(0)] // answer over the 8 MiB cap
+    [InlineData(-1)] // no answer within the request timeout
     public async Task ExpandRefusedOrTooLarge_WalkCompleteLoggedOnceThenNotAskedAgain(int status)
     {
         await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
         var plain = await WalkMockupAsync(server);
         server.ExpandQuery = RedfishMockupServer.Idrac9Expand();
         if (status == 0) server.ExpandTooLarge = true;
+        else if (status == -1) server.ExpandDelay = TimeSpan.FromSeconds(3);
         else server.ExpandRefusal = status;
         var logs = new CapturingLoggerProvider();
         using var factory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
-        await using var source = Create(server, logs: factory);
+        await using var source = Create(server, ep => ep.TimeoutSeconds = status == -1 ? 0.5 : 5, logs: factory);
         await source.WalkNowAsync(default);
         Assert.Equal(plain.Observations, Canonical(await source.PollAsync(default)));
         var asked = server.ExpandRequests;

@@ -55,6 +55,8 @@ public sealed class RedfishMockupServer : IAsyncDisposable
     public JsonObject? ExpandQuery { get; set; }
     /// <summary>An HTTP status (400, 501…) to answer every $expand with, although it is advertised.</summary>
     public int? ExpandRefusal { get; set; }
+    /// <summary>Delay every answer to $expand by this much (a BMC for which expanding is slow work).</summary>
+    public TimeSpan ExpandDelay { get; set; }
     /// <summary>Answer every $expand with a body over the client's 8 MiB cap.</summary>
     public bool ExpandTooLarge { get; set; }
     /// <summary>Resources that appear in expanded answers as a bare link or an error object instead of inline.</summary>
@@ -209,6 +211,11 @@ public sealed class RedfishMockupServer : IAsyncDisposable
             Interlocked.Increment(ref _expandRequests);
             if (ExpandQuery is null) { await Error(ctx, 501); return; }
             if (ExpandRefusal is { } refusal) { await Error(ctx, refusal); return; }
+            if (ExpandDelay > TimeSpan.Zero)
+            {
+                try { await Task.Delay(ExpandDelay, ctx.RequestAborted); }
+                catch (OperationCanceledException) { return; }
+            }
             if (ExpandTooLarge)
             {
                 ctx.Response.ContentType = "application/json";
