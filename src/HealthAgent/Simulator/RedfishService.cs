@@ -19,7 +19,8 @@ namespace HealthAgent.Simulator;
 /// <summary>
 /// A real Redfish service on 127.0.0.1 (Kestrel): GET of every resource <see cref="RedfishModel"/> renders,
 /// PATCH of LocationIndicatorActive / IndicatorLED (identify) on the system, the chassis and the drives,
-/// sessions (X-Auth-Token), optional basic auth, the EventService's SSE stream (<c>/redfish/v1/SSE</c>), and the
+/// sessions (X-Auth-Token), optional basic auth, <c>$expand</c> as iDRAC9 offers it (target "bmc.expand"; see
+/// <see cref="RedfishExpand"/>), the EventService's SSE stream (<c>/redfish/v1/SSE</c>), and the
 /// simulator's control endpoints <c>GET /sim/state</c> and <c>POST /sim/set</c>. The "bmc"
 /// target makes it slow, hang, or answer 503.
 /// </summary>
@@ -58,6 +59,9 @@ public sealed class RedfishService : IAsyncDisposable
 
     /// <summary>GETs answered with $expand applied so far.</summary>
     public long ExpandedRequests => Interlocked.Read(ref _expandedRequests);
+
+    /// <summary>SSE streams open now.</summary>
+    public int SseClients { get { lock (_gate) return _streams.Count; } }
 
     /// <summary>Events sent on the SSE stream so far.</summary>
     public long EventsSent => Interlocked.Read(ref _eventId);

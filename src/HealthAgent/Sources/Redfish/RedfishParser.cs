@@ -67,8 +67,8 @@ public static class RedfishParser
 
     /// <summary>
     /// Every complete resource inside an expanded answer, by path (the answer itself included): objects with an
-    /// <c>@odata.id</c> and more than that. Left out, so that they are read one by one: hyperlinks that were not
-    /// expanded (only <c>@odata.id</c>), members that carry <c>@Message.ExtendedInfo</c> (a service reports a member it
+    /// <c>@odata.id</c> and properties besides annotations. Left out, so that they are read one by one: hyperlinks that
+    /// were not expanded (<c>@odata.id</c>, perhaps with other annotations), members that carry <c>@Message.ExtendedInfo</c> (a service reports a member it
     /// could not expand that way), and fragments of a resource (<c>…/Power#/PowerSupplies/0</c>).
     /// </summary>
     public static IEnumerable<(string Path, JsonElement Resource)> ExpandedResources(JsonElement answer)
@@ -83,17 +83,17 @@ public static class RedfishParser
                 continue;
             }
             if (e.ValueKind != JsonValueKind.Object) continue;
-            var count = 0;
+            var properties = 0; // other than annotations: a link may carry @odata.type or @odata.etag, a resource has Id, Name…
             var error = false;
             string? id = null;
             foreach (var p in e.EnumerateObject())
             {
-                count++;
+                if (!p.Name.StartsWith('@')) properties++;
                 if (p.Name == "@odata.id" && p.Value.ValueKind == JsonValueKind.String) id = p.Value.GetString();
                 else if (p.Name == "@Message.ExtendedInfo") error = true;
                 else if (p.Value.ValueKind is JsonValueKind.Object or JsonValueKind.Array) stack.Push(p.Value);
             }
-            if (id is { Length: > 0 } && count > 1 && !error && !id.Contains('#', StringComparison.Ordinal)) yield return (id, e);
+            if (id is { Length: > 0 } && properties > 0 && !error && !id.Contains('#', StringComparison.Ordinal)) yield return (id, e);
         }
     }
 

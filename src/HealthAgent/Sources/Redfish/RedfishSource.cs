@@ -46,6 +46,12 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             try { await Task.WhenAll(pending).WaitAsync(budget, _time, ct).ConfigureAwait(false); }
             catch (TimeoutException) { }
         }
+        return LatestWalks();
+    }
+
+    /// <summary>The latest completed walk of every endpoint as a poll returns it, without starting the background schedule.</summary>
+    internal SourceResult LatestWalks()
+    {
         var observations = new List<Observation>();
         var errors = new List<SourceError>();
         foreach (var e in _endpoints) View(e, observations, errors);
