@@ -55,6 +55,8 @@ public sealed class RedfishMockupServer : IAsyncDisposable
     public JsonObject? ExpandQuery { get; set; }
     /// <summary>An HTTP status (400, 501…) to answer every $expand with, although it is advertised.</summary>
     public int? ExpandRefusal { get; set; }
+    /// <summary>Delay every answer by this much (a real BMC takes 100–500 ms per request).</summary>
+    public TimeSpan Latency { get; set; }
     /// <summary>Delay every answer to $expand by this much (a BMC for which expanding is slow work).</summary>
     public TimeSpan ExpandDelay { get; set; }
     /// <summary>Answer every $expand with a body over the client's 8 MiB cap.</summary>
@@ -132,7 +134,12 @@ public sealed class RedfishMockupServer : IAsyncDisposable
         if (ctx.Request.Headers.Authorization.ToString() is { Length: > 0 } a) SeenAuthorization.Enqueue(a);
         var now = Interlocked.Increment(ref _inFlight);
         lock (_resources) MaxInFlight = Math.Max(MaxInFlight, now);
-        try { await ServeAsync(ctx, path, method); }
+        try
+        {
+            if (Latency > TimeSpan.Zero) await Task.Delay(Latency, ctx.RequestAborted);
+            await ServeAsync(ctx, path, method);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested) { }
         finally { Interlocked.Decrement(ref _inFlight); }
     }
 
