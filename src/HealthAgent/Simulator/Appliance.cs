@@ -65,6 +65,7 @@ public sealed class Appliance
             new("power", "the terminal's power indicator (front panel only)", "ok", ["ok", "fault", "unplugged", "mismatch"]),
             new("panel", "the front-panel controller's line: ok, silent (no heartbeat, no lines), noisy (line noise, bad checksums, split lines)", "ok", ["ok", "silent", "noisy"]),
             new("bmc", "BMC behaviour: ok, slow (2 s per answer), hanging (no answer for 60 s), unresponsive (503)", "ok", ["ok", "slow", "hanging", "unresponsive"]),
+            new("bmc.expand", "Redfish $expand: advertised in the service root and served (as iDRAC9 does), or false: not advertised, answered 501", true),
         };
         for (var i = 1; i <= PsuCount; i++)
             t.Add(new($"psu{i}", $"PSU {i}", "ok", PsuStates));

@@ -64,6 +64,7 @@ public static class RedfishModel
             ["RedfishVersion"] = "1.20.0",
             ["Product"] = "HealthAgent simulated appliance (iDRAC-style)",
             ["Vendor"] = "HealthAgent",
+            ["ProtocolFeaturesSupported"] = ProtocolFeatures(a.Flag("bmc.expand")),
             ["Systems"] = Link(Root + "/Systems"),
             ["Chassis"] = Link(Root + "/Chassis"),
             ["Managers"] = Link(Root + "/Managers"),
@@ -426,5 +427,20 @@ public static class RedfishModel
     }
 
     public static JsonObject Link(string path) => new() { ["@odata.id"] = path };
+
+    /// <summary>$levels the service expands at most; iDRAC9 advertises 1 (and HPE iLO 5 too).</summary>
+    public const int ExpandMaxLevels = 1;
+
+    /// <summary>
+    /// ServiceRoot.ProtocolFeaturesSupported: with $expand, what an iDRAC9 advertises (every option, $levels up to 1);
+    /// without it, no ExpandQuery object, and the service answers 501 to $expand.
+    /// </summary>
+    public static JsonObject ProtocolFeatures(bool expand)
+    {
+        var f = new JsonObject { ["FilterQuery"] = false, ["SelectQuery"] = false, ["OnlyMemberQuery"] = false, ["ExcerptQuery"] = false };
+        if (expand)
+            f["ExpandQuery"] = new JsonObject { ["ExpandAll"] = true, ["Levels"] = true, ["Links"] = true, ["NoLinks"] = true, ["MaxLevels"] = ExpandMaxLevels };
+        return f;
+    }
     public static JsonArray Links(IEnumerable<string> paths) => new(paths.Select(p => (JsonNode)Link(p)).ToArray());
 }

@@ -19,7 +19,8 @@ namespace HealthAgent.Simulator;
 /// <summary>
 /// A real Redfish service on 127.0.0.1 (Kestrel): GET of every resource <see cref="RedfishModel"/> renders,
 /// PATCH of LocationIndicatorActive / IndicatorLED (identify) on the system, the chassis and the drives,
-/// sessions (X-Auth-Token), optional basic auth, the EventService's SSE stream (<c>/redfish/v1/SSE</c>), and the
+/// sessions (X-Auth-Token), optional basic auth, <c>$expand</c> as iDRAC9 offers it (target "bmc.expand"; see
+/// <see cref="RedfishExpand"/>), the EventService's SSE stream (<c>/redfish/v1/SSE</c>), and the
 /// simulator's control endpoints <c>GET /sim/state</c> and <c>POST /sim/set</c>. The "bmc"
 /// target makes it slow, hang, or answer 503.
 /// </summary>
@@ -33,7 +34,7 @@ public sealed class RedfishService : IAsyncDisposable
     private readonly ConcurrentDictionary<string, string> _sessions = new(StringComparer.Ordinal);
     private readonly List<Channel<string>> _streams = [];
     private SortedDictionary<string, JsonObject> _resources;
-    private long _eventId;
+    private long _eventId, _requests, _expandedRequests;
     private WebApplication? _app;
 
     private RedfishService(Appliance appliance, Simulation sim, string? auth)
@@ -52,6 +53,15 @@ public sealed class RedfishService : IAsyncDisposable
 
     /// <summary>http://127.0.0.1:PORT (the port Kestrel bound when 0 was asked for).</summary>
     public Uri BaseAddress { get; private set; } = new("http://127.0.0.1/");
+
+    /// <summary>Requests to /redfish so far (every method, every answer).</summary>
+    public long Requests => Interlocked.Read(ref _requests);
+
+    /// <summary>GETs answered with $expand applied so far.</summary>
+    public long ExpandedRequests => Interlocked.Read(ref _expandedRequests);
+
+    /// <summary>SSE streams open now.</summary>
+    public int SseClients { get { lock (_gate) return _streams.Count; } }
 
     /// <summary>Events sent on the SSE stream so far.</summary>
     public long EventsSent => Interlocked.Read(ref _eventId);
@@ -148,6 +158,7 @@ public sealed class RedfishService : IAsyncDisposable
     {
         var path = ctx.Request.Path.Value!.TrimEnd('/');
         var method = ctx.Request.Method;
+        Interlocked.Increment(ref _requests);
         switch (_appliance.Word("bmc"))
         {
             case "unresponsive":
@@ -180,10 +191,39 @@ public sealed class RedfishService : IAsyncDisposable
         JsonObject? doc;
         lock (_gate) doc = _resources.TryGetValue(path, out var d) ? (JsonObject)d.DeepClone() : null;
         if (doc is null) { await Error(ctx, 404, "Base.1.18.ResourceMissingAtURI", $"The resource at the URI '{path}' was not found.").ConfigureAwait(false); return; }
-        if (method == "GET") { await WriteJson(ctx, doc).ConfigureAwait(false); return; }
+        if (method == "GET")
+        {
+            if (!await ApplyQueryAsync(ctx, doc).ConfigureAwait(false)) return;
+            await WriteJson(ctx, doc).ConfigureAwait(false);
+            return;
+        }
         if (method == "PATCH") { await Patch(ctx, path).ConfigureAwait(false); return; }
         ctx.Response.Headers.Allow = "GET" + (Patchable(path) ? ", PATCH" : "");
         await Error(ctx, 405, "Base.1.18.OperationNotAllowed", $"{method} is not allowed on {path}.").ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Applies the query parameters of a GET: only $expand is implemented (<see cref="RedfishExpand"/>), and only while
+    /// the "bmc.expand" target is true. False when an error answer was written instead.
+    /// </summary>
+    private async Task<bool> ApplyQueryAsync(HttpContext ctx, JsonObject doc)
+    {
+        foreach (var key in ctx.Request.Query.Keys)
+        {
+            // DSP0266 "Query parameters": an unsupported query parameter starting with $ is answered 501 Not Implemented.
+            if (!key.StartsWith('$') || (key == "$expand" && _appliance.Flag("bmc.expand"))) continue;
+            await Error(ctx, 501, "Base.1.18.QueryNotSupported", $"The query parameter {key} is not supported by this service.").ConfigureAwait(false);
+            return false;
+        }
+        if (ctx.Request.Query["$expand"] is not { Count: > 0 } expand) return true;
+        if (!RedfishExpand.TryParse(expand.ToString(), RedfishModel.ExpandMaxLevels, out var request, out var error))
+        {
+            await Error(ctx, 400, "Base.1.18.QueryParameterValueFormatError", error).ConfigureAwait(false);
+            return false;
+        }
+        Interlocked.Increment(ref _expandedRequests);
+        lock (_gate) RedfishExpand.Apply(doc, request, p => _resources.TryGetValue(p, out var r) ? r.DeepClone() : null);
+        return true;
     }
 
     private bool Authorized(HttpContext ctx)

@@ -115,6 +115,8 @@ public sealed class Simulation : IAsyncDisposable
                 ["name"] = Scenario.Name, ["step"] = Runner?.Step, ["rounds"] = Runner?.Rounds, ["say"] = LastSay,
             },
             ["redfish"] = Redfish?.BaseAddress.ToString(),
+            ["redfishRequests"] = Redfish?.Requests,
+            ["redfishExpandedRequests"] = Redfish?.ExpandedRequests,
             ["panelLink"] = Panel?.Link,
             ["hostRoot"] = Host?.Root,
             ["help"] = new JsonObject(Appliance.Targets.Select(t => KeyValuePair.Create(t.Name, (JsonNode?)JsonValue.Create($"{t.Describe()} — {t.Help}")))),

@@ -10,7 +10,7 @@ using System.Text.RegularExpressions;
 namespace HealthAgent.Sources.Redfish;
 
 /// <summary>One answer from the BMC: a JSON object, or an error that says what went wrong and where (never with credentials).</summary>
-public sealed record RedfishResponse(string Path, JsonElement? Json, string? Error, int? Status = null)
+public sealed record RedfishResponse(string Path, JsonElement? Json, string? Error, int? Status = null, bool TooLarge = false, bool TimedOut = false)
 {
     public bool Ok => Json is not null;
 }
@@ -174,13 +174,13 @@ public sealed partial class RedfishClient : IAsyncDisposable
                     if (status == 401 && _sessionAuth && attempt == 0) { _token = null; continue; }
                     if (!resp.IsSuccessStatusCode) return new RedfishResponse(path, null, $"{Trim(path)}: HTTP {status} {ReasonOf(status)}", status);
                     var body = await ReadLimitedAsync(resp.Content, timeout.Token).ConfigureAwait(false);
-                    if (body is null) return new RedfishResponse(path, null, $"{Trim(path)}: answer larger than {MaxBodyBytes / 1024 / 1024} MiB; not read", status);
+                    if (body is null) return new RedfishResponse(path, null, $"{Trim(path)}: answer larger than {MaxBodyBytes / 1024 / 1024} MiB; not read", status, TooLarge: true);
                     if (allowEmpty && body.Length == 0) return new RedfishResponse(path, JsonDocument.Parse("{}").RootElement.Clone(), null, status);
                     return Parse(path, resp.Content.Headers.ContentType?.MediaType, body, status);
                 }
                 catch (Exception e) when (e is HttpRequestException or IOException || (e is OperationCanceledException && !ct.IsCancellationRequested))
                 {
-                    return new RedfishResponse(path, null, Describe(path, e));
+                    return new RedfishResponse(path, null, Describe(path, e), TimedOut: e is OperationCanceledException);
                 }
             }
             finally { _slots.Release(); }

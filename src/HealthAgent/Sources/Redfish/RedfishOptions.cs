@@ -90,6 +90,12 @@ public sealed class RedfishEndpointOptions
     /// <summary>Use a Redfish session (POST SessionService/Sessions, X-Auth-Token, DELETE on shutdown) instead of Basic auth.</summary>
     public bool SessionAuth { get; set; }
 
+    /// <summary>
+    /// Use Redfish <c>$expand</c> when the service root advertises it: collections (and the few resources whose
+    /// subordinates are read) come in one answer instead of one GET each. False walks one resource at a time.
+    /// </summary>
+    public bool Expand { get; set; } = true;
+
     internal static string? NormalizeFingerprint(string text)
     {
         var hex = text.Replace(":", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal).ToUpperInvariant();

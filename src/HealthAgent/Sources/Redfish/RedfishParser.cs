@@ -50,6 +50,66 @@ public static class RedfishParser
         _ => null,
     };
 
+    /// <summary>
+    /// The query that asks for a resource with its subordinate resources inline, one level deep, as the service root
+    /// advertises it in <c>ProtocolFeaturesSupported.ExpandQuery</c> (DSP0266 "Query parameters", $expand): <c>.</c>
+    /// (NoLinks: hyperlinks outside Links sections) preferred, else <c>*</c> (ExpandAll); <c>($levels=1)</c> only when
+    /// Levels is advertised (without it a service expands one level anyway). Null when the service offers neither.
+    /// </summary>
+    public static string? ExpandQuery(JsonElement serviceRoot)
+    {
+        if (Walk(serviceRoot, ["ProtocolFeaturesSupported", "ExpandQuery"]) is not { ValueKind: JsonValueKind.Object } q) return null;
+        static bool On(JsonElement q, string name) => q.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.True;
+        var option = On(q, "NoLinks") ? "." : On(q, "ExpandAll") ? "*" : null;
+        if (option is null) return null;
+        return "$expand=" + option + (On(q, "Levels") ? "($levels=1)" : "");
+    }
+
+    /// <summary>
+    /// Every complete resource inside an expanded answer, by path (the answer itself included): objects with an
+    /// <c>@odata.id</c> and properties besides annotations. Left out, so that they are read one by one: hyperlinks that
+    /// were not expanded (<c>@odata.id</c>, perhaps with other annotations), members that carry <c>@Message.ExtendedInfo</c> (a service reports a member it
+    /// could not expand that way), and fragments of a resource (<c>…/Power#/PowerSupplies/0</c>).
+    /// </summary>
+    public static IEnumerable<(string Path, JsonElement Resource)> ExpandedResources(JsonElement answer)
+    {
+        var stack = new Stack<JsonElement>([answer]);
+        while (stack.Count > 0)
+        {
+            var e = stack.Pop();
+            if (e.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var x in e.EnumerateArray()) stack.Push(x);
+                continue;
+            }
+            if (e.ValueKind != JsonValueKind.Object) continue;
+            var properties = 0; // other than annotations: a link may carry @odata.type or @odata.etag, a resource has Id, Name…
+            var error = false;
+            string? id = null;
+            foreach (var p in e.EnumerateObject())
+            {
+                if (!p.Name.StartsWith('@')) properties++;
+                if (p.Name == "@odata.id" && p.Value.ValueKind == JsonValueKind.String) id = p.Value.GetString();
+                else if (p.Name == "@Message.ExtendedInfo") error = true;
+                else if (p.Value.ValueKind is JsonValueKind.Object or JsonValueKind.Array) stack.Push(p.Value);
+            }
+            if (id is { Length: > 0 } && properties > 0 && !error && !id.Contains('#', StringComparison.Ordinal)) yield return (id, e);
+        }
+    }
+
+    /// <summary>
+    /// Why an expanded collection does not hold every member (it continues at Members@odata.nextLink, or lists fewer than
+    /// Members@odata.count), or null. Such a collection is read without $expand, so no member goes missing.
+    /// </summary>
+    public static string? IncompleteMembers(JsonElement collection)
+    {
+        if (collection.TryGetProperty("Members@odata.nextLink", out _)) return "the expanded collection continues at Members@odata.nextLink";
+        if (collection.TryGetProperty("Members", out var m) && m.ValueKind == JsonValueKind.Array
+            && collection.TryGetProperty("Members@odata.count", out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt32(out var count) && count != m.GetArrayLength())
+            return $"the expanded collection lists {m.GetArrayLength()} of {count} members";
+        return null;
+    }
+
     /// <summary>The resource's Id, else MemberId (array members of the older schemas), else the last segment of its path.</summary>
     public static string IdOf(JsonElement e, string path) =>
         Str(e, "Id") ?? Str(e, "MemberId") ?? path.TrimEnd('/').Split('/').Last();

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
 using HealthAgent.Model;
@@ -46,6 +47,12 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             try { await Task.WhenAll(pending).WaitAsync(budget, _time, ct).ConfigureAwait(false); }
             catch (TimeoutException) { }
         }
+        return LatestWalks();
+    }
+
+    /// <summary>The latest completed walk of every endpoint as a poll returns it, without starting the background schedule.</summary>
+    internal SourceResult LatestWalks()
+    {
         var observations = new List<Observation>();
         var errors = new List<SourceError>();
         foreach (var e in _endpoints) View(e, observations, errors);
@@ -165,7 +172,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     private async Task<Snapshot> WalkAsync(Endpoint e, CancellationToken ct)
     {
         var start = _time.GetUtcNow();
-        var w = new Walk(e, ct);
+        var w = new Walk(e, ct, _log);
         var root = await e.Client.GetAsync("/redfish/v1", ct).ConfigureAwait(false);
         if (!root.Ok)
         {
@@ -176,6 +183,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             return failed;
         }
         var r = root.Json!.Value;
+        w.ExpandQuery = e.Options.Expand ? RedfishParser.ExpandQuery(r) : null;
         var systems = RedfishParser.Link(r, "Systems");
         var chassis = RedfishParser.Link(r, "Chassis");
         var managers = RedfishParser.Link(r, "Managers");
@@ -205,10 +213,14 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         return snap;
     }
 
-    private sealed class Walk(Endpoint e, CancellationToken ct)
+    private sealed class Walk(Endpoint e, CancellationToken ct, ILogger log)
     {
         public Endpoint E { get; } = e;
         public CancellationToken Ct { get; } = ct;
+        /// <summary>"$expand=…" when the service root advertises $expand (and the endpoint allows it), else null: one GET per resource.</summary>
+        public string? ExpandQuery;
+        /// <summary>Resources that came inline in expanded answers during this walk, by path; only filled with $expand.</summary>
+        private readonly ConcurrentDictionary<string, JsonElement> _expanded = new(StringComparer.Ordinal);
         public List<Observation> Observations { get; } = [];
         public List<SourceError> Errors { get; } = [];
         public Dictionary<string, Reader> Readers { get; } = new(StringComparer.Ordinal);
@@ -231,6 +243,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         public async Task<JsonElement?> Get(string? path, ComponentRef? unknownAs = null)
         {
             if (path is null) return null;
+            if (_expanded.TryGetValue(Key(path), out var inline)) return inline;
             var r = await E.Client.GetAsync(path, Ct).ConfigureAwait(false);
             if (r.Ok) return r.Json;
             Error(path, r.Error!);
@@ -253,8 +266,48 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             return (o, j);
         }
 
-        public async Task<IReadOnlyList<string>> MembersOf(string? collection) =>
-            await Get(collection).ConfigureAwait(false) is { } c ? RedfishParser.Members(c) : [];
+        public async Task<IReadOnlyList<string>> MembersOf(string? collection)
+        {
+            if (collection is null) return [];
+            if (ExpandQuery is not null)
+            {
+                // Members already inline in an earlier answer need no request; else the collection with its members inline.
+                if (_expanded.TryGetValue(Key(collection), out var known) && RedfishParser.Members(known) is var m && m.All(x => _expanded.ContainsKey(Key(x)))) return m;
+                if (await Expanded(collection).ConfigureAwait(false) is { } c) return RedfishParser.Members(c);
+            }
+            return await Get(collection).ConfigureAwait(false) is { } plain ? RedfishParser.Members(plain) : [];
+        }
+
+        /// <summary>
+        /// Reads a resource whose subordinate resources the walk reads next (Storage → Drives[], ThermalSubsystem →
+        /// ThermalMetrics) with them inline when $expand is on; else, or when that fails, as <see cref="Get"/>.
+        /// </summary>
+        public async Task<JsonElement?> GetWithSubordinates(string? path) =>
+            path is not null && await Expanded(path).ConfigureAwait(false) is { } j ? j : await Get(path).ConfigureAwait(false);
+
+        /// <summary>
+        /// GETs a resource with $expand and keeps every complete resource inside it for <see cref="Get"/>. Null when
+        /// $expand is off or the answer is unusable; the caller then reads the resources one by one, as without $expand,
+        /// so nothing is lost: members left as bare links or carrying @Message.ExtendedInfo are fetched by their own GET.
+        /// </summary>
+        public async Task<JsonElement?> Expanded(string path)
+        {
+            if (ExpandQuery is null || E.ExpandRefused.ContainsKey(Key(path))) return null;
+            var r = await E.Client.GetAsync(path + (path.Contains('?', StringComparison.Ordinal) ? "&" : "?") + ExpandQuery, Ct).ConfigureAwait(false);
+            var problem = r.Ok ? RedfishParser.IncompleteMembers(r.Json!.Value) : r.Error;
+            if (problem is not null)
+            {
+                // Refused (400/405/501: the service does not expand here after all), too large for the 8 MiB cap, or
+                // slower than the request timeout: the same would happen every walk (and cost a timeout each time), so
+                // stop asking for this resource. Anything else (a 5xx, a broken answer) may pass: ask again next walk.
+                var permanent = r.Status is 400 or 405 or 501 || r.TooLarge || r.TimedOut;
+                if (permanent) E.ExpandRefused[Key(path)] = 0;
+                if (E.ExpandLogged.TryAdd(Key(path), 0)) LogExpandFallback(log, E.Name, path, E.Client.Scrub(problem), permanent ? "from now on" : "this time");
+                return null;
+            }
+            foreach (var (p, resource) in RedfishParser.ExpandedResources(r.Json!.Value)) _expanded[Key(p)] = resource;
+            return r.Json;
+        }
     }
 
     /// <summary>How to turn one re-read resource back into observations (for SSE and identify), and which components it holds.</summary>
@@ -285,7 +338,8 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     {
         await Task.WhenAll((await w.MembersOf(collection).ConfigureAwait(false)).Select(async path =>
         {
-            if (await w.Get(path).ConfigureAwait(false) is not { } storage) return;
+            // With $expand, one answer holds the storage and its Drives[] (and the Volumes collection's links).
+            if (await w.GetWithSubordinates(path).ConfigureAwait(false) is not { } storage) return;
             var parent = systemId;
             // Volumes first: a rebuilding volume may explain its drives' Warning (RedfishParser.Drive).
             var rebuildingDrives = new HashSet<string>(StringComparer.Ordinal);
@@ -385,12 +439,17 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         var ep = w.E.Name;
         if (RedfishParser.Link(ch, "ThermalSubsystem") is { } subPath)
         {
-            if (await w.Get(subPath).ConfigureAwait(false) is not { } sub) return;
+            // With $expand: ThermalMetrics comes inline with ThermalSubsystem, and the chassis' Sensors collection with
+            // every sensor inline replaces one GET per fan speed sensor and per temperature (both are Sensor resources).
+            var sensors = w.ExpandQuery is not null && RedfishParser.Link(ch, "Sensors") is { } sensorsPath
+                ? w.Expanded(sensorsPath) : Task.FromResult<JsonElement?>(null);
+            if (await w.GetWithSubordinates(subPath).ConfigureAwait(false) is not { } sub) { await sensors.ConfigureAwait(false); return; }
             var fans = (await w.MembersOf(RedfishParser.Link(sub, "Fans")).ConfigureAwait(false)).Select(async fp =>
             {
                 var stub = RedfishParser.Fan(ep, chassisId, fp, Empty, null).Component;
                 if (await w.Get(fp, stub).ConfigureAwait(false) is not { } fan) return;
                 var sensorPath = RedfishParser.Str(fan, "SpeedPercent", "DataSourceUri");
+                await sensors.ConfigureAwait(false);
                 var sensor = await w.Get(sensorPath).ConfigureAwait(false);
                 var o = RedfishParser.Fan(ep, chassisId, fp, fan, sensor);
                 w.Add(o);
@@ -400,12 +459,13 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             {
                 if (await w.Get(RedfishParser.Link(sub, "ThermalMetrics")).ConfigureAwait(false) is not { } metrics) return;
                 if (!metrics.TryGetProperty("TemperatureReadingsCelsius", out var arr) || arr.ValueKind != JsonValueKind.Array) return;
+                await sensors.ConfigureAwait(false);
                 await Task.WhenAll(arr.EnumerateArray().Select(x => RedfishParser.Str(x, "DataSourceUri")).OfType<string>().Select(async sp =>
                 {
                     await w.Component(sp, j => RedfishParser.SensorTemperature(ep, chassisId, sp, j)).ConfigureAwait(false);
                 })).ConfigureAwait(false);
             });
-            await Task.WhenAll(fans.Append(temps)).ConfigureAwait(false);
+            await Task.WhenAll(fans.Append(temps).Append(sensors)).ConfigureAwait(false);
             return;
         }
         if (RedfishParser.Link(ch, "Thermal") is { } thermalPath && await w.Get(thermalPath).ConfigureAwait(false) is { } thermal)
@@ -588,6 +648,11 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     private sealed class Endpoint(RedfishEndpointOptions options, RedfishClient client)
     {
         public string Name => options.Name;
+        public RedfishEndpointOptions Options => options;
+        /// <summary>Resources whose $expand the BMC refused or answered too large: read without it from then on.</summary>
+        public readonly ConcurrentDictionary<string, byte> ExpandRefused = new(StringComparer.Ordinal);
+        /// <summary>Resources whose $expand fallback was logged (once each).</summary>
+        public readonly ConcurrentDictionary<string, byte> ExpandLogged = new(StringComparer.Ordinal);
         public RedfishClient Client => client;
         public readonly object Sync = new();
         private Snapshot? _last;
@@ -618,6 +683,9 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "redfish {Endpoint}: event {EventId} about {Origins} (re-read: {Handled})")]
     private static partial void LogEvent(ILogger log, string endpoint, string eventId, string origins, bool handled);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "redfish {Endpoint}: $expand of {Path} not used ({Problem}); reading its resources one GET each, {Scope}")]
+    private static partial void LogExpandFallback(ILogger log, string endpoint, string path, string problem, string scope);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "redfish identify {Component}: {Error}")]
     private static partial void LogIdentifyFailed(ILogger log, string component, string error);

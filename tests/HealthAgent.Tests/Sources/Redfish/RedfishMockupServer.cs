@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using HealthAgent.Simulator;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -17,6 +18,9 @@ namespace HealthAgent.Tests.Sources.Redfish;
 /// <summary>A broken answer the server gives for one path.</summary>
 public enum Fault { Unauthorized, NotFound, ServerError, Html, Truncated, Slow }
 
+/// <summary>How a resource looks inside an expanded answer when it is not expanded properly.</summary>
+public enum ExpandedAs { Stub, Error }
+
 /// <summary>
 /// A Redfish service on 127.0.0.1:0 (Kestrel) serving a DMTF mockup tree: GET /redfish/v1/X → X/index.json. Tests change
 /// resources (<see cref="Mutate"/>), inject broken answers (<see cref="Inject"/>), require credentials, and push SSE events.
@@ -28,7 +32,7 @@ public sealed class RedfishMockupServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, (Fault Fault, TimeSpan Delay)> _faults = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Channel<string>, byte> _sseClients = new();
-    private int _inFlight, _eventId, _sessionCounter, _slowInFlight;
+    private int _inFlight, _eventId, _sessionCounter, _slowInFlight, _expandRequests;
 
     private RedfishMockupServer(WebApplication app) => _app = app;
 
@@ -43,6 +47,27 @@ public sealed class RedfishMockupServer : IAsyncDisposable
     public int SlowInFlight => Volatile.Read(ref _slowInFlight);
     public int SseClients => _sseClients.Count;
     public IReadOnlyCollection<string> IssuedTokens => _sessions.Keys.ToList();
+
+    /// <summary>
+    /// ServiceRoot ProtocolFeaturesSupported.ExpandQuery to advertise; then GET with $expand is served (the simulator's
+    /// <see cref="RedfishExpand"/>). Null (the default): not advertised, and $expand is answered 501 like other $ parameters.
+    /// </summary>
+    public JsonObject? ExpandQuery { get; set; }
+    /// <summary>An HTTP status (400, 501…) to answer every $expand with, although it is advertised.</summary>
+    public int? ExpandRefusal { get; set; }
+    /// <summary>Delay every answer by this much (a real BMC takes 100–500 ms per request).</summary>
+    public TimeSpan Latency { get; set; }
+    /// <summary>Delay every answer to $expand by this much (a BMC for which expanding is slow work).</summary>
+    public TimeSpan ExpandDelay { get; set; }
+    /// <summary>Answer every $expand with a body over the client's 8 MiB cap.</summary>
+    public bool ExpandTooLarge { get; set; }
+    /// <summary>Resources that appear in expanded answers as a bare link or an error object instead of inline.</summary>
+    public ConcurrentDictionary<string, ExpandedAs> ExpandBroken { get; } = new(StringComparer.Ordinal);
+    /// <summary>GETs that carried $expand (served or not).</summary>
+    public int ExpandRequests => Volatile.Read(ref _expandRequests);
+
+    /// <summary>iDRAC9's ExpandQuery (every option, $levels up to 1).</summary>
+    public static JsonObject Idrac9Expand() => new() { ["ExpandAll"] = true, ["Levels"] = true, ["Links"] = true, ["MaxLevels"] = 1, ["NoLinks"] = true };
 
     public static async Task<RedfishMockupServer> StartAsync(string caseName, X509Certificate2? certificate = null)
     {
@@ -109,7 +134,12 @@ public sealed class RedfishMockupServer : IAsyncDisposable
         if (ctx.Request.Headers.Authorization.ToString() is { Length: > 0 } a) SeenAuthorization.Enqueue(a);
         var now = Interlocked.Increment(ref _inFlight);
         lock (_resources) MaxInFlight = Math.Max(MaxInFlight, now);
-        try { await ServeAsync(ctx, path, method); }
+        try
+        {
+            if (Latency > TimeSpan.Zero) await Task.Delay(Latency, ctx.RequestAborted);
+            await ServeAsync(ctx, path, method);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested) { }
         finally { Interlocked.Decrement(ref _inFlight); }
     }
 
@@ -177,8 +207,50 @@ public sealed class RedfishMockupServer : IAsyncDisposable
         if (method != "GET") { await Error(ctx, 405); return; }
         string json;
         lock (resource) json = resource.ToJsonString();
+        if (path == "/redfish/v1" && ExpandQuery is { } advertised)
+        {
+            var root = JsonNode.Parse(json)!.AsObject();
+            root["ProtocolFeaturesSupported"] = new JsonObject { ["ExpandQuery"] = advertised.DeepClone() };
+            json = root.ToJsonString();
+        }
+        if (ctx.Request.Query["$expand"] is { Count: > 0 } expand)
+        {
+            Interlocked.Increment(ref _expandRequests);
+            if (ExpandQuery is null) { await Error(ctx, 501); return; }
+            if (ExpandRefusal is { } refusal) { await Error(ctx, refusal); return; }
+            if (ExpandDelay > TimeSpan.Zero)
+            {
+                try { await Task.Delay(ExpandDelay, ctx.RequestAborted); }
+                catch (OperationCanceledException) { return; }
+            }
+            if (ExpandTooLarge)
+            {
+                ctx.Response.ContentType = "application/json";
+                await ctx.Response.WriteAsync("{\"Pad\":\"" + new string('x', 9 * 1024 * 1024) + "\"}");
+                return;
+            }
+            if (!RedfishExpand.TryParse(expand.ToString(), ExpandQuery["MaxLevels"]?.GetValue<int>() ?? 1, out var request, out var error)) { await Error(ctx, 400); return; }
+            var doc = JsonNode.Parse(json)!.AsObject();
+            RedfishExpand.Apply(doc, request, ExpandedResource);
+            json = doc.ToJsonString();
+        }
         ctx.Response.ContentType = "application/json; charset=utf-8";
         await ctx.Response.WriteAsync(json);
+    }
+
+    /// <summary>A resource as an expanded answer holds it: a copy, or (broken, or faulty when read alone) a stub or error object.</summary>
+    private JsonNode? ExpandedResource(string path)
+    {
+        if (!_resources.TryGetValue(path, out var r)) return null;
+        var broken = ExpandBroken.TryGetValue(path, out var b) ? b : _faults.ContainsKey(path) ? ExpandedAs.Error : (ExpandedAs?)null;
+        if (broken == ExpandedAs.Stub) return null;
+        if (broken == ExpandedAs.Error)
+            return new JsonObject
+            {
+                ["@odata.id"] = path,
+                ["@Message.ExtendedInfo"] = new JsonArray(new JsonObject { ["MessageId"] = "Base.1.8.InternalError", ["Message"] = "The resource could not be expanded." }),
+            };
+        lock (r) return r.DeepClone();
     }
 
     private bool Authorized(HttpContext ctx, out string? token)

@@ -93,4 +93,34 @@ public class RedfishParserTests
         Assert.Contains(expected, r.Error);
         Assert.StartsWith("/redfish/v1/X", r.Error);
     }
+    [Theory]
+    [InlineData("""{"ProtocolFeaturesSupported":{"ExpandQuery":{"ExpandAll":true,"Levels":true,"Links":true,"MaxLevels":1,"NoLinks":true}}}""", "$expand=.($levels=1)")]
+    [InlineData("""{"ProtocolFeaturesSupported":{"ExpandQuery":{"ExpandAll":false,"Levels":true,"Links":false,"MaxLevels":1,"NoLinks":true}}}""", "$expand=.($levels=1)")] // iLO 5
+    [InlineData("""{"ProtocolFeaturesSupported":{"ExpandQuery":{"ExpandAll":true}}}""", "$expand=*")]
+    [InlineData("""{"ProtocolFeaturesSupported":{"ExpandQuery":{"Links":true,"Levels":true}}}""", null)] // ~ alone never reaches members
+    [InlineData("""{"ProtocolFeaturesSupported":{"FilterQuery":true}}""", null)]
+    [InlineData("""{"RedfishVersion":"1.0.2"}""", null)]
+    public void ExpandQuery_FromServiceRoot(string root, string? expected) => Assert.Equal(expected, RedfishParser.ExpandQuery(J(root)));
+
+    [Fact]
+    public void ExpandedResources_OnlyCompleteResourcesWithoutErrors()
+    {
+        var answer = J("""
+            {"@odata.id":"/c","Name":"Coll","Members@odata.count":5,"Members":[
+              {"@odata.id":"/c/1","Id":"1","Status":{"Health":"OK"},"Sub":{"@odata.id":"/c/1/Sub"}},
+              {"@odata.id":"/c/2"},
+              {"@odata.id":"/c/3","@odata.etag":"W/\"1\""},
+              {"@odata.id":"/c/4","@Message.ExtendedInfo":[{"MessageId":"Base.1.8.InternalError"}]},
+              {"@odata.id":"/c/5","Id":"5","Items":[{"@odata.id":"/c/5#/Items/0","MemberId":"0"}]}]}
+            """);
+        var paths = RedfishParser.ExpandedResources(answer).Select(x => x.Path).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["/c", "/c/1", "/c/5"], paths);
+    }
+
+    [Theory]
+    [InlineData("""{"Members@odata.count":2,"Members":[{"@odata.id":"/a"},{"@odata.id":"/b"}]}""", false)]
+    [InlineData("""{"Members@odata.count":3,"Members":[{"@odata.id":"/a"},{"@odata.id":"/b"}]}""", true)]
+    [InlineData("""{"Members":[{"@odata.id":"/a"}],"Members@odata.nextLink":"/c?$skip=1"}""", true)]
+    [InlineData("""{"Members":[]}""", false)]
+    public void IncompleteMembers_CountOrNextLink(string json, bool incomplete) => Assert.Equal(incomplete, RedfishParser.IncompleteMembers(J(json)) is not null);
 }
