@@ -44,13 +44,15 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status"; }
 # Redfish requests the simulator served (GET /sim/state counts them; empty for a simulator without the counter)
 sim_requests() { python3 -c 'import json,sys,urllib.request; s=json.load(urllib.request.urlopen(sys.argv[1])); print(s.get("redfishRequests") or "", s.get("redfishExpandedRequests") or "")' "http://127.0.0.1:$REDFISH_PORT/sim/state" 2>/dev/null || true; }
 read -r q0 x0 <<< "$(sim_requests)"
-c0=$(cpu); t0=$(date +%s.%N); sum=0; n=0; max=0
+# thread switches (voluntary + involuntary) of the threads alive: at 1 s intervals CPU is mostly wake-ups
+switches() { cat /proc/"$AGENT_PID"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+c0=$(cpu); s0=$(switches); t0=$(date +%s.%N); sum=0; n=0; max=0
 end=$(( $(date +%s) + WINDOW ))
 while [ "$(date +%s)" -lt "$end" ]; do
   r=$(rss); sum=$((sum + r)); n=$((n + 1)); [ "$r" -gt "$max" ] && max=$r
   sleep 5
 done
-c1=$(cpu); t1=$(date +%s.%N)
+c1=$(cpu); s1=$(switches); t1=$(date +%s.%N)
 read -r q1 x1 <<< "$(sim_requests)"
 smaps=$(awk '/^(Rss|Anonymous|Shared_Clean|Shared_Dirty|Private_Clean|Private_Dirty):/ {a[$1]+=$2} END {printf "anon %d MB, file-backed private clean %d MB, shared %d MB", a["Anonymous:"]/1024, a["Private_Clean:"]/1024, (a["Shared_Clean:"]+a["Shared_Dirty:"])/1024}' "/proc/$AGENT_PID/smaps")
 threads=$(ls "/proc/$AGENT_PID/task" | wc -l)
@@ -62,7 +64,7 @@ import sys
 s,n,m,c0,c1,t0,t1,tk=map(float,sys.argv[1:])
 print(f"RSS avg {s/n/1024:.1f} MB, max {m/1024:.1f} MB; CPU {(c1-c0)/tk/(t1-t0)*100:.2f} % of a core over {t1-t0:.0f} s after {int($WARMUP)} s warm-up")
 PY
-echo "$smaps; $threads threads; agent log lines: $events"
+echo "$smaps; $threads threads; $(( (s1 - s0) / WINDOW )) thread switches/s; agent log lines: $events"
 [ -n "${q0:-}" ] && [ -n "${q1:-}" ] && python3 -c 'import sys; q0,q1,x0,x1,t0,t1=map(float,sys.argv[1:]); print(f"Redfish requests to the simulator: {(q1-q0)/(t1-t0):.1f}/s ({(x1-x0)/(t1-t0):.1f}/s with $expand)")' "$q0" "$q1" "${x0:-0}" "${x1:-0}" "$t0" "$t1"
 grep -m3 -iE "fail|error" "$DIR/agent.log" || true
 # LOG=FILE: keep the agent's log (e.g. with OVERRIDES=HEALTHAGENT_LOGLEVEL=Debug)
