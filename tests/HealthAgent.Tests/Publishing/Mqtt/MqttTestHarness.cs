@@ -1,9 +1,9 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using HealthAgent.Config;
-using HealthAgent.Mqtt;
 using HealthAgent.Pipeline;
 using HealthAgent.Publishing;
 using HealthAgent.Publishing.Mqtt;
@@ -13,6 +13,9 @@ using HealthAgent.TestSupport;
 using HealthAgent.Tests.Pipeline;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using MQTTnet;
+using MQTTnet.Exceptions;
+using MQTTnet.Formatter;
 
 namespace HealthAgent.Tests.Publishing.Mqtt;
 
@@ -152,34 +155,41 @@ public sealed class AgentProcess : IAsyncDisposable
 }
 
 /// <summary>
-/// A subscriber that survives broker restarts (persistent session, reconnecting), collecting every message of
-/// a filter in arrival order.
+/// A subscriber that survives broker restarts (persistent session, QoS 1, reconnecting), collecting every message of
+/// a filter in arrival order. MQTTnet; its handlers only enqueue.
 /// </summary>
 public sealed class Collector : IAsyncDisposable
 {
-    private readonly MqttClient _client;
+    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+    private readonly MqttClientOptions _options;
     private readonly CancellationTokenSource _cts = new();
-    private readonly Task _loop;
     private readonly string _filter;
+    private Task _reconnect = Task.CompletedTask;
     public readonly ConcurrentQueue<(string Topic, JsonObject Json)> Messages = new();
 
     private Collector(MosquittoBroker broker, string filter)
     {
         _filter = filter;
-        _client = new MqttClient(new MqttClientOptions
+        _options = new MqttClientOptionsBuilder().WithTcpServer(broker.Host, broker.Port).WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithClientId("collector-" + Guid.NewGuid().ToString("N")[..8]).WithCleanStart(false).WithSessionExpiryInterval(600)
+            .WithKeepAlivePeriod(TimeSpan.FromSeconds(5)).Build();
+        _client.ApplicationMessageReceivedAsync += e =>
         {
-            Host = broker.Host, Port = broker.Port, ClientId = "collector-" + Guid.NewGuid().ToString("N")[..8],
-            CleanStart = false, SessionExpirySeconds = 600, KeepAliveSeconds = 5,
-        });
-        _loop = Task.Run(LoopAsync);
+            Messages.Enqueue((e.ApplicationMessage.Topic, JsonNode.Parse(e.ApplicationMessage.Payload.ToArray())!.AsObject()));
+            return Task.CompletedTask;
+        };
     }
 
     public static async Task<Collector> StartAsync(MosquittoBroker broker, string filter)
     {
         var c = new Collector(broker, filter);
-        await c._client.ConnectAsync();
-        await c._client.SubscribeAsync([new MqttTopicFilter(filter, MqttQos.AtLeastOnce)]);
-        c._client.ConnectionLost += lost => Task.Run(c.ReconnectAsync);
+        await c._client.ConnectAsync(c._options);
+        await c._client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(f => f.WithTopic(filter).WithAtLeastOnceQoS()).Build());
+        c._client.DisconnectedAsync += _ =>
+        {
+            if (!c._cts.IsCancellationRequested && c._reconnect.IsCompleted) c._reconnect = Task.Run(c.ReconnectAsync);
+            return Task.CompletedTask;
+        };
         return c;
     }
 
@@ -187,20 +197,17 @@ public sealed class Collector : IAsyncDisposable
     {
         while (!_cts.IsCancellationRequested)
         {
-            try { await _client.ConnectAsync(_cts.Token); return; }
-            catch (Exception e) when (e is not OperationCanceledException) { await Task.Delay(100); }
+            try
+            {
+                await Task.Delay(100, _cts.Token);
+                if (_client.IsConnected) return;
+                // the session (and its subscription) is kept by the broker: no new SUBSCRIBE
+                await _client.ConnectAsync(_options, _cts.Token);
+                return;
+            }
             catch (OperationCanceledException) { return; }
+            catch (Exception e) when (e is MqttCommunicationException or InvalidOperationException) { } // down, or connect/disconnect pending
         }
-    }
-
-    private async Task LoopAsync()
-    {
-        try
-        {
-            await foreach (var m in _client.Messages.ReadAllAsync(_cts.Token))
-                Messages.Enqueue((m.Topic, JsonNode.Parse(m.Payload.Span)!.AsObject()));
-        }
-        catch (OperationCanceledException) { }
     }
 
     public async Task WaitForAsync(Func<IReadOnlyList<JsonObject>, bool> done, TimeSpan timeout)
@@ -216,9 +223,9 @@ public sealed class Collector : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _cts.CancelAsync();
-        try { await _client.DisconnectAsync(); } catch (Exception e) when (e is MqttException or IOException or InvalidOperationException or ObjectDisposedException) { }
-        await _client.DisposeAsync();
-        await _loop;
+        try { await _reconnect; } catch (OperationCanceledException) { }
+        try { if (_client.IsConnected) await _client.DisconnectAsync(); } catch (Exception e) when (e is MqttCommunicationException or InvalidOperationException or ObjectDisposedException or OperationCanceledException) { }
+        _client.Dispose();
         _cts.Dispose();
     }
 }
