@@ -299,7 +299,8 @@ public sealed partial class MqttPublisher : IOutboxPublisher
         LogConnected(_log, _o.Host, _o.Port, _outbox?.Count ?? 0);
         try
         {
-            var sub = new MqttClientSubscribeOptionsBuilder().WithTopicFilter(f => f.WithTopic(_topics.CmdFilter).WithAtLeastOnceQoS().WithNoLocal()).Build();
+            // No Local (v5 only): our own replies on reply/… never match cmd/+, but a v5 broker need not even try.
+            var sub = new MqttClientSubscribeOptionsBuilder().WithTopicFilter(f => f.WithTopic(_topics.CmdFilter).WithAtLeastOnceQoS().WithNoLocal(_v5)).Build();
             await client.SubscribeAsync(sub, conn).ConfigureAwait(false);
             await PublishRetainedAsync(client, _topics.Status, Online, conn).ConfigureAwait(false);
             _online = true;
@@ -357,7 +358,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
             using var ping = CancellationTokenSource.CreateLinkedTokenSource(ct);
             ping.CancelAfter(answer);
             try { await client.PingAsync(ping.Token).ConfigureAwait(false); }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            catch (Exception e) when (e is OperationCanceledException or MqttCommunicationTimedOutException && !ct.IsCancellationRequested)
             {
                 return $"no PINGRESP within {answer.TotalSeconds:0.#} s (keep-alive): the broker or the path to it is dead";
             }

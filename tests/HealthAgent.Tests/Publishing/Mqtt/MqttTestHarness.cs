@@ -22,21 +22,59 @@ namespace HealthAgent.Tests.Publishing.Mqtt;
 /// <summary>An agent directory: agent.json pointing at a test broker, and its state directory.</summary>
 public sealed class AgentDir : IDisposable
 {
-    public AgentDir(MosquittoBroker broker, string agentId = "test-agent", int willDelaySeconds = 0)
+    public AgentDir(MosquittoBroker broker, string agentId = "test-agent", int willDelaySeconds = 0, string mqttExtra = "", string sources = "{}",
+        double reconnectMaxDelaySeconds = 1, int keepAliveSeconds = 5)
     {
         Path = Directory.CreateTempSubdirectory("healthagent-e2e-").FullName;
         AgentId = agentId;
+        var maxDelay = reconnectMaxDelaySeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         File.WriteAllText(ConfigFile, $$"""
             {
               "agentId": "{{agentId}}",
               "stateDirectory": "state",
               "logLevel": "Debug",
-              "sources": {},
+              "sources": {{sources}},
               "publishers": {
-                "mqtt": { "host": "{{broker.Host}}", "port": {{broker.Port}}, "willDelaySeconds": {{willDelaySeconds}}, "keepAliveSeconds": 5, "reconnectMaxDelaySeconds": 1 }
+                "mqtt": { "host": "{{broker.Host}}", "port": {{broker.Port}}, "willDelaySeconds": {{willDelaySeconds}}, "keepAliveSeconds": {{keepAliveSeconds}}, "reconnectMaxDelaySeconds": {{maxDelay}}{{mqttExtra}} }
               }
             }
             """);
+    }
+
+    /// <summary>
+    /// Sources for a child agent: every kernel source off except powersupply, polled every <paramref name="intervalSeconds"/>
+    /// under a host root with one mains adapter (<see cref="SetMains"/> flips it: each flip is an event).
+    /// </summary>
+    public string MainsOnlySources(double intervalSeconds)
+    {
+        var dir = System.IO.Path.Combine(HostRoot, "sys/class/power_supply/AC");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(System.IO.Path.Combine(dir, "type"), "Mains\n");
+        SetMains(true);
+        var i = intervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return $$"""
+            { "redfish": { "enabled": false }, "frontPanel": { "enabled": false }, "hwmon": { "enabled": false }, "nic": { "enabled": false },
+              "smart": { "enabled": false }, "mdraid": { "enabled": false },
+              "powersupply": { "hostRoot": "{{HostRoot}}", "intervalSeconds": {{i}} } }
+            """;
+    }
+
+    public string HostRoot => System.IO.Path.Combine(Path, "host");
+
+    /// <summary>Mains adapter online (ok) or not (warning): written atomically, as sysfs shows a whole value.</summary>
+    public void SetMains(bool online)
+    {
+        var file = System.IO.Path.Combine(HostRoot, "sys/class/power_supply/AC/online");
+        File.WriteAllText(file + ".tmp", online ? "1\n" : "0\n");
+        File.Move(file + ".tmp", file, overwrite: true);
+    }
+
+    /// <summary>Rewrites agent.json's sources (for a child agent started afterwards).</summary>
+    public void UseSources(string sources)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(ConfigFile))!.AsObject();
+        json["sources"] = JsonNode.Parse(sources);
+        File.WriteAllText(ConfigFile, json.ToJsonString());
     }
 
     public string Path { get; }
@@ -109,12 +147,13 @@ public sealed class AgentProcess : IAsyncDisposable
     private readonly Process _p;
     private readonly StringBuilder _out = new();
 
-    public AgentProcess(AgentDir dir) : this(dir.ConfigFile, dir.Path) { }
+    public AgentProcess(AgentDir dir, IReadOnlyDictionary<string, string>? environment = null) : this(dir.ConfigFile, dir.Path, null, environment) { }
 
-    public AgentProcess(string configFile, string workingDirectory, IEnumerable<string>? args = null)
+    public AgentProcess(string configFile, string workingDirectory, IEnumerable<string>? args = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = AgentCommand.StartInfo(args ?? ["run", "--config", configFile]);
         psi.WorkingDirectory = workingDirectory;
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         _p = new Process { StartInfo = psi };
         _p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_out) _out.AppendLine(e.Data); };
         _p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_out) _out.AppendLine(e.Data); };
@@ -125,6 +164,13 @@ public sealed class AgentProcess : IAsyncDisposable
 
     public string Output { get { lock (_out) return _out.ToString(); } }
     public int Id => _p.Id;
+    public bool HasExited => _p.HasExited;
+
+    public async Task WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _p.WaitForExitAsync(cts.Token);
+    }
 
     public async Task WaitForOutputAsync(string text, TimeSpan timeout)
     {
@@ -228,4 +274,18 @@ public sealed class Collector : IAsyncDisposable
         _client.Dispose();
         _cts.Dispose();
     }
+}
+
+/// <summary>Collects formatted log lines (a real ILoggerProvider).</summary>
+public sealed class LogLines : ILoggerProvider, ILogger
+{
+    public readonly ConcurrentQueue<string> Lines = new();
+    public ILogger CreateLogger(string categoryName) => this;
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+    public bool IsEnabled(LogLevel logLevel) => true;
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        Lines.Enqueue(formatter(state, exception));
+    public void Dispose() { }
+    public int Count(string text) => Lines.Count(l => l.Contains(text, StringComparison.Ordinal));
+    public override string ToString() => string.Join('\n', Lines);
 }
