@@ -24,6 +24,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
 {
     /// <summary>Most unacknowledged event publishes when the broker allows more (Receive Maximum, or 3.1.1).</summary>
     public const int MaxInFlight = 256;
+    private const int ReadAhead = 512;
     /// <summary>Longest wait between attempts while the broker cannot be reached: it is back within this (+ connect time).</summary>
     public static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
     private static readonly byte[] Online = "online"u8.ToArray(), Offline = "offline"u8.ToArray();
@@ -378,6 +379,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
     {
         var outbox = Outbox;
         var inflight = new Queue<(OutboxRow Row, Task<MqttClientPublishResult> Ack)>();
+        var ahead = new Queue<OutboxRow>(); // rows read but not sent yet: one query per batch, not per acknowledgement
         var acked = new List<long>();
         var last = 0L;
         try
@@ -385,12 +387,14 @@ public sealed partial class MqttPublisher : IOutboxPublisher
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
-                if (inflight.Count < window)
-                    foreach (var row in outbox.Peek(last, window - inflight.Count))
+                if (ahead.Count == 0 && inflight.Count < window)
+                    foreach (var row in outbox.Peek(last, ReadAhead))
                     {
-                        inflight.Enqueue((row, client.PublishAsync(EventMessage(row), ct)));
+                        ahead.Enqueue(row);
                         last = row.Id;
                     }
+                while (inflight.Count < window && ahead.TryDequeue(out var next))
+                    inflight.Enqueue((next, client.PublishAsync(EventMessage(next), ct)));
                 if (inflight.Count == 0)
                 {
                     outbox.Delete(acked);
@@ -399,11 +403,6 @@ public sealed partial class MqttPublisher : IOutboxPublisher
                     continue;
                 }
                 var (r, ack) = inflight.Peek();
-                if (!ack.IsCompleted && acked.Count > 0)
-                {
-                    outbox.Delete(acked); // while we wait anyway
-                    acked.Clear();
-                }
                 var result = await ack.ConfigureAwait(false);
                 inflight.Dequeue();
                 if (!result.IsSuccess)
@@ -413,6 +412,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
                     LogRejected(_log, r.EventId, r.Topic, result.ReasonCode + (result.ReasonString is { Length: > 0 } s ? $" ({s})" : ""));
                 }
                 acked.Add(r.Id);
+                // Deleted in batches (one transaction each); a crash before a batch is deleted resends at most that many.
                 if (acked.Count >= 128)
                 {
                     outbox.Delete(acked);
