@@ -250,7 +250,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
                 {
                     _client = client;
                     attempt = 0;
-                    if (outageLogged || lastReason is not null) outageLogged = false;
+                    outageLogged = false; // the next outage is reported again
                     lastReason = null;
                     await ServeAsync(client, result, conn.Token, stop).ConfigureAwait(false);
                     continue;
