@@ -226,7 +226,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         /// <summary>Resources that came inline in expanded answers during this walk, by path; only filled with $expand.</summary>
         private readonly ConcurrentDictionary<string, JsonElement> _expanded = new(StringComparer.Ordinal);
         /// <summary>Resources already made into a component this walk: a link listed twice, or reached two ways, is read once.</summary>
-        private readonly HashSet<string> _claimed = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, string[]?> _claimed = new(StringComparer.Ordinal);
         /// <summary>Component id by resource path, for Status.Conditions that name the part (OriginOfCondition).</summary>
         private readonly Dictionary<string, int> _byPath = new(StringComparer.Ordinal);
         private readonly List<(string Origin, string Text, string FallbackId)> _conditions = [];
@@ -266,8 +266,22 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             if (p != IdentifyProperty.None) lock (this) Identify[o.Component.Id] = (path, p);
         }
 
-        /// <summary>True the first time a resource path is claimed for a component in this walk.</summary>
-        public bool Claim(string path) { lock (this) return _claimed.Add(Key(path)); }
+        /// <summary>
+        /// True the first time a resource path is claimed for a component in this walk. A link to a resource already read
+        /// as another kind (a Drives[] link to the ComputerSystem) is an error on that link.
+        /// </summary>
+        public bool Claim(string path, string[]? types = null)
+        {
+            string[]? before;
+            lock (this)
+            {
+                if (_claimed.TryAdd(Key(path), types)) return true;
+                before = _claimed[Key(path)];
+            }
+            if (types is not null && before is not null && !before.Intersect(types).Any())
+                Error(path, $"{path} is a {before[0]}, not a {string.Join(" or ", types)}; the link is ignored");
+            return false;
+        }
 
         /// <summary>Remembers the Status.Conditions of a resource that name other parts, to attach them once every part is known.</summary>
         public void Conditions(JsonElement j, string fallbackId)
@@ -347,7 +361,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         /// </summary>
         public async Task<(Observation? Observation, JsonElement Json)> Component(string path, Func<JsonElement, Observation> parse, string[] types, bool identify = false, Func<JsonElement, Observation>? stub = null)
         {
-            if (!Claim(path)) return (null, default);
+            if (!Claim(path, types)) return (null, default);
             if (await Get(path, (stub ?? parse)(Empty).Component, types).ConfigureAwait(false) is not { } j) return (null, default);
             var o = parse(j);
             Add(o);
