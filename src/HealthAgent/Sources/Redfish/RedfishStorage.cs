@@ -73,8 +73,8 @@ public static partial class RedfishParser
     public static Observation SimpleDevice(string endpoint, string parentId, string controllerPath, int index, JsonElement j)
     {
         string[] id = [.. ScopedId(controllerPath), "Devices", index.ToString(global::System.Globalization.CultureInfo.InvariantCulture)];
-        var r = new Readings(j).Status().Text("statusIndicator", "StatusIndicator").Flag("failurePredicted", "FailurePredicted")
-            .Number("lifeLeftPercent", "%", "PredictedMediaLifeLeftPercent").Text("mediaType", "MediaType")
+        // SimpleStorage devices have Status, Name, Model and CapacityBytes only: no StatusIndicator, prediction or wear.
+        var r = new Readings(j).Status().Text("model", "Model")
             .Value("rebuilding", false).Value("rebuildPercent", null, "SimpleStorage reports no operations", "%")
             .Value("rebuildStopped", false).Value("identify", false).Where($"{controllerPath}#/Devices/{index}");
         var c = new ComponentRef(Id(endpoint, "drive", id), "physical_disk", Str(j, "Name") ?? id[^1], parentId, "drive", "redfish.drive");
