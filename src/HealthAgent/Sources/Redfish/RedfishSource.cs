@@ -7,10 +7,10 @@ using Microsoft.Extensions.Logging;
 namespace HealthAgent.Sources.Redfish;
 
 /// <summary>
-/// Reads BMCs over Redfish. Each endpoint is walked on its own background loop (one walk at a time, never stacked);
-/// <see cref="PollAsync"/> returns the latest completed walk at once, with its age on the service component, so a slow
-/// BMC never blocks the agent. With an EventService SSE stream, events re-read the affected resource and push a fresh
-/// observation immediately. Identify switches LocationIndicatorActive (or IndicatorLED) on systems, chassis and drives.
+/// Reads BMCs over Redfish. Each poll walks every endpoint under the SourceRunner's schedule, timeout and hung
+/// handling, like every other source (one walk per endpoint at a time, never stacked). With an EventService SSE
+/// stream, events re-read the affected resource and push a fresh observation immediately, then a walk is pushed so
+/// roll-ups follow. Identify switches LocationIndicatorActive (or IndicatorLED) on systems, chassis and drives.
 /// </summary>
 public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsyncDisposable
 {
@@ -20,7 +20,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     private readonly List<Endpoint> _endpoints;
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new();
-    private Task[] _loops = [];
+    private readonly List<Task> _eventWalks = [];
     private ChannelWriter<SourceResult>? _push;
 
     public RedfishSource(RedfishOptions options, SourceContext ctx, Func<RedfishEndpointOptions, HttpMessageHandler?>? handlers = null)
@@ -32,25 +32,22 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     }
 
     public string Name => RedfishParser.SourceName;
-    public bool PollNeverBlocks => true; // returns the latest completed walk
+    public bool PollNeverBlocks => true; // a walk is asynchronous network I/O only: it never blocks a thread
 
     // ---- poll: the cached view ------------------------------------------------------------------------
 
-    /// <summary>Returns the latest completed walk of every endpoint. Only the very first poll waits, briefly, for a first walk.</summary>
+    /// <summary>
+    /// Walks every endpoint now and returns what they show. The runner owns the schedule and the timeout: a BMC slower
+    /// than the poll timeout is reported hung by the runner (and no second poll starts); its last good view is kept
+    /// until it is older than <see cref="RedfishOptions.StaleAfter"/>.
+    /// </summary>
     public async Task<SourceResult> PollAsync(CancellationToken ct)
     {
-        EnsureStarted();
-        var pending = _endpoints.Where(e => e.Last is null).Select(e => e.FirstWalk.Task).ToList();
-        if (pending.Count > 0)
-        {
-            var budget = TimeSpan.FromTicks((long)(_options.Timeout.Ticks * 0.75));
-            try { await Task.WhenAll(pending).WaitAsync(budget, _time, ct).ConfigureAwait(false); }
-            catch (TimeoutException) { }
-        }
+        await Task.WhenAll(_endpoints.Select(e => WalkOnceAsync(e, ct))).ConfigureAwait(false);
         return LatestWalks();
     }
 
-    /// <summary>The latest completed walk of every endpoint as a poll returns it, without starting the background schedule.</summary>
+    /// <summary>The latest completed walk of every endpoint, without walking.</summary>
     internal SourceResult LatestWalks()
     {
         var observations = new List<Observation>();
@@ -80,78 +77,68 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
                 : o);
     }
 
-    /// <summary>Walks every endpoint now, outside the schedule (tests, and `snapshot` when it wants a fresh view).</summary>
-    internal Task WalkNowAsync(CancellationToken ct) => Task.WhenAll(_endpoints.Select(e => WalkAsync(e, ct)));
+    /// <summary>Walks every endpoint now (tests; the same as a poll without its result).</summary>
+    internal Task WalkNowAsync(CancellationToken ct) => Task.WhenAll(_endpoints.Select(e => WalkOnceAsync(e, ct)));
 
-    // ---- background schedule --------------------------------------------------------------------------
+    // ---- walks: one at a time per endpoint ------------------------------------------------------------
 
-    private void EnsureStarted()
+    /// <summary>One walk of an endpoint, after any walk of it still running (polls and event walks never run side by side).</summary>
+    private async Task<Snapshot?> WalkOnceAsync(Endpoint e, CancellationToken ct)
     {
-        lock (_gate)
+        await e.WalkLock.WaitAsync(ct).ConfigureAwait(false);
+        var start = _time.GetUtcNow();
+        e.WalkStartedAt = start;
+        try { return await WalkAsync(e, ct).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
+        catch (Exception ex)
         {
-            if (_loops.Length > 0 || _stop.IsCancellationRequested) return;
-            _loops = _endpoints.Select(e => Task.Run(() => LoopAsync(e, _stop.Token))).ToArray();
+            // A bug in the walk must not take the source down: report it as the walk's outcome.
+            LogWalkCrashed(_log, e.Name, ex);
+            var failed = e.Last is { } prev ? prev with { Reachable = false, LastError = "walk failed: " + e.Client.Scrub(ex.Message) }
+                : Snapshot.Failed(e.Name, "walk failed: " + e.Client.Scrub(ex.Message), _time.GetUtcNow(), TimeSpan.Zero);
+            Complete(e, failed);
+            return failed;
         }
-    }
-
-    private async Task LoopAsync(Endpoint e, CancellationToken ct)
-    {
-        while (!ct.IsCancellationRequested)
+        finally
         {
-            var start = _time.GetUtcNow();
-            e.WalkStartedAt = start;
-            Interlocked.Exchange(ref e.WalkRequested, 0);
-            try
-            {
-                var snap = await WalkAsync(e, ct).ConfigureAwait(false);
-                // Every completed walk goes to the pipeline at once, not only those events asked for: the runner's
-                // poll runs on its own clock, so a change would otherwise wait for the walk *and* the next poll
-                // (~2 intervals at worst). The state tracker raises events only on change, so repeats cost nothing.
-                if (_push is { } push && snap.Reachable)
-                    await push.WriteAsync(new SourceResult(Name, snap.Observations, snap.Errors), ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
-            catch (Exception ex)
-            {
-                // A bug in the walk must not end the loop: report it as the walk's outcome.
-                LogWalkCrashed(_log, e.Name, ex);
-                Complete(e, e.Last is { } prev ? prev with { Reachable = false, LastError = "walk failed: " + e.Client.Scrub(ex.Message) } : Snapshot.Failed(e.Name, "walk failed: " + e.Client.Scrub(ex.Message), _time.GetUtcNow(), TimeSpan.Zero));
-            }
-            finally { e.WalkStartedAt = null; }
+            e.WalkStartedAt = null;
+            e.LastWalkStart = start;
             var took = _time.GetUtcNow() - start;
             var overran = took > _options.Interval;
             if (overran && !e.LoggedOverrun) LogOverrun(_log, e.Name, took.TotalSeconds, _options.IntervalSeconds);
             e.LoggedOverrun = overran; // logged when it starts, not on every slow walk
-            var wait = _options.Interval - took;
-            if (wait < TimeSpan.FromMilliseconds(50)) wait = TimeSpan.FromMilliseconds(50);
-            using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            e.Wake = wake;
-            // An event that arrived during the walk (before Wake was set) asks for another walk straight away.
-            if (Volatile.Read(ref e.WalkRequested) == 1) wake.Cancel();
-            try { await Task.Delay(wait, _time, wake.Token).ConfigureAwait(false); }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                // Woken by an event: still leave the BMC a breather, so an event storm cannot make walks back to back.
-                var gap = MinEventWalkGap - (_time.GetUtcNow() - start);
-                if (gap > TimeSpan.Zero)
-                {
-                    try { await Task.Delay(gap, _time, ct).ConfigureAwait(false); }
-                    catch (OperationCanceledException) { break; }
-                }
-            }
-            catch (OperationCanceledException) { break; }
-            finally { e.Wake = null; }
+            e.WalkLock.Release();
         }
     }
 
     /// <summary>Least time between the starts of two walks when events ask for them.</summary>
     private static readonly TimeSpan MinEventWalkGap = TimeSpan.FromSeconds(2);
 
-    /// <summary>Asks the endpoint's loop to walk now (coalesced: one pending request at most) and push the result.</summary>
-    private static void WalkSoon(Endpoint e)
+    /// <summary>
+    /// Starts a walk soon (coalesced: one pending at most, at least 2 s after the previous walk started, so an event
+    /// storm cannot pin the BMC) and pushes its result: roll-ups (redundancy, system health) follow an event.
+    /// </summary>
+    private void WalkSoon(Endpoint e)
     {
-        Interlocked.Exchange(ref e.WalkRequested, 1);
-        try { e.Wake?.Cancel(); } catch (ObjectDisposedException) { }
+        if (Interlocked.Exchange(ref e.WalkRequested, 1) == 1 || _stop.IsCancellationRequested) return;
+        var task = Task.Run(async () =>
+        {
+            try
+            {
+                var gap = MinEventWalkGap - (_time.GetUtcNow() - e.LastWalkStart);
+                if (gap > TimeSpan.Zero) await Task.Delay(gap, _time, _stop.Token).ConfigureAwait(false);
+                Interlocked.Exchange(ref e.WalkRequested, 0);
+                var snap = await WalkOnceAsync(e, _stop.Token).ConfigureAwait(false);
+                if (_push is { } push && snap is { Reachable: true })
+                    await push.WriteAsync(new SourceResult(Name, snap.Observations, snap.Errors), _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { Interlocked.Exchange(ref e.WalkRequested, 0); }
+        });
+        lock (_eventWalks)
+        {
+            _eventWalks.RemoveAll(t => t.IsCompleted);
+            _eventWalks.Add(task);
+        }
     }
 
     private void Complete(Endpoint e, Snapshot snap)
@@ -489,7 +476,6 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     public async Task RunAsync(ChannelWriter<SourceResult> changes, CancellationToken ct)
     {
         _push = changes;
-        EnsureStarted();
         await Task.WhenAll(_endpoints.Select(e => RunEndpointEventsAsync(e, changes, ct))).ConfigureAwait(false);
     }
 
@@ -584,7 +570,9 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        try { await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
+        Task[] walks;
+        lock (_eventWalks) walks = [.. _eventWalks];
+        try { await Task.WhenAll(walks).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
         catch (Exception ex) when (ex is OperationCanceledException or TimeoutException) { }
         foreach (var e in _endpoints) await e.Client.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
@@ -613,7 +601,8 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         public readonly TaskCompletionSource FirstWalk = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public DateTimeOffset? WalkStartedAt;
         public int WalkRequested;
-        public CancellationTokenSource? Wake;
+        public DateTimeOffset LastWalkStart;
+        public readonly SemaphoreSlim WalkLock = new(1, 1);
         public string? LoggedProblem;
         public bool LoggedOverrun;
         public string? SseUri;

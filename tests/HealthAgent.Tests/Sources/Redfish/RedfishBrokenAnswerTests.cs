@@ -96,25 +96,36 @@ public class RedfishBrokenAnswerTests
     }
 
     [Fact]
-    public async Task SlowBmc_PollReturnsCachedWalkWhileWalkRuns_AndDoesNotStackWalks()
+    public async Task SlowBmc_UnderTheSourceRunner_ReportedHungAndWalksNeverStacked()
     {
+        // One scheduling model (issue #12): the runner polls the Redfish source like any other, bounds each poll by its
+        // timeout, reports a poll stuck past it as hung and starts no second one while it runs.
         await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
-        await using var source = Create(server, e => e.TimeoutSeconds = 30, intervalSeconds: 0.2);
-        // The first poll waits only 75 % of the (short) poll timeout for the first walk: wait for it here.
-        var first = await EventuallyAsync(() => PollAsync(source), all => all.ContainsKey("redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"));
-        Assert.Equal("psu.operational", first["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].Rule?.Id);
-
-        server.Inject("/redfish/v1", Fault.Slow, TimeSpan.FromSeconds(20));
-        await EventuallyAsync(() => Task.FromResult(server.SlowInFlight), n => n > 0);
-        await Task.Delay(500); // several intervals pass while the walk hangs
-        var result = await source.PollAsync(default);
-        Assert.True(server.SlowInFlight > 0, "the poll returned while the BMC was still answering");
-        var all = Evaluate(result);
-        Assert.Equal("psu.operational", all["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].Rule?.Id); // last good view
-        Assert.Equal("redfish.walk_overrun", all["redfish:bmc"].Verdict.Code);
-        Assert.Contains(result.Errors, e => e.Message.Contains("longer than the", StringComparison.Ordinal));
-        Assert.Equal(1, server.SlowInFlight); // the overrunning walk is not stacked
-        Assert.True(all["redfish:bmc"].Readings.Single(r => r.Name == "walkAgeSeconds").Value is double age && age > 0);
+        await using var source = Create(server, e => e.TimeoutSeconds = 30, intervalSeconds: 0.4);
+        var options = new HealthAgent.Config.SourceOptions { IntervalSeconds = 0.4, TimeoutSeconds = 0.3 };
+        var output = System.Threading.Channels.Channel.CreateUnbounded<HealthAgent.Sources.SourceResult>();
+        var runner = new HealthAgent.Pipeline.SourceRunner(source, options, output.Writer, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var run = runner.RunAsync(stop.Token);
+        // A first complete walk arrives through the runner.
+        using (var first = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+            while (true)
+            {
+                var r = await output.Reader.ReadAsync(first.Token);
+                if (r.Complete && r.Observations.Any(o => o.Component.Id == "redfish:bmc:psu:System.Embedded.1:PSU.Slot.1")) break;
+            }
+        server.Inject("/redfish/v1", Fault.Slow, TimeSpan.FromSeconds(3));
+        using (var hung = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+            while (true)
+            {
+                var r = await output.Reader.ReadAsync(hung.Token);
+                if (r.Errors.Any(e => e.Device == HealthAgent.Pipeline.SourceRunner.WholeSource && e.Message.Contains("hung", StringComparison.Ordinal))) break;
+            }
+        Assert.True(runner.Stats.Hung);
+        await Task.Delay(1000); // several intervals pass while the walk hangs: no second walk is started beside it
+        Assert.True(server.SlowInFlight <= 1, $"{server.SlowInFlight} walks in flight");
+        stop.Cancel();
+        await run;
     }
 
     [Fact]
