@@ -5,9 +5,8 @@ using HealthAgent.Config;
 namespace HealthAgent.Sources.Redfish;
 
 /// <summary>
-/// <c>sources.redfish</c>: BMCs read over DMTF Redfish. Each endpoint is walked on the source's own background
-/// schedule (every <see cref="SourceOptions.IntervalSeconds"/>); a poll returns the latest completed walk, so a slow
-/// BMC never blocks the agent.
+/// <c>sources.redfish</c>: BMCs read over DMTF Redfish. Each poll (every <see cref="SourceOptions.IntervalSeconds"/>,
+/// bounded by <see cref="SourceOptions.TimeoutSeconds"/>, under the SourceRunner like every source) walks every endpoint.
 /// </summary>
 public sealed partial class RedfishOptions : SourceOptions
 {
