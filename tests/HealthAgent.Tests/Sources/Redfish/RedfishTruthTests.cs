@@ -244,4 +244,36 @@ public class RedfishTruthTests
         Assert.Equal("psu.redundancy_ok", rollup.Verdict.Code);
         Assert.Equal(Severity.Ok, rollup.Verdict.Severity);
     }
+
+    [Fact]
+    public async Task NextLink_BackToAPageAlreadyRead_StopsWithAWalkProblem()
+    {
+        await using var server = await RedfishMockupServer.StartAsync(Subsystems);
+        server.Mutate("/redfish/v1/Chassis", c => c["Members@odata.nextLink"] = "/redfish/v1/Chassis");
+        await using var source = Create(server);
+        var all = await PollAsync(source);
+        Assert.Equal("psu.operational", all["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].Rule?.Id); // the members of the first page still count
+        Assert.Contains("repeats a page", Reading(Service(all), "walkProblem"));
+        Assert.True(server.Requests.Count(r => r.Path == "/redfish/v1/Chassis") <= 2);
+    }
+
+    [Fact]
+    public async Task Conditions_NamingAPart_AttachedToThatPart_OtherwiseToTheSystem()
+    {
+        await using var server = await RedfishMockupServer.StartAsync(Subsystems);
+        server.Mutate(Sys, s => s["Status"] = new JsonObject
+        {
+            ["State"] = "Enabled", ["Health"] = "OK", ["HealthRollup"] = "Warning",
+            ["Conditions"] = new JsonArray(
+                new JsonObject { ["Severity"] = "Warning", ["Message"] = "PSU 1 input out of range.", ["OriginOfCondition"] = new JsonObject { ["@odata.id"] = Psus + "/PSU.Slot.1" } },
+                new JsonObject { ["Severity"] = "Warning", ["Message"] = "Chassis intrusion detected." }),
+        });
+        await using var source = Create(server);
+        var all = await PollAsync(source);
+        Assert.Equal("Warning: PSU 1 input out of range.", Reading(all["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"], "conditions"));
+        var system = all["redfish:bmc:system:System.Embedded.1"];
+        Assert.Contains("Chassis intrusion detected.", Reading(system, "conditions"));
+        Assert.Equal("system.warning", system.Verdict.Code); // a Warning roll-up is a warning, not the panel's critical fault
+        Assert.Equal(Severity.Warning, system.Verdict.Severity);
+    }
 }
