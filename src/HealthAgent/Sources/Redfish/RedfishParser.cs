@@ -168,10 +168,6 @@ public static partial class RedfishParser
     public static int? Count(JsonElement collection) =>
         collection.TryGetProperty("Members@odata.count", out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt32(out var c) ? c : null;
 
-    /// <summary>The resource's Id, else MemberId (array members of the older schemas), else the last segment of its path.</summary>
-    public static string IdOf(JsonElement e, string path) =>
-        Str(e, "Id") ?? Str(e, "MemberId") ?? path.TrimEnd('/').Split('/').Last();
-
     public static string LastSegment(string path) => path.TrimEnd('/').Split('/').Last();
 
     // ---- JSON helpers ---------------------------------------------------------------------------------
