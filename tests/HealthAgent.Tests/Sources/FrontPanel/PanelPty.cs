@@ -55,6 +55,14 @@ public sealed class PanelPty : IDisposable
         File.Delete(Link);
     }
 
+    /// <summary>The panel hangs up but its path stays: both ends closed, the symlink left dangling (/dev/pts/N is gone).</summary>
+    public void HangUp()
+    {
+        Pty.Close(Master);
+        Pty.Close(Slave);
+        Master = Slave = -1;
+    }
+
     public void Dispose()
     {
         Pty.Close(Master);
