@@ -144,13 +144,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     private void Complete(Endpoint e, Snapshot snap)
     {
         e.Last = snap;
-        var summary = snap.LastError ?? (snap.Errors.Count == 0 ? null : $"{snap.Errors.Count} resource(s) unreadable, first: {snap.Errors[0].Message}");
-        if (summary != e.LoggedProblem)
-        {
-            if (summary is null) LogRecovered(_log, e.Name);
-            else LogProblem(_log, e.Name, summary);
-            e.LoggedProblem = summary;
-        }
+        // Its errors are logged by the runner, on change, from the poll result (the snapshot's per-device errors).
         e.FirstWalk.TrySetResult();
     }
 
@@ -603,7 +597,6 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         public int WalkRequested;
         public DateTimeOffset LastWalkStart;
         public readonly SemaphoreSlim WalkLock = new(1, 1);
-        public string? LoggedProblem;
         public bool LoggedOverrun;
         public string? SseUri;
         public Dictionary<string, Reader> Readers = new(StringComparer.Ordinal);
@@ -614,12 +607,6 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         /// <summary>PSUs seen present since the agent started (one that becomes Absent is missing, not an empty bay).</summary>
         public readonly HashSet<string> PsuSeen = new(StringComparer.Ordinal);
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "redfish {Endpoint}: {Problem}")]
-    private static partial void LogProblem(ILogger log, string endpoint, string problem);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "redfish {Endpoint}: every resource readable again")]
-    private static partial void LogRecovered(ILogger log, string endpoint);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "redfish {Endpoint}: walk took {Seconds:0.#} s, longer than the {Interval} s interval; the next walk starts after it, never beside it")]
     private static partial void LogOverrun(ILogger log, string endpoint, double seconds, double interval);

@@ -86,6 +86,7 @@ public class RedfishSecurityTests
         await using (var source = Create(server, e => { if (!inUrl) { e.Username = "monitor"; e.Password = Secret; } e.SessionAuth = session; }, logs: factory, url: url))
         {
             result = await source.PollAsync(default);
+            LogAsTheRunner(source, result, factory);
         }
         var svc = Evaluate(result)["redfish:bmc"];
         Assert.Equal("redfish.unreachable", svc.Verdict.Code);
@@ -110,6 +111,7 @@ public class RedfishSecurityTests
         using var factory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
         await using var source = Create(server, e => { e.Username = "monitor"; e.Password = Secret; e.SessionAuth = true; }, logs: factory);
         var result = await source.PollAsync(default);
+        LogAsTheRunner(source, result, factory);
         var token = Assert.Single(server.IssuedTokens);
         Assert.NotEmpty(logs.Messages); // the PSU failure is logged
         Assert.DoesNotContain(logs.Messages, m => m.Contains(token, StringComparison.Ordinal) || m.Contains(Secret, StringComparison.Ordinal));
