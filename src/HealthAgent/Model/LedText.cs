@@ -108,6 +108,9 @@ public static partial class LedText
 
         var states = new LedState?[ledNames.Count];
         var i = 0;
+        // "the link light is off": words before the first LED named carry nothing.
+        if (tokens.Any(t => IndexOfName(ledNames, t) >= 0))
+            while (i < tokens.Count && IndexOfName(ledNames, tokens[i]) < 0 && Filler.Contains(tokens[i])) i++;
         var sawName = false;
         while (i < tokens.Count)
         {
@@ -158,12 +161,16 @@ public static partial class LedText
     [GeneratedRegex(@"\d+(?:\.\d+)?|[a-z]+|[,;]")]
     private static partial Regex TokenRegex();
 
+    [GeneratedRegex(@"(?<=[a-z])'s\b")]
+    private static partial Regex Possessive();
+
     [GeneratedRegex(@"\([^)]*\)")]
     private static partial Regex Parenthetical();
 
     private static List<string> Tokenize(string text)
     {
-        var lowered = Parenthetical().Replace(text.ToLowerInvariant().Replace('×', 'x').Replace("'", "").Replace("’", ""), " ");
+        // "the port's link light": a possessive is the word itself; other apostrophes go ("isn't" → "isnt").
+        var lowered = Parenthetical().Replace(Possessive().Replace(text.ToLowerInvariant().Replace('×', 'x').Replace('’', '\''), "").Replace("'", ""), " ");
         var tokens = new List<string>();
         var pos = 0;
         foreach (Match m in TokenRegex().Matches(lowered))
