@@ -63,8 +63,8 @@ public sealed partial class MqttPublisher : IHealthPublisher
             MaxRetryAttempts = int.MaxValue,
             OnRetry = a =>
             {
-                if (!_outageLogged) { _outageLogged = true; LogUnreachable(_log, _o.Host, _o.Port, a.Outcome.Exception?.Message ?? "?", _outbox.Count); }
-                else LogRetry(_log, a.AttemptNumber, a.RetryDelay.TotalSeconds, a.Outcome.Exception?.Message ?? "?");
+                if (!_outageLogged) { _outageLogged = true; LogUnreachable(_log, _o.Host, _o.Port, a.Outcome.Exception is { } ue ? ErrorWords.Describe(ue) : "?", _outbox.Count); }
+                else LogRetry(_log, a.AttemptNumber, a.RetryDelay.TotalSeconds, a.Outcome.Exception is { } re ? ErrorWords.Describe(re) : "?");
                 return ValueTask.CompletedTask;
             },
         }).Build();
@@ -195,7 +195,7 @@ public sealed partial class MqttPublisher : IHealthPublisher
             catch (Exception e) when (e is MqttException or IOException or InvalidOperationException)
             {
                 // e.g. "already connected": settle and retry the loop.
-                LogRetry(_log, 0, 1, e.Message);
+                LogRetry(_log, 0, 1, ErrorWords.Describe(e));
                 try { await Task.Delay(1000, stop).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
                 continue;
             }
@@ -214,7 +214,7 @@ public sealed partial class MqttPublisher : IHealthPublisher
             }
             catch (Exception e) when (e is OperationCanceledException or MqttException or IOException or ObjectDisposedException)
             {
-                if (!stop.IsCancellationRequested) LogLost(_log, e.Message, _outbox.Count);
+                if (!stop.IsCancellationRequested) LogLost(_log, ErrorWords.Describe(e), _outbox.Count);
             }
             catch (Exception e) when (e is not OutOfMemoryException && !stop.IsCancellationRequested)
             {
