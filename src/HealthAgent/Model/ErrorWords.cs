@@ -40,7 +40,7 @@ public static class ErrorWords
         return e switch
         {
             // A cancelled read or write when the agent is not stopping: the connection went away under it.
-            OperationCanceledException => "connection dropped (closed, or no answer within the keep-alive)",
+            OperationCanceledException => "connection dropped (closed, or no answer in time)",
             ObjectDisposedException => "connection closed",
             _ => e.Message.TrimEnd('.'),
         };
