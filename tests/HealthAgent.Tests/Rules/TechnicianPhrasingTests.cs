@@ -106,6 +106,9 @@ public class TechnicianPhrasingTests
         Assert.Equal(ruleIds.Split(' ').Order(), answer.Match.Candidates.Select(r => r.Id).Order());
     }
 
+    /// <summary>The repository's agent.json (its rules/): not whatever /etc/healthagent holds on this machine.</summary>
+    private static string RepoConfig => Path.Combine(SeedRules.RepoRoot, "agent.json");
+
     [Fact]
     public void Phrasings_AreAtLeastSixty() => Assert.True(Phrasings.Count >= 60, $"{Phrasings.Count} phrasings");
 
@@ -141,7 +144,7 @@ public class TechnicianPhrasingTests
     public void ExplainCommand_SentenceAsSeveralWords_Answers()
     {
         var output = new StringWriter();
-        var code = ExplainCommand.Run(null, ["the", "disk", "light", "is", "blinking", "orange", "fast"], true, false, output, new StringWriter());
+        var code = ExplainCommand.Run(RepoConfig, ["the", "disk", "light", "is", "blinking", "orange", "fast"], true, false, output, new StringWriter());
         Assert.Equal(0, code);
         Assert.Contains("\"ruleId\":\"drive.failed\"", output.ToString());
     }
@@ -150,14 +153,16 @@ public class TechnicianPhrasingTests
     public void ExplainCommand_DefaultView_ShortAction_LongShowsTheManual()
     {
         var shortOut = new StringWriter();
-        Assert.Equal(0, ExplainCommand.Run(null, ["power supply blinks green five times then goes off"], false, false, shortOut, new StringWriter()));
+        Assert.Equal(0, ExplainCommand.Run(RepoConfig, ["power supply blinks green five times then goes off"], false, false, shortOut, new StringWriter()));
         var longOut = new StringWriter();
-        Assert.Equal(0, ExplainCommand.Run(null, ["power supply blinks green five times then goes off"], false, true, longOut, new StringWriter()));
-        Assert.Contains("Replace only the PSU", shortOut.ToString());
-        Assert.Contains("--long", shortOut.ToString());
-        Assert.DoesNotContain("Titanium", shortOut.ToString());
-        Assert.Contains("Titanium", longOut.ToString());
-        Assert.Contains("our advice", longOut.ToString());
+        Assert.Equal(0, ExplainCommand.Run(RepoConfig, ["power supply blinks green five times then goes off"], false, true, longOut, new StringWriter()));
+        // The answer is a Spectre panel: text wraps inside its borders.
+        static string Flat(StringWriter w) => System.Text.RegularExpressions.Regex.Replace(w.ToString().Replace('│', ' '), @"\s+", " ");
+        Assert.Contains("Replace only the PSU", Flat(shortOut));
+        Assert.Contains("--long", Flat(shortOut));
+        Assert.DoesNotContain("Titanium", Flat(shortOut));
+        Assert.Contains("Titanium", Flat(longOut));
+        Assert.Contains("our advice", Flat(longOut));
     }
 
     [Fact]
