@@ -163,7 +163,9 @@ public static class RuleEngine
     /// <summary>Several families named: the one followed by "light"/"LED"/"indicator" is the one looked at ("the system power light").</summary>
     private static IndicatorFamily? HeadFamily(List<Mention> mentions, List<string> words)
     {
-        var heads = mentions.Where(m => m.Start + m.Length < words.Count && LedNouns.Contains(words[m.Start + m.Length])).Select(m => m.Family).Distinct().ToList();
+        var heads = mentions.Where(m => LedNouns.Contains(words[m.Start + m.Length - 1]) // an alias such as "power light"
+                || m.Start + m.Length < words.Count && LedNouns.Contains(words[m.Start + m.Length]))
+            .Select(m => m.Family).Distinct().ToList();
         if (heads.Count == 1) return heads[0];
         // A compound with no LED noun ("system power blinking"): the last word names the thing.
         var contiguous = mentions.Zip(mentions.Skip(1)).All(p => p.First.Start + p.First.Length == p.Second.Start);

@@ -63,6 +63,8 @@ public class TechnicianPhrasingTests
         { "the power LED is green", "power.operational" },
         { "power light is off", "power.no-power" },
         { "system power light blinking green", "power.mismatch" },
+        { "the power light on the hard drive is blinking amber", "power.problem" },
+        { "the light on PSU 1 is steady green", "psu.operational" },
         { "the power indicator is not illuminated", "power.no-power" },
         // nic
         { "nic light amber", "nic.reduced-speed-active nic.reduced-speed-idle" },
@@ -116,7 +118,7 @@ public class TechnicianPhrasingTests
     [InlineData("blinking amber", "fits the")]                         // psu, power, drive, system, quicksync all have it
     [InlineData("the toaster is blinking amber", "say which indicator")]
     [InlineData("sparkles purple", "say which indicator")]
-    [InlineData("the power light on the hard drive blinks", "names")]  // two indicators, neither is "the light"
+    [InlineData("the power supply and the hard drive blink amber", "names")] // two indicators, neither is "the light"
     public void ExplainSentence_NoOrTwoFamilies_SaysWhichToName(string sentence, string expected)
     {
         var answer = RuleEngine.ExplainSentence(SeedRules.Rules, sentence);
