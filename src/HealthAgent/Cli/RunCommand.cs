@@ -49,10 +49,7 @@ public static class RunCommand
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(config.Agent.LogLevel, ignoreCase: true));
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
-        if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not null)
-            builder.Logging.AddSystemdConsole(o => o.TimestampFormat = null); // journald adds time and host; <N> prefixes carry priority
-        else
-            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; o.UseUtcTimestamp = true; o.ColorBehavior = LoggerColorBehavior.Default; });
+        ConsoleLog.AddTo(builder.Logging); // one line per entry; journald (JOURNAL_STREAM) gets <N> priorities and no time
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton(config);
         // The pipeline is a singleton so other hosted parts (the web view) can take IHealthState from DI.

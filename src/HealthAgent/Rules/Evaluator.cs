@@ -56,16 +56,18 @@ public sealed class Evaluator(RuleSet rules)
         // Some LED unknown (a NIC's activity before the second poll): fine when every row still possible says the
         // same thing; otherwise the agent would be guessing.
         if (!led.IsKnown && match.Candidates.Any(r => !SameVerdict(r.Verdict, rule.Verdict)))
-            return Unknown(obs, led, (unknownLeds.Count > 0 ? string.Join("; ", unknownLeds) : $"'{led}' is not fully known")
-                + $"; it could be {string.Join(" or ", match.Candidates.Select(r => r.Verdict.Code).Distinct())}", trace);
+            // The guesses follow the LEDs that are known (a NIC's activity flips with traffic): they go in the meaning,
+            // not the reason, so the reason stays the same while nothing new is known.
+            return Unknown(obs, led, unknownLeds.Count > 0 ? string.Join("; ", unknownLeds) : $"'{led}' is not fully known", trace,
+                $"it could be {string.Join(" or ", match.Candidates.Select(r => r.Verdict.Code).Distinct())}");
         return new Evaluation(c, led, rule, rule.Verdict, obs.Readings, trace, null);
     }
 
     private static bool SameVerdict(Verdict a, Verdict b) => a.Code == b.Code && a.Severity == b.Severity && a.State == b.State;
 
-    private static Evaluation Unknown(Observation obs, IndicatorState? led, string reason, IReadOnlyList<DerivationTrace> trace) =>
+    private static Evaluation Unknown(Observation obs, IndicatorState? led, string reason, IReadOnlyList<DerivationTrace> trace, string? guess = null) =>
         new(obs.Component, led, null,
-            new Verdict(HwState.Unknown, Severity.Info, "agent.unknown", "The agent cannot tell this component's state: " + reason + ".",
+            new Verdict(HwState.Unknown, Severity.Info, "agent.unknown", "The agent cannot tell this component's state: " + reason + (guess is null ? "" : "; " + guess) + ".",
                 "Check that the agent can read this component (permissions, BMC reachability, configuration)."),
             obs.Readings, trace, reason);
 }

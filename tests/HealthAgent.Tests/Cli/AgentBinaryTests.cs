@@ -130,6 +130,8 @@ public sealed partial class AgentBinaryTests : IDisposable
         Assert.Equal(0, await agent.TerminateAsync(TimeSpan.FromSeconds(20)));
         Assert.DoesNotContain("Unhandled exception", agent.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("fail:", agent.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(" ERROR ", agent.Output, StringComparison.Ordinal); // Cli/ConsoleLog's word for LogLevel.Error
+        Assert.DoesNotContain(" FATAL ", agent.Output, StringComparison.Ordinal);
     }
 
     [Fact]
