@@ -54,6 +54,8 @@ public static class ProcessRunner
 
     /// <summary>Sends SIGTERM (15) so the process can shut down cleanly.</summary>
     public static void SendSigterm(int pid) => _ = kill(pid, 15);
+    /// <summary>SIGHUP: what `systemctl reload` sends (the unit's ExecReload).</summary>
+    public static void SendSighup(int pid) => _ = kill(pid, 1);
 }
 
 /// <summary>Helpers around Debian's `mosquitto-clients` (mosquitto_pub / mosquitto_sub).</summary>

@@ -46,12 +46,17 @@ public sealed class AgentConfig
 
     public string ResolvePath(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(BaseDirectory, path));
     public string StateDirectory => ResolvePath(Agent.StateDirectory);
+    /// <summary>The rules directory the tables were loaded from (and are reloaded from), or null: the tables built into the binary.</summary>
+    public string? RulesDirectory => Agent.RulesDirectory is { Length: > 0 } rd ? ResolvePath(rd) : null;
 
     /// <summary>Binds a section (e.g. "publishers:mqtt") strictly into T and validates it, adding errors to the list.</summary>
     public T Bind<[DynamicallyAccessedMembers(BoundMembers)] T>(string key, ICollection<string> errors) where T : class, new() => BindSection<T>(Root.GetSection(key), DisplayPath(key), errors);
 
-    /// <summary>Loads, binds and validates everything; throws <see cref="ConfigException"/> listing every problem.</summary>
-    public static AgentConfig Load(string? path, IDictionary<string, string?>? overrides = null)
+    /// <summary>
+    /// Loads, binds and validates everything; throws <see cref="ConfigException"/> listing every problem, including
+    /// those <paramref name="validate"/> adds (publishers, web: parts bound elsewhere), so all are reported at once.
+    /// </summary>
+    public static AgentConfig Load(string? path, IDictionary<string, string?>? overrides = null, Action<AgentConfig, ICollection<string>>? validate = null)
     {
         var errors = new List<string>();
         var builder = new ConfigurationBuilder();
@@ -105,6 +110,12 @@ public sealed class AgentConfig
         else (rules, ruleErrors) = RuleLoader.LoadEmbedded();
         errors.AddRange(ruleErrors.Select(e => "rules: " + e));
 
+        if (validate is not null)
+        {
+            // With broken rule tables the other sections are still checked (against the built-in tables).
+            var checkedRules = rules ?? RuleLoader.LoadEmbedded().Rules!;
+            validate(new AgentConfig(source, baseDir, root, agent, checkedRules, sources), errors);
+        }
         if (errors.Count > 0) throw new ConfigException(errors);
         return new AgentConfig(source, baseDir, root, agent, rules!, sources);
     }
@@ -126,7 +137,8 @@ public sealed class AgentConfig
     {
         // Strict: a key the options type does not have is an error, not silently ignored.
         var props = type.GetProperties().Where(p => p.CanWrite).Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        foreach (var child in section.GetChildren())
+        // (the root's unknown keys are reported by Load, with every top-level key it knows)
+        foreach (var child in path.Length == 0 ? [] : section.GetChildren())
             if (!props.Contains(child.Key) && !(skip?.Contains(child.Key, StringComparer.OrdinalIgnoreCase) ?? false))
                 errors.Add($"{Prefix(path)}{child.Key}: unknown key (known: {string.Join(", ", props.Select(Camel))})");
         try
