@@ -250,6 +250,8 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     public Task<bool> AcknowledgeAsync(Guid eventId, string user, CancellationToken ct) =>
         Task.FromResult(_store.Acknowledge(eventId, user, _time.GetUtcNow()));
 
+    public bool CanIdentify(string componentId) => _sources.Any(s => s.Source is IIdentifySource ids && ids.CanIdentify(componentId));
+
     public async Task<bool> IdentifyAsync(string componentId, bool on, CancellationToken ct)
     {
         foreach (var (s, _) in _sources)

@@ -45,6 +45,9 @@ public interface IHealthState
 
     /// <summary>Turns a component's identify (ID) LED on or off where a source supports it; false when none does.</summary>
     Task<bool> IdentifyAsync(string componentId, bool on, CancellationToken ct);
+
+    /// <summary>Whether a source can switch this component's identify LED (false: no "Identify" is offered).</summary>
+    bool CanIdentify(string componentId) => false;
 }
 
 /// <summary>One live change: an event, or a component status update (Event null).</summary>
