@@ -63,6 +63,7 @@ if [ ! -e "$CONFIG_DIR/agent.json" ]; then
 else
   echo "Kept $CONFIG_DIR/agent.json"
 fi
+install -m 0644 agent.schema.json "$CONFIG_DIR/agent.schema.json"   # agent.json's "$schema", for editors
 if [ ! -e "$CONFIG_DIR/rules" ]; then cp -r rules "$CONFIG_DIR/rules"; echo "Wrote $CONFIG_DIR/rules/"; fi
 install -d -m 0750 "$STATE_DIR"
 

@@ -94,6 +94,7 @@ public sealed partial class ServiceUnitTests : IDisposable
         // the binary under test at /opt/healthagent: the published one (HA_TEST_AGENT) or the build's apphost
         var binDir = AgentCommand.Executable is { } exe ? Path.GetDirectoryName(exe)! : AppContext.BaseDirectory;
         Assert.True(File.Exists(Path.Combine(binDir, "healthagent")), "no healthagent executable in " + binDir);
+        var stage = Directory.CreateDirectory(Path.Combine(_dir, "opt-healthagent")).FullName;
 
         await using var broker = await MosquittoBroker.StartAsync();
         // only the test's own broker and agent id differ from the installed service (environment overrides)
@@ -106,7 +107,8 @@ public sealed partial class ServiceUnitTests : IDisposable
             set -eu
             mount --bind /etc /etc && mount -o remount,bind,ro /etc
             mount --bind '{etc}' /etc/healthagent && mount -o remount,bind,ro /etc/healthagent
-            mount -t tmpfs -o size=8m,mode=0755 tmpfs /opt && mkdir /opt/healthagent && mount --bind '{binDir}' /opt/healthagent
+            mount --bind '{binDir}' '{stage}'   # kept reachable when the binary under test is /opt/healthagent itself
+            mount -t tmpfs -o size=8m,mode=0755 tmpfs /opt && mkdir /opt/healthagent && mount --bind '{stage}' /opt/healthagent
             mount -t tmpfs -o size=8m,mode=0755 tmpfs /var/lib && mkdir /var/lib/healthagent && mount --bind '{state}' /var/lib/healthagent
             if touch /etc/healthagent-rw-probe 2>/dev/null; then echo '/etc is writable'; exit 99; fi
             cd /var/lib/healthagent
