@@ -24,15 +24,15 @@ public static class CheckCommand
     {
         var file = configPath ?? AgentConfig.DefaultPaths.FirstOrDefault(File.Exists) ?? "the built-in agent.json";
         AgentConfig config;
-        try { config = AgentConfig.Load(configPath, validate: RunCommand.ValidateOutputs); }
+        try { config = AgentConfig.Load(configPath); }
         catch (ConfigException e)
         {
             error.WriteLine(e.Message);
             error.WriteLine($"{e.Errors.Count} error(s) in {file}; the agent would refuse to start");
             return Invalid;
         }
-        var publishers = PublisherCatalog.BindAll(config, new List<string>());
-        var web = WebOptions.FromConfig(config, new List<string>());
+        var publishers = config.Publishers;
+        var web = config.Web;
         output.WriteLine($"{config.Source}: OK");
         output.WriteLine($"  sources:    {Enabled(config.Sources.Where(kv => kv.Value.Enabled).Select(kv => kv.Key))}");
         output.WriteLine($"  publishers: {Enabled(publishers.Where(kv => kv.Value.Enabled).Select(kv => kv.Key))}");

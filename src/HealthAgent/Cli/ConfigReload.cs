@@ -3,7 +3,6 @@ using System.Threading.Channels;
 using HealthAgent.Config;
 using HealthAgent.Pipeline;
 using HealthAgent.Rules;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace HealthAgent.Cli;
@@ -39,7 +38,7 @@ internal sealed partial class ConfigReload(string? configPath, AgentConfig initi
     public IReadOnlyList<string>? Reload(HealthPipeline pipeline, Action<RuleSet>? alsoUse, ILogger log)
     {
         AgentConfig fresh;
-        try { fresh = AgentConfig.Load(configPath, validate: RunCommand.ValidateOutputs); }
+        try { fresh = AgentConfig.Load(configPath); }
         catch (ConfigException e)
         {
             LogRefused(log, _current.Source, e.Errors.Count, string.Join("; ", e.Errors));
@@ -79,18 +78,18 @@ internal sealed partial class ConfigReload(string? configPath, AgentConfig initi
         keys.AddRange(Children(before, after, "sources"));
         keys.AddRange(Children(before, after, "publishers"));
         keys.Add("web");
-        return keys.Where(k => Flat(before.Root, k) != Flat(after.Root, k)).Select(k => k.Replace(':', '.')).ToList();
+        return keys.Where(k => Flat(before, k) != Flat(after, k)).Select(k => k.Replace(':', '.')).ToList();
     }
 
+    // the second level under a section: "sources:hwmon" from "sources:hwmon:intervalSeconds"
     private static IEnumerable<string> Children(AgentConfig a, AgentConfig b, string section) =>
-        a.Root.GetSection(section).GetChildren().Concat(b.Root.GetSection(section).GetChildren())
-            .Select(c => $"{section}:{c.Key}").Distinct(StringComparer.OrdinalIgnoreCase);
+        a.Values.Keys.Concat(b.Values.Keys)
+            .Where(k => k.StartsWith(section + ":", StringComparison.OrdinalIgnoreCase))
+            .Select(k => string.Join(':', k.Split(':').Take(2)).ToLowerInvariant()).Distinct(StringComparer.Ordinal);
 
-    private static string Flat(IConfiguration root, string key)
-    {
-        var s = root.GetSection(key);
-        return s.Value + "\n" + string.Join("\n", s.AsEnumerable().OrderBy(kv => kv.Key, StringComparer.OrdinalIgnoreCase).Select(kv => kv.Key.ToLowerInvariant() + "=" + kv.Value));
-    }
+    private static string Flat(AgentConfig c, string key) => string.Join("\n", c.Values
+        .Where(kv => kv.Key.Equals(key, StringComparison.OrdinalIgnoreCase) || kv.Key.StartsWith(key + ":", StringComparison.OrdinalIgnoreCase))
+        .OrderBy(kv => kv.Key, StringComparer.OrdinalIgnoreCase).Select(kv => kv.Key.ToLowerInvariant() + "=" + kv.Value));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "reload (SIGHUP) of {Source}: {Applied}{Later}")]
     private static partial void LogReloaded(ILogger logger, string source, string applied, string later);

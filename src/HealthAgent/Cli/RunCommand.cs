@@ -45,13 +45,6 @@ public static class RunCommand
         if (workers < 16) ThreadPool.SetMinThreads(16, io);
     }
 
-    /// <summary>The parts of agent.json bound outside <see cref="AgentConfig.Load"/> (publishers, web), checked with it so every error shows at once.</summary>
-    public static void ValidateOutputs(AgentConfig config, ICollection<string> errors)
-    {
-        PublisherCatalog.BindAll(config, errors);
-        WebOptions.FromConfig(config, errors);
-    }
-
     public static Task<int> RunAsync(string? configPath, CancellationToken ct) => RunAsync(configPath, null, false, ct);
 
     public static async Task<int> RunAsync(string? configPath, string? logLevel, bool once, CancellationToken ct)
@@ -63,7 +56,7 @@ public static class RunCommand
             return configError;
         }
         AgentConfig config;
-        try { config = AgentConfig.Load(configPath, validate: ValidateOutputs); }
+        try { config = AgentConfig.Load(configPath); }
         catch (ConfigException e) { await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false); return configError; }
 
         ConfigureThreadPool();
@@ -178,7 +171,7 @@ internal sealed partial class AgentService(AgentConfig config, HealthPipeline pi
         var log = loggers.CreateLogger("HealthAgent");
         LogConfig(log, config.Source, config.StateDirectory, config.Rules.Version);
         // The System Health Monitoring view, when web.enabled: it reads the pipeline through IHealthState.
-        var webOptions = WebOptions.FromConfig(config, new List<string>());
+        var webOptions = config.Web;
         await using var web = webOptions.Enabled ? await StartWebAsync(webOptions, log, stoppingToken).ConfigureAwait(false) : null;
         // SIGHUP (systemctl reload): rules and the live parts of agent.json; the handler only queues, the loop reloads.
         using var hup = reload.Listen(pipeline, _webUseRules, loggers.CreateLogger("HealthAgent.Reload"), stoppingToken);

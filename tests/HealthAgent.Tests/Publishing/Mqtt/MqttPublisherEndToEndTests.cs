@@ -229,7 +229,7 @@ public class MqttPublisherEndToEndTests
         const int total = 5000;
         var topic = dir.Root + "/event/power_supply/psu:1";
         var ids = new List<Guid>();
-        using (var outbox = new Outbox(Path.Combine(dir.StateDirectory, "outbox.db")))
+        using (var outbox = new Outbox(Path.Combine(dir.StateDirectory, "state.db")))
             for (var i = 1; i <= total; i++)
             {
                 var id = Guid.NewGuid();
