@@ -153,6 +153,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         }
         await polls.ConfigureAwait(false);
         using var stop = new CancellationTokenSource(stopTimeout ?? TimeSpan.FromSeconds(10));
+        await Task.WhenAll(_publishers.Select(p => p.FlushAsync(stop.Token))).ConfigureAwait(false);
         foreach (var p in _publishers)
         {
             try { await p.StopAsync(stop.Token).ConfigureAwait(false); }

@@ -25,6 +25,12 @@ public interface IHealthPublisher : IAsyncDisposable
 
     /// <summary>Clean stop (MQTT: publish offline, then DISCONNECT).</summary>
     Task StopAsync(CancellationToken ct);
+
+    /// <summary>
+    /// `healthagent run --once`: returns when everything published so far has reached its destination (or when
+    /// <paramref name="ct"/> ends); never throws for transport failures. Called before <see cref="StopAsync"/>.
+    /// </summary>
+    Task FlushAsync(CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>What the agent knows right now, for publishers (republish after reconnect) and the web view.</summary>
