@@ -55,6 +55,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         _store = new HealthStore(Path.Combine(stateDirectory, "state.db"));
         if (_store.MovedAside is { } moved) LogStoreCorrupt(_log, moved);
         _tracker = new StateTracker(new Evaluator(rules), _store.LoadConditions());
+        Rules = rules;
         // Transactional outbox: an event and its outbox rows commit together (Pipeline/README.md).
         foreach (var p in publishers.OfType<IOutboxPublisher>())
         {
@@ -72,7 +73,14 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     public string BootId { get; }
 
     /// <summary>Evaluates with a reloaded, already validated rule set from the next observation on.</summary>
-    public void UseRules(RuleSet rules) => _tracker.UseRules(rules);
+    public void UseRules(RuleSet rules)
+    {
+        _tracker.UseRules(rules);
+        Rules = rules;
+    }
+
+    /// <summary>The rule set evaluations use now (the one given at start, or the last reloaded one).</summary>
+    public RuleSet Rules { get; private set; }
     public IReadOnlyList<ComponentStatus> Components => _components;
     public HealthRollup Rollup => _rollup;
     public IReadOnlyList<SourceStats> SourceStats => _runners.Select(r => r.Stats).ToList();
@@ -122,6 +130,42 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
             catch (Exception e) when (e is not OutOfMemoryException) { LogPublisherError(_log, p.Name, e.Message); }
         }
         lock (_watchLock) foreach (var w in _watchers) w.Writer.TryComplete();
+    }
+
+    /// <summary>
+    /// `healthagent run --once`: every source polled once (each within its timeout), the results evaluated and
+    /// published, then the publishers stopped (they flush within <paramref name="stopTimeout"/>). Returns what the
+    /// exit code reports: the worst severity, and whether anything could not be told (unknown state, a source failed).
+    /// </summary>
+    public async Task<(Severity Worst, bool AnyUnknown)> RunOnceAsync(CancellationToken ct, TimeSpan? stopTimeout = null)
+    {
+        foreach (var p in _publishers) await p.StartAsync(this, ct).ConfigureAwait(false);
+        LogStarted(_log, AgentId, _runners.Count, string.Join(", ", _runners.Select(r => r.Source.Name)), string.Join(", ", _publishers.Select(p => p.Name)));
+        var polls = Task.WhenAll(_runners.Select(r => Task.Run(() => r.PollOnlyOnceAsync(ct), CancellationToken.None)));
+        var failed = false;
+        // Drain while polling: the input channel is bounded, a runner waits when it is full.
+        while (true)
+        {
+            while (_input.Reader.TryRead(out var result))
+            {
+                failed |= result.Errors.Any(e => e.Device == SourceRunner.WholeSource);
+                try { await ProcessAsync(result, ct).ConfigureAwait(false); }
+                catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException) { LogStateLoopError(_log, result.Source, e.Message); }
+            }
+            if (polls.IsCompleted) break;
+            await Task.WhenAny(polls, _input.Reader.WaitToReadAsync(ct).AsTask()).ConfigureAwait(false);
+        }
+        await polls.ConfigureAwait(false);
+        using var stop = new CancellationTokenSource(stopTimeout ?? TimeSpan.FromSeconds(10));
+        await Task.WhenAll(_publishers.Select(p => p.FlushAsync(stop.Token))).ConfigureAwait(false);
+        foreach (var p in _publishers)
+        {
+            try { await p.StopAsync(stop.Token).ConfigureAwait(false); }
+            catch (Exception e) when (e is not OutOfMemoryException) { LogPublisherError(_log, p.Name, e.Message); }
+        }
+        var statuses = _tracker.Statuses;
+        var worst = statuses.Select(s => s.Evaluation.Verdict.Severity).DefaultIfEmpty(Severity.Ok).Max();
+        return (worst, failed || statuses.Any(s => s.Evaluation.Verdict.State == HwState.Unknown));
     }
 
     /// <summary>One source result through the state loop (public for tests that drive the pipeline directly).</summary>
@@ -234,6 +278,8 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
 
     public Task<bool> AcknowledgeAsync(Guid eventId, string user, CancellationToken ct) =>
         Task.FromResult(_store.Acknowledge(eventId, user, _time.GetUtcNow()));
+
+    public bool CanIdentify(string componentId) => _sources.Any(s => s.Source is IIdentifySource ids && ids.CanIdentify(componentId));
 
     public async Task<bool> IdentifyAsync(string componentId, bool on, CancellationToken ct)
     {

@@ -104,6 +104,9 @@ public sealed partial class SourceRunner(ISource source, SourceOptions options, 
         await push.ConfigureAwait(false);
     }
 
+    /// <summary>One poll and no schedule (`healthagent run --once`): its result, or the hung/failed report, goes to the output.</summary>
+    public Task PollOnlyOnceAsync(CancellationToken ct) => PollOnceAsync(ct);
+
     /// <summary>
     /// The number of the next tick (polls are due at phase + tick × interval after the start): the one after
     /// <paramref name="last"/>, or later when a slow poll has already passed it (skipped, never bunched).

@@ -34,7 +34,7 @@ public sealed partial class AgentBinaryTests : IDisposable
     public async Task Run_OnSimulatedAppliance_WebViewAnswersPagesAndApiAndOtlpReceivesMetricsAndEvents()
     {
         // passwd: the web user's hash, made by the binary itself (few iterations: fast; same format and code path)
-        var passwd = await AgentCommand.RunAsync(["passwd", "--iterations", "1000"], Wait, stdin: "pw-admin-1");
+        var passwd = await AgentCommand.RunAsync(["passwd", "--iterations", "1000"], Wait, stdin: "pw-admin-1-long");
         Assert.True(passwd.ExitCode == 0, passwd.StandardError);
         var hash = passwd.StandardOutput.Trim();
         Assert.StartsWith("pbkdf2-sha256$1000$", hash, StringComparison.Ordinal);
@@ -77,7 +77,7 @@ public sealed partial class AgentBinaryTests : IDisposable
         Assert.Contains("<html", await page.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/health")).StatusCode);
 
-        var login = await http.PostAsync("/api/login", new StringContent("""{"username":"admin","password":"pw-admin-1"}""", Encoding.UTF8, "application/json"));
+        var login = await http.PostAsync("/api/login", new StringContent("""{"username":"admin","password":"pw-admin-1-long"}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
         var me = JsonNode.Parse(await login.Content.ReadAsStringAsync())!;
         Assert.Equal("administrator", (string?)me["role"]);

@@ -539,6 +539,15 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
 
     // ---- identify -------------------------------------------------------------------------------------
 
+    /// <summary>True for the systems, chassis and drives whose resource has LocationIndicatorActive or IndicatorLED.</summary>
+    public bool CanIdentify(string componentId)
+    {
+        foreach (var e in _endpoints)
+            if (componentId.StartsWith(RedfishParser.ServiceId(e.Name) + ":", StringComparison.Ordinal))
+                lock (e.Sync) return e.IdentifyTargets.ContainsKey(componentId);
+        return false;
+    }
+
     /// <summary>Switches the ID LED of a system, chassis or drive: PATCH LocationIndicatorActive, or IndicatorLED Blinking/Off.</summary>
     public async Task<bool> IdentifyAsync(string componentId, bool on, CancellationToken ct)
     {
