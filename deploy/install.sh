@@ -7,13 +7,13 @@
 #   /opt/healthagent/           the published binary (+ README.md, the unit's Documentation=)
 #   /usr/local/bin/healthagent  → /opt/healthagent/healthagent (on PATH)
 #   /etc/healthagent/           agent.json (kept when present: yours) and rules/ (the LED tables, reloaded by SIGHUP)
-#   /var/lib/healthagent/       state: state.db, outbox.db (the unit's StateDirectory=, agent.json's stateDirectory)
+#   /var/lib/healthagent/       state: state.db with the MQTT outbox (the unit's StateDirectory=, agent.json's stateDirectory)
 #   /etc/systemd/system/healthagent.service
 # Re-running it upgrades the binary, the unit and README; agent.json and rules/ stay as you edited them.
 set -euo pipefail
 
 # The publish profile of the shipped binary (src/HealthAgent/Properties/PublishProfiles/<name>.pubxml).
-PROFILE="${HEALTHAGENT_PUBLISH_PROFILE:-linux-x64-trimmed}"
+PROFILE="${HEALTHAGENT_PUBLISH_PROFILE:-linux-x64-aot}"
 PREFIX=/opt/healthagent
 CONFIG_DIR=/etc/healthagent
 STATE_DIR=/var/lib/healthagent

@@ -97,10 +97,7 @@ public static class RunCommand
         logging.SetMinimumLevel(LogLevel.Trace);
         logging.AddFilter((_, _, level) => level >= levels.Level);
         logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
-        if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not null)
-            logging.AddSystemdConsole(o => o.TimestampFormat = null); // journald adds time and host; <N> prefixes carry priority
-        else
-            logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; o.UseUtcTimestamp = true; o.ColorBehavior = LoggerColorBehavior.Default; });
+        ConsoleLog.AddTo(logging); // one line per entry; journald (JOURNAL_STREAM) gets <N> priorities and no time
     }
 
     private static async Task<int> RunOnceAsync(AgentConfig config, LogLevelSwitch levels, CancellationToken ct)

@@ -30,6 +30,10 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly List<SourceRunner> _runners = [];
     private readonly Dictionary<string, DateTimeOffset> _lastStatePublish = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _loggedAs = new(StringComparer.Ordinal);
+
+    /// <summary>EventId of the one log line per component change (see <see cref="ChangeText"/>).</summary>
+    public const int ComponentChangeEventId = 100;
     private readonly Dictionary<string, Dictionary<string, ComponentRef>> _bySource = new(StringComparer.Ordinal);
     private readonly List<Channel<HealthChange>> _watchers = [];
     private readonly Lock _watchLock = new();
@@ -191,11 +195,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
 
             var publishState = r.StatusChanged || (r.ReadingsChanged && (!_lastStatePublish.TryGetValue(id, out var last) || now - last >= ReadingsRepublish));
             if (publishState) _lastStatePublish[id] = now;
-            if (r.StatusChanged && r.Status.Evaluation.Verdict.State == HwState.Unknown) LogUnknown(_log, id, r.Status.Evaluation.UnknownReason ?? "?");
-            else if (r.StatusChanged) LogState(_log, id, r.Status.Evaluation.Led?.ToString() ?? "-", HealthWords.Name(r.Status.Evaluation.Verdict.State), r.Status.Evaluation.Verdict.Code);
-
-            if (e is not null) LogEvent(_log, e.Severity >= Severity.Warning ? LogLevel.Warning : LogLevel.Information,
-                HealthJson.KindName(e.Kind), e.Component.Id, HealthWords.Name(e.Severity), e.Code, e.Meaning, e.Action, e.Led?.ToString() ?? "-", e.Seq);
+            if (e is not null || r.StatusChanged) LogChange(obs.Component, r, e);
 
             if (publishState || e is not null)
             {
@@ -219,6 +219,25 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
                 Broadcast(new HealthChange(e, publishState ? r.Status : null, _rollup));
             }
         }
+    }
+
+    /// <summary>
+    /// One console line per change: an event, or a state first seen or whose verdict (or unknown reason) changed. An
+    /// LED that only flips between rows of the same verdict (a NIC's activity) is published, not logged again.
+    /// </summary>
+    private void LogChange(ComponentRef component, TrackResult r, HealthEvent? e)
+    {
+        var eval = r.Transition?.Evaluation ?? r.Status.Evaluation;
+        var v = eval.Verdict;
+        var key = v.State == HwState.Unknown ? "unknown: " + eval.UnknownReason : $"{v.Code} {v.Severity} {v.State}";
+        if (e is null && _loggedAs.TryGetValue(component.Id, out var last) && last == key) return;
+        _loggedAs[component.Id] = key;
+        var severity = e?.Severity ?? v.Severity;
+        var what = ChangeText.What(eval, _tracker.Rules);
+        if (e is not null && e.Kind == EventKind.Cleared) what = "cleared: " + what;
+        var action = v.State == HwState.Unknown ? "why: " + eval.UnknownReason : severity >= Severity.Warning ? e?.Action ?? v.Action : "";
+        LogComponent(_log, severity >= Severity.Warning ? LogLevel.Warning : LogLevel.Information,
+            HealthWords.Name(severity), ChangeText.PartName(component), what, action);
     }
 
     private HealthEvent CreateEvent(Transition t, long seq, DateTimeOffset now)
@@ -278,12 +297,9 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "agent {AgentId}: {Count} source(s) [{Sources}], publishers [{Publishers}]")]
     private static partial void LogStarted(ILogger logger, string agentId, int count, string sources, string publishers);
-    [LoggerMessage(Level = LogLevel.Information, Message = "state {Component}: LED {Led} → {State} ({Code})")]
-    private static partial void LogState(ILogger logger, string component, string led, string state, string code);
-    [LoggerMessage(Level = LogLevel.Information, Message = "state {Component}: unknown: {Reason}")]
-    private static partial void LogUnknown(ILogger logger, string component, string reason);
-    [LoggerMessage(Message = "{Kind} {Component}: {Severity} {Code} — {Meaning} Action: {Action} [LED {Led}, seq {Seq}]")]
-    private static partial void LogEvent(ILogger logger, LogLevel level, string kind, string component, string severity, string code, string meaning, string action, string led, long seq);
+    /// <summary>A component's change. The console formatter (Cli/ConsoleLog) lays out {Health}, {Part}, {What} and {Action}.</summary>
+    [LoggerMessage(EventId = ComponentChangeEventId, Message = "{Health} {Part}: {What} {Action}")]
+    private static partial void LogComponent(ILogger logger, LogLevel level, string health, string part, string what, string action);
     [LoggerMessage(Level = LogLevel.Warning, Message = "publisher {Publisher}: {Message}")]
     private static partial void LogPublisherError(ILogger logger, string publisher, string message);
     [LoggerMessage(Level = LogLevel.Error, Message = "state loop: a result of {Source} could not be processed: {Message}")]

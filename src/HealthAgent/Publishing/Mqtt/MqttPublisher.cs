@@ -24,6 +24,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
 {
     /// <summary>Most unacknowledged event publishes when the broker allows more (Receive Maximum, or 3.1.1).</summary>
     public const int MaxInFlight = 256;
+    private const int ReadAhead = 512;
     /// <summary>Longest wait between attempts while the broker cannot be reached: it is back within this (+ connect time).</summary>
     public static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
     private static readonly byte[] Online = "online"u8.ToArray(), Offline = "offline"u8.ToArray();
@@ -40,6 +41,8 @@ public sealed partial class MqttPublisher : IOutboxPublisher
     private readonly HashSet<string> _discovered = new(StringComparer.Ordinal);
     private readonly Lock _retainedLock = new();
     private readonly CancellationTokenSource _stop = new();
+    // `online` (after connect) and `offline` (clean stop) never cross: a stop during the connect leaves `offline` last.
+    private readonly SemaphoreSlim _statusGate = new(1, 1);
     private readonly bool _v5;
     private MqttClientOptions? _clientOptions;
     private Outbox? _outbox;
@@ -163,33 +166,35 @@ public sealed partial class MqttPublisher : IOutboxPublisher
     public async Task StopAsync(CancellationToken ct)
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
-        _stopping = true; // the loop makes no new connection from here on
-        var client = _client;
+        _stopping = true; // the loop makes no new connection and publishes no `online` from here on
         try
         {
             while (_online && _outbox is { Count: > 0 } && !ct.IsCancellationRequested)
                 await Task.Delay(20, ct).ConfigureAwait(false);
-            if (_online && client is { IsConnected: true })
+        }
+        catch (OperationCanceledException) { LogStopIncomplete(_log, $"{_outbox?.Count ?? 0} event(s) not sent within the stop timeout; they stay queued"); }
+        var gated = await _statusGate.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            _online = false;
+            // Connected at all (even if `online` was not published yet): say `offline` ourselves, since the
+            // DISCONNECT below discards the will.
+            if (_client is { IsConnected: true } client)
             {
-                using var offlineCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                offlineCts.CancelAfter(TimeSpan.FromSeconds(2));
-                await client.PublishAsync(Retained(_topics.Status, Offline), offlineCts.Token).ConfigureAwait(false);
+                try
+                {
+                    using var offlineCts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                    await client.PublishAsync(Retained(_topics.Status, Offline), offlineCts.Token).ConfigureAwait(false);
+                    using var bye = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                    await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), bye.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is OperationCanceledException or MqttCommunicationException or ObjectDisposedException or InvalidOperationException)
+                {
+                    LogStopIncomplete(_log, MqttConnection.Describe(e)); // the will (if the broker got no DISCONNECT) says offline
+                }
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or MqttCommunicationException or ObjectDisposedException or InvalidOperationException)
-        {
-            LogStopIncomplete(_log, MqttConnection.Describe(e));
-        }
-        _online = false;
-        if (client is { IsConnected: true })
-        {
-            try
-            {
-                using var bye = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), bye.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or MqttCommunicationException or ObjectDisposedException or InvalidOperationException) { }
-        }
+        finally { if (gated) _statusGate.Release(); }
         await _stop.CancelAsync().ConfigureAwait(false);
         _commandQueue.Writer.TryComplete();
         await Task.WhenAll(_loop, _commands).ConfigureAwait(false);
@@ -265,7 +270,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
                 {
                     _client = client;
                     attempt = 0;
-                    if (outageLogged || lastReason is not null) outageLogged = false;
+                    outageLogged = false; // the next outage is reported again
                     lastReason = null;
                     await ServeAsync(client, result, conn.Token, stop).ConfigureAwait(false);
                     continue;
@@ -316,14 +321,20 @@ public sealed partial class MqttPublisher : IOutboxPublisher
         var window = Math.Min(MaxInFlight, connected.ReceiveMaximum is > 0 and var rm ? rm : MaxInFlight);
         // [MQTT-3.1.2-21] the broker's Server Keep Alive replaces ours.
         var keepAlive = connected.ServerKeepAlive > 0 ? connected.ServerKeepAlive : _o.KeepAliveSeconds;
-        LogConnected(_log, _o.Host, _o.Port, _outbox?.Count ?? 0);
         try
         {
             // No Local (v5 only): our own replies on reply/… never match cmd/+, but a v5 broker need not even try.
             var sub = new MqttClientSubscribeOptionsBuilder().WithTopicFilter(f => f.WithTopic(_topics.CmdFilter).WithAtLeastOnceQoS().WithNoLocal(_v5)).Build();
             await client.SubscribeAsync(sub, conn).ConfigureAwait(false);
-            await PublishRetainedAsync(client, _topics.Status, Online, conn).ConfigureAwait(false);
-            _online = true;
+            await _statusGate.WaitAsync(conn).ConfigureAwait(false);
+            try
+            {
+                if (_stopping) return; // a clean stop began meanwhile: it publishes `offline` on this connection
+                await PublishRetainedAsync(client, _topics.Status, Online, conn).ConfigureAwait(false);
+                _online = true;
+            }
+            finally { _statusGate.Release(); }
+            LogConnected(_log, _o.Host, _o.Port, _outbox?.Count ?? 0);
             Republish();
             using var serving = CancellationTokenSource.CreateLinkedTokenSource(conn);
             var drain = DrainAsync(client, window, serving.Token);
@@ -398,6 +409,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
     {
         var outbox = Outbox;
         var inflight = new Queue<(OutboxRow Row, Task<MqttClientPublishResult> Ack)>();
+        var ahead = new Queue<OutboxRow>(); // rows read but not sent yet: one query per batch, not per acknowledgement
         var acked = new List<long>();
         var last = 0L;
         try
@@ -405,12 +417,14 @@ public sealed partial class MqttPublisher : IOutboxPublisher
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
-                if (inflight.Count < window)
-                    foreach (var row in outbox.Peek(last, window - inflight.Count))
+                if (ahead.Count == 0 && inflight.Count < window)
+                    foreach (var row in outbox.Peek(last, ReadAhead))
                     {
-                        inflight.Enqueue((row, client.PublishAsync(EventMessage(row), ct)));
+                        ahead.Enqueue(row);
                         last = row.Id;
                     }
+                while (inflight.Count < window && ahead.TryDequeue(out var next))
+                    inflight.Enqueue((next, client.PublishAsync(EventMessage(next), ct)));
                 if (inflight.Count == 0)
                 {
                     outbox.Delete(acked);
@@ -419,11 +433,6 @@ public sealed partial class MqttPublisher : IOutboxPublisher
                     continue;
                 }
                 var (r, ack) = inflight.Peek();
-                if (!ack.IsCompleted && acked.Count > 0)
-                {
-                    outbox.Delete(acked); // while we wait anyway
-                    acked.Clear();
-                }
                 var result = await ack.ConfigureAwait(false);
                 inflight.Dequeue();
                 if (!result.IsSuccess)
@@ -433,6 +442,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
                     LogRejected(_log, r.EventId, r.Topic, result.ReasonCode + (result.ReasonString is { Length: > 0 } s ? $" ({s})" : ""));
                 }
                 acked.Add(r.Id);
+                // Deleted in batches (one transaction each); a crash before a batch is deleted resends at most that many.
                 if (acked.Count >= 128)
                 {
                     outbox.Delete(acked);

@@ -147,7 +147,7 @@ public sealed class MqttPublisherInteropTests(TestCertificates certs) : IClassFi
     [Fact]
     public async Task ReceiveMaximumTwo_ReplayOfQueuedEvents_AllDeliveredInOrderOnOneConnection()
     {
-        await using var broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { ExtraConfigLines = ["max_inflight_messages 2"] });
+        await using var broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { ExtraConfigLines = ["max_inflight_messages 2", "max_queued_messages 0"] });
         using var dir = new AgentDir(broker);
         var topic = dir.Root + "/event/power_supply/psu:1";
         var ids = new List<Guid>();

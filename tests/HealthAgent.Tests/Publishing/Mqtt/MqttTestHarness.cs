@@ -226,6 +226,14 @@ public sealed class Collector : IAsyncDisposable
         };
     }
 
+    /// <summary>
+    /// Broker options for tests whose collector must see every event: mosquitto queues at most 1000 messages for a
+    /// subscriber that reads slower than the agent drains its outbox (max_queued_messages; it then logs "Outgoing
+    /// messages are being dropped") — a broker limit, not a publisher loss. 0 lifts it.
+    /// </summary>
+    public static MosquittoBrokerOptions QueueEverything(bool persistence = false, string logType = "all") =>
+        new() { Persistence = persistence, LogType = logType, ExtraConfigLines = ["max_queued_messages 0"] };
+
     public static async Task<Collector> StartAsync(MosquittoBroker broker, string filter)
     {
         var c = new Collector(broker, filter);
