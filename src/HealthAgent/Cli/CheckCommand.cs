@@ -1,7 +1,5 @@
 using System.CommandLine;
 using HealthAgent.Config;
-using HealthAgent.Publishing;
-using HealthAgent.Web;
 
 namespace HealthAgent.Cli;
 

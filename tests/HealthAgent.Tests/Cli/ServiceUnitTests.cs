@@ -81,7 +81,7 @@ public sealed partial class ServiceUnitTests : IDisposable
         var execStart = unit.Single(l => l.Key == "ExecStart").Value;
         var execReload = unit.Single(l => l.Key == "ExecReload").Value;
         var env = unit.Where(l => l.Key == "Environment").SelectMany(l => Assignments(l.Value)).ToList();
-        Assert.Contains(env, e => e.Name == "DOTNET_TieredCompilation");
+        Assert.Contains(env, e => e.Name == "MALLOC_ARENA_MAX");
 
         // /etc/healthagent as deploy/install.sh writes it: the repository's agent.json (+ rulesDirectory) and rules/
         var etc = Path.Combine(_dir, "etc-healthagent");

@@ -65,7 +65,7 @@ public sealed partial class WebViewOnSimulatorTests(ChromiumFixture chromium) : 
         await page.FillAsync("#username", "admin");
         await page.FillAsync("#password", password);
         await page.ClickAsync("#login-form button[type=submit]");
-        await page.Locator("[data-component='redfish:bmc:psu:PSU2'].sev-critical").WaitForAsync();
+        await page.Locator("[data-component='redfish:bmc:psu:1:PSU2'].sev-critical").WaitForAsync();
         await page.Locator("[data-component^='nic:']").First.WaitForAsync();
         await Task.Delay(2500); // a few polls: NIC byte counters, every BMC resource
 
@@ -111,7 +111,7 @@ public sealed partial class WebViewOnSimulatorTests(ChromiumFixture chromium) : 
 
         await page.SetViewportSizeAsync(1400, 900);
         await page.EvaluateAsync("() => window.scrollTo(0, 0)");
-        await page.Locator("[data-component='redfish:bmc:psu:PSU2'].sev-critical").WaitForAsync(new LocatorWaitForOptions { Timeout = 40_000 }); // PSU 2 failed (t = 4…20 s of each 25 s loop)
+        await page.Locator("[data-component='redfish:bmc:psu:1:PSU2'].sev-critical").WaitForAsync(new LocatorWaitForOptions { Timeout = 40_000 }); // PSU 2 failed (t = 4…20 s of each 25 s loop)
         Assert.True(await page.EvaluateAsync<int>("() => document.scrollingElement.scrollWidth") <= 1400);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = ChromiumFixture.ScreenshotPath("web-view-1400.png"), FullPage = true, Animations = ScreenshotAnimations.Disabled });
         await page.ScreenshotAsync(new PageScreenshotOptions
