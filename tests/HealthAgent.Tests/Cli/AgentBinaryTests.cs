@@ -153,7 +153,9 @@ public sealed partial class AgentBinaryTests : IDisposable
             }
             """);
         await using var agent = new AgentProcess(config, _dir);
-        await agent.WaitForOutputAsync("source redfish: up (23 components, 0 device errors)", Wait);
+        // The walk's components reached the pipeline over TLS (pinned CA) with session auth. Not the runner's "up" line:
+        // on a loaded machine the first poll may come before the first walk (then "up (1 components, 1 device errors)").
+        await agent.WaitForOutputAsync("state redfish:bmc:chassis:1: LED - → ok (redfish.ok)", Wait);
         Assert.Equal(0, await agent.TerminateAsync(TimeSpan.FromSeconds(20)));
         Assert.DoesNotContain("s3cret", agent.Output, StringComparison.Ordinal);
     }
