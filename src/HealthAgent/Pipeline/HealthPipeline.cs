@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using HealthAgent.Config;
+using HealthAgent.Incidents;
 using HealthAgent.Model;
 using HealthAgent.Publishing;
 using HealthAgent.Rules;
@@ -10,7 +11,8 @@ using Microsoft.Extensions.Logging;
 namespace HealthAgent.Pipeline;
 
 /// <summary>
-/// Sources → runner → one state loop (evaluate, track, create events, persist) → publishers. Implements
+/// Sources → runner → one state loop (evaluate, track per component, fuse parts, correlate incidents, persist, one
+/// publish per change) → publishers. Implements
 /// <see cref="IHealthState"/> for publishers (republish) and the web view. All state changes happen on the single
 /// state loop, so publishers see events and states in order.
 /// </summary>
@@ -24,6 +26,11 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     private readonly IReadOnlyList<IHealthPublisher> _publishers;
     private readonly HealthStore _store;
     private readonly StateTracker _tracker;
+    private readonly IncidentEngine _incidents;
+    private readonly Dictionary<string, string> _sourceOf = new(StringComparer.Ordinal);
+    private ITimer? _dueTimer;
+    private DateTimeOffset? _dueAt;
+    private volatile IReadOnlyList<PartCondition> _parts = [];
     private readonly ILogger _log;
     private readonly ILoggerFactory _loggers;
     private readonly TimeProvider _time;
@@ -50,7 +57,8 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         _store = new HealthStore(Path.Combine(stateDirectory, "state.db"));
         if (_store.MovedAside is { } moved) LogStoreCorrupt(_log, moved);
         _tracker = new StateTracker(new Evaluator(rules), _store.LoadConditions());
-        _rollup = HealthRollups.Of([], _time.GetUtcNow());
+        _incidents = new IncidentEngine(rules, _store.LoadIncidents());
+        _rollup = HealthRollups.Of([], _time.GetUtcNow(), _incidents.Incidents);
         var clock = PollClock.Start(_time);
         foreach (var (s, o) in sources)
             _runners.Add(new SourceRunner(s, o, _input.Writer, loggers.CreateLogger("HealthAgent.Sources." + s.Name), _time, clock));
@@ -59,9 +67,19 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     public string AgentId { get; }
     public string BootId { get; }
 
+    /// <summary>The source key a pipeline-internal wake-up carries (a held condition is due to be raised on its own).</summary>
+    public const string Tick = "(incidents)";
+
     /// <summary>Evaluates with a reloaded, already validated rule set from the next observation on.</summary>
-    public void UseRules(RuleSet rules) => _tracker.UseRules(rules);
+    public void UseRules(RuleSet rules)
+    {
+        _tracker.UseRules(rules);
+        _incidents.UseRules(rules);
+    }
+
     public IReadOnlyList<ComponentStatus> Components => _components;
+    /// <summary>Physical parts (several sources' components fused), most severe first.</summary>
+    public IReadOnlyList<PartCondition> Parts => _parts;
     public HealthRollup Rollup => _rollup;
     public IReadOnlyList<SourceStats> SourceStats => _runners.Select(r => r.Stats).ToList();
     /// <summary>Where extra results enter (tests, the simulator); sources write here too.</summary>
@@ -102,6 +120,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         await sourcesCts.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(runners).WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        _dueTimer?.Dispose();
 
         using var stop = new CancellationTokenSource(stopTimeout ?? TimeSpan.FromSeconds(5));
         foreach (var p in _publishers)
@@ -116,69 +135,120 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     public async Task ProcessAsync(SourceResult result, CancellationToken ct)
     {
         var now = _time.GetUtcNow();
-        IReadOnlyList<Observation> observations = result.Observations;
-        if (!_bySource.TryGetValue(result.Source, out var seen)) _bySource[result.Source] = seen = new(StringComparer.Ordinal);
-        foreach (var o in observations) seen[o.Component.Id] = o.Component;
-        // What the source showed before and not now is no longer known (unknown neither raises nor clears): the source
-        // failed as a whole, or a complete poll no longer lists the component (a drive pulled, an md array stopped).
-        var missing = result.Errors.FirstOrDefault(e => e.Device == SourceRunner.WholeSource)?.Message
-            ?? (result.Complete ? $"no longer reported by source '{result.Source}' (removed, or its device cannot be found)" : null);
-        if (missing is not null && seen.Count > observations.Count)
+        var conditions = new List<(string, TrackedCondition)>();
+        var states = new List<ComponentStatus>();
+        var recompute = result.Source == Tick || _incidents.NextDue <= now;
+        if (result.Source != Tick)
         {
-            var present = observations.Select(o => o.Component.Id).ToHashSet(StringComparer.Ordinal);
-            observations = [.. observations, .. seen.Values.Where(c => !present.Contains(c.Id)).Select(c => new Observation(c, [], null, missing))];
-        }
-        foreach (var obs in observations)
-        {
-            var r = _tracker.Observe(obs, now);
-            var id = obs.Component.Id;
-            HealthEvent? e = null;
-            if ((r.Transition is not null || r.StatusChanged) && _tracker.Accepted(id) is { } accepted)
-                e = _store.Record(id, accepted, r.Transition is { } t ? seq => CreateEvent(t, seq, now) : null);
-
-            var publishState = r.StatusChanged || (r.ReadingsChanged && (!_lastStatePublish.TryGetValue(id, out var last) || now - last >= ReadingsRepublish));
-            if (publishState) _lastStatePublish[id] = now;
-            if (r.StatusChanged && r.Status.Evaluation.Verdict.State == HwState.Unknown) LogUnknown(_log, id, r.Status.Evaluation.UnknownReason ?? "?");
-            else if (r.StatusChanged) LogState(_log, id, r.Status.Evaluation.Led?.ToString() ?? "-", HealthWords.Name(r.Status.Evaluation.Verdict.State), r.Status.Evaluation.Verdict.Code);
-
-            if (e is not null) LogEvent(_log, e.Severity >= Severity.Warning ? LogLevel.Warning : LogLevel.Information,
-                HealthJson.KindName(e.Kind), e.Component.Id, HealthWords.Name(e.Severity), e.Code, e.Meaning, e.Action, e.Led?.ToString() ?? "-", e.Seq);
-
-            if (publishState || e is not null)
+            IReadOnlyList<Observation> observations = result.Observations;
+            if (!_bySource.TryGetValue(result.Source, out var seen)) _bySource[result.Source] = seen = new(StringComparer.Ordinal);
+            foreach (var o in observations) seen[o.Component.Id] = o.Component;
+            // What the source showed before and not now is no longer known (unknown neither raises nor clears): the source
+            // failed as a whole, or a complete poll no longer lists the component (a drive pulled, an md array stopped).
+            var missing = result.Errors.FirstOrDefault(e => e.Device == SourceRunner.WholeSource)?.Message
+                ?? (result.Complete ? $"no longer reported by source '{result.Source}' (removed, or its device cannot be found)" : null);
+            if (missing is not null && seen.Count > observations.Count)
             {
-                _components = _tracker.Statuses.OrderBy(s => s.Component.Id, StringComparer.Ordinal).ToArray();
-                var rollup = HealthRollups.Of(_components, now);
-                var rollupChanged = !HealthRollups.Same(rollup, _rollup);
-                if (rollupChanged) _rollup = rollup;
-                foreach (var p in _publishers)
-                {
-                    try
-                    {
-                        if (e is not null) await p.PublishEventAsync(e, ct).ConfigureAwait(false);
-                        if (publishState) await p.PublishStateAsync(r.Status, ct).ConfigureAwait(false);
-                        if (rollupChanged) await p.PublishRollupAsync(_rollup, ct).ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
-                    {
-                        LogPublisherError(_log, p.Name, ex.Message);
-                    }
-                }
-                Broadcast(new HealthChange(e, publishState ? r.Status : null, _rollup));
+                var present = observations.Select(o => o.Component.Id).ToHashSet(StringComparer.Ordinal);
+                observations = [.. observations, .. seen.Values.Where(c => !present.Contains(c.Id)).Select(c => new Observation(c, [], null, missing))];
             }
+            foreach (var obs in observations)
+            {
+                var id = obs.Component.Id;
+                _sourceOf[id] = result.Source;
+                var r = _tracker.Observe(obs, now, result.Source);
+                if ((r.Transition is not null || r.StatusChanged) && _tracker.Accepted(id) is { } accepted) conditions.Add((id, accepted));
+                recompute |= r.Transition is not null;
+                var publishState = r.StatusChanged || (r.ReadingsChanged && (!_lastStatePublish.TryGetValue(id, out var last) || now - last >= ReadingsRepublish));
+                if (publishState)
+                {
+                    _lastStatePublish[id] = now;
+                    states.Add(r.Status);
+                }
+                if (r.StatusChanged && r.Status.Evaluation.Verdict.State == HwState.Unknown) LogUnknown(_log, id, r.Status.Evaluation.UnknownReason ?? "?");
+                else if (r.StatusChanged) LogState(_log, id, r.Status.Evaluation.Led?.ToString() ?? "-", HealthWords.Name(r.Status.Evaluation.Verdict.State), r.Status.Evaluation.Verdict.Code);
+            }
+        }
+
+        // Incidents from every accepted condition; conditions, open incidents and their events in one transaction.
+        var changes = recompute ? _incidents.Update(AcceptedObservations(), now) : [];
+        IReadOnlyList<HealthEvent> events = [];
+        if (conditions.Count > 0 || recompute)
+            events = _store.Record(conditions, recompute ? _incidents.Incidents : null, changes.Select(c => (Func<long, HealthEvent>)(seq => CreateEvent(c, seq, now))).ToList());
+        foreach (var e in events)
+            LogEvent(_log, e.Severity >= Severity.Warning ? LogLevel.Warning : LogLevel.Information, HealthJson.KindName(e.Kind), e.Component.Name,
+                HealthWords.Name(e.Severity), e.Code, e.Meaning, e.Action, Consequences(e.Incident), e.Seq);
+        ScheduleDue();
+        if (states.Count == 0 && events.Count == 0 && !recompute) return;
+
+        // One publish per change: every event and state of this result first, then the roll-up once.
+        if (states.Count > 0) _components = _tracker.Statuses.OrderBy(s => s.Component.Id, StringComparer.Ordinal).ToArray();
+        _parts = FuseParts(_components);
+        var rollup = HealthRollups.Of(_components, now, _incidents.Incidents);
+        var rollupChanged = !HealthRollups.Same(rollup, _rollup);
+        if (rollupChanged) _rollup = rollup;
+        foreach (var p in _publishers)
+        {
+            try
+            {
+                foreach (var e in events) await p.PublishEventAsync(e, ct).ConfigureAwait(false);
+                foreach (var s in states) await p.PublishStateAsync(s, ct).ConfigureAwait(false);
+                if (rollupChanged) await p.PublishRollupAsync(_rollup, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+            {
+                LogPublisherError(_log, p.Name, ex.Message);
+            }
+        }
+        foreach (var e in events) Broadcast(new HealthChange(e, null, _rollup));
+        foreach (var s in states) Broadcast(new HealthChange(null, s, _rollup));
+        if (events.Count == 0 && states.Count == 0 && rollupChanged) Broadcast(new HealthChange(null, null, _rollup));
+    }
+
+    /// <summary>The part a component is (rules/parts), for publishers that name it beside the component.</summary>
+    public string PartOf(ComponentRef c) => _incidents.Parts.PartOf(c, _sourceOf.GetValueOrDefault(c.Id) ?? "").Part.Id;
+
+    private static string Consequences(Incident i) =>
+        i.Consequences.Count == 0 ? "" : " Consequences: " + string.Join("; ", i.Consequences.Select(c => $"{c.Part.Name} {HealthWords.Name(c.Severity)} {c.Verdict.Code}")) + ".";
+
+    /// <summary>Every accepted condition as an observation of its part (a condition persisted before a restart and not seen since keeps its verdict).</summary>
+    private IEnumerable<PartObservation> AcceptedObservations()
+    {
+        foreach (var (id, c, eval) in _tracker.AcceptedConditions())
+        {
+            var component = eval?.Component ?? c.Component ?? new ComponentRef(id, "unknown", id);
+            var verdict = eval?.Verdict ?? (_tracker.Rules.FindVerdict(c.RuleId, c.Code) is { } v ? v with { State = c.State, Severity = c.Severity }
+                : new Verdict(c.State, c.Severity, c.Code, c.Code, "See the component's state."));
+            yield return new PartObservation(c.Source ?? _sourceOf.GetValueOrDefault(id) ?? "", component, verdict, eval?.Led, c.RuleId, eval?.Readings ?? [], c.Since);
         }
     }
 
-    private HealthEvent CreateEvent(Transition t, long seq, DateTimeOffset now)
+    private IReadOnlyList<PartCondition> FuseParts(IReadOnlyList<ComponentStatus> components) =>
+        IncidentEngine.Fuse(_incidents.Parts, components.Select(s => new PartObservation(_sourceOf.GetValueOrDefault(s.Component.Id) ?? "", s.Component,
+                s.Evaluation.Verdict, s.Evaluation.Led, s.Evaluation.Rule?.Id, s.Evaluation.Readings, s.Since)))
+            .Select(p => p.Part)
+            .OrderByDescending(p => p.Verdict.State != HwState.Unknown && p.Severity >= Severity.Warning).ThenByDescending(p => p.Severity)
+            .ThenBy(p => p.Part.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>Wakes the state loop when a held condition is due to be raised on its own (nothing else may arrive by then).</summary>
+    private void ScheduleDue()
     {
-        var ev = t.Evaluation;
-        var v = ev.Verdict;
-        IndicatorState? fromLed = null;
-        if (t.From?.Led is { } fl && ev.Led is { } led)
-        {
-            try { fromLed = LedText.ParseIndicator(fl, led.LedNames); } catch (FormatException) { }
-        }
-        return new HealthEvent(Guid.NewGuid(), AgentId, BootId, seq, now, t.Kind, ev.Component, ev.Led, ev.Rule?.Id,
-            v.Code, v.State, v.Severity, v.Meaning, v.Action, ev.Readings, fromLed, t.From?.RuleId, t.From?.State, t.From?.Severity);
+        var due = _incidents.NextDue;
+        if (due == _dueAt) return;
+        _dueAt = due;
+        _dueTimer?.Dispose();
+        _dueTimer = null;
+        if (due is not { } at) return;
+        var delay = at - _time.GetUtcNow();
+        _dueTimer = _time.CreateTimer(_ => _input.Writer.TryWrite(new SourceResult(Tick, [], [])), null, delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan);
+    }
+
+    private HealthEvent CreateEvent(IncidentChange c, long seq, DateTimeOffset now)
+    {
+        EventFrom? from = null;
+        if (c.Before is { } b && c.Kind != EventKind.Raised)
+            from = new EventFrom(b.Root.Part, b.Root.Verdict.Code, b.Root.Verdict.State, b.Severity, b.Root.Chosen.Led, b.Root.Chosen.RuleId);
+        return new HealthEvent(Guid.NewGuid(), AgentId, BootId, seq, now, c.Kind, c.Incident, from);
     }
 
     private void Broadcast(HealthChange change)
@@ -223,12 +293,12 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "agent {AgentId}: {Count} source(s) [{Sources}], publishers [{Publishers}]")]
     private static partial void LogStarted(ILogger logger, string agentId, int count, string sources, string publishers);
-    [LoggerMessage(Level = LogLevel.Information, Message = "state {Component}: LED {Led} → {State} ({Code})")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "state {Component}: LED {Led} → {State} ({Code})")]
     private static partial void LogState(ILogger logger, string component, string led, string state, string code);
     [LoggerMessage(Level = LogLevel.Information, Message = "state {Component}: unknown: {Reason}")]
     private static partial void LogUnknown(ILogger logger, string component, string reason);
-    [LoggerMessage(Message = "{Kind} {Component}: {Severity} {Code} — {Meaning} Action: {Action} [LED {Led}, seq {Seq}]")]
-    private static partial void LogEvent(ILogger logger, LogLevel level, string kind, string component, string severity, string code, string meaning, string action, string led, long seq);
+    [LoggerMessage(Message = "{Kind} {Part}: {Severity} {Code} — {Meaning} Action: {Action}{Consequences} [seq {Seq}]")]
+    private static partial void LogEvent(ILogger logger, LogLevel level, string kind, string part, string severity, string code, string meaning, string action, string consequences, long seq);
     [LoggerMessage(Level = LogLevel.Warning, Message = "publisher {Publisher}: {Message}")]
     private static partial void LogPublisherError(ILogger logger, string publisher, string message);
     [LoggerMessage(Level = LogLevel.Error, Message = "state loop: a result of {Source} could not be processed: {Message}")]
@@ -244,7 +314,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
 /// </summary>
 public static class HealthRollups
 {
-    public static HealthRollup Of(IReadOnlyList<ComponentStatus> components, DateTimeOffset now)
+    public static HealthRollup Of(IReadOnlyList<ComponentStatus> components, DateTimeOffset now, IReadOnlyList<Incident>? incidents = null)
     {
         var counts = Enum.GetValues<Severity>().ToDictionary(s => s, _ => 0);
         var worst = Severity.Ok;
@@ -263,9 +333,11 @@ public static class HealthRollups
             }
         }
         system ??= IndicatorState.Single("status", worst >= Severity.Warning ? LedState.Blinking(LedColor.Amber) : LedState.Solid(LedColor.Blue));
-        return new HealthRollup(worst, counts, system, now);
+        return new HealthRollup(worst, counts, system, now, incidents ?? []);
     }
 
     public static bool Same(HealthRollup a, HealthRollup b) =>
-        a.Worst == b.Worst && Equals(a.SystemLed, b.SystemLed) && a.Counts.Count == b.Counts.Count && a.Counts.All(kv => b.Counts.GetValueOrDefault(kv.Key) == kv.Value);
+        a.Worst == b.Worst && Equals(a.SystemLed, b.SystemLed) && a.Counts.Count == b.Counts.Count && a.Counts.All(kv => b.Counts.GetValueOrDefault(kv.Key) == kv.Value)
+        && (a.Incidents ?? []).Count == (b.Incidents ?? []).Count
+        && (a.Incidents ?? []).Zip(b.Incidents ?? []).All(p => p.First.Id == p.Second.Id && p.First.Severity == p.Second.Severity && IncidentEngine.Same(p.First, p.Second));
 }

@@ -138,7 +138,8 @@ public sealed partial class MqttPublisher : IHealthPublisher
         var topic = _topics.State(c.HwType, c.Id);
         if (_o.HomeAssistantDiscovery && _discovered.Add(c.Id))
             foreach (var (t, p) in HomeAssistant.Configs(_o.HomeAssistantPrefix, _ctx.AgentId, _topics, status)) SetRetained(t, p);
-        SetRetained(topic, HealthJson.Bytes(HealthJson.State(_ctx.AgentId, status)));
+        var part = _state?.Parts.FirstOrDefault(p => p.Observations.Any(o => o.Component.Id == c.Id))?.Part.Id;
+        SetRetained(topic, HealthJson.Bytes(HealthJson.State(_ctx.AgentId, status, part)));
         return ValueTask.CompletedTask;
     }
 

@@ -66,14 +66,14 @@ public static class ApiJson
     }
 
     /// <summary>Readings as the MQTT payloads carry them (one serializer for both).</summary>
-    public static JsonArray Readings(IReadOnlyList<Reading> readings) => HealthAgent.Publishing.HealthJson.Readings(readings);
+    public static JsonArray Readings(IReadOnlyList<Reading> readings) => HealthJson.Readings(readings);
 
     public static JsonObject Event(HealthEvent e, Acknowledgement? ack) => new()
     {
         ["eventId"] = e.EventId.ToString(),
         ["seq"] = e.Seq,
         ["time"] = e.Time,
-        ["kind"] = HealthAgent.Publishing.HealthJson.KindName(e.Kind),
+        ["kind"] = HealthJson.KindName(e.Kind),
         ["componentId"] = e.Component.Id,
         ["componentName"] = e.Component.Name,
         ["hwType"] = e.Component.HwType,
