@@ -22,6 +22,7 @@ public sealed class IncidentEngine(RuleSet rules, IEnumerable<Incident>? persist
         public Incident Incident = incident;
         public bool Raised = raised;
         public DateTimeOffset? HoldUntil = holdUntil;
+        public bool Orphan;   // its root could follow from a fault not (yet) seen
     }
 
     private volatile PartMap _map = new(rules);
@@ -91,8 +92,9 @@ public sealed class IncidentEngine(RuleSet rules, IEnumerable<Incident>? persist
         var changes = new List<IncidentChange>();
         var next = new List<Open>();
         var matched = new HashSet<Open>();
-        foreach (var (root, consequences, hold) in groups)
+        foreach (var (root, consequences, orphanHold, settle) in groups)
         {
+            var hold = Math.Max(orphanHold, settle);
             var o = _open.FirstOrDefault(x => !matched.Contains(x) && x.Incident.Root.Part.Id == root.Part.Id)
                 // an orphan consequence whose cause turned up: the cause takes over its incident
                 ?? _open.FirstOrDefault(x => !matched.Contains(x) && consequences.Any(c => c.Part.Id == x.Incident.Root.Part.Id));
@@ -112,6 +114,7 @@ public sealed class IncidentEngine(RuleSet rules, IEnumerable<Incident>? persist
                 }
                 else if (hold == 0) o.HoldUntil = now; // its cause is the root now: raise at once
             }
+            o.Orphan = orphanHold > 0;
             matched.Add(o);
             if (!o.Raised && o.HoldUntil <= now)
             {
@@ -120,6 +123,13 @@ public sealed class IncidentEngine(RuleSet rules, IEnumerable<Incident>? persist
                 changes.Add(new IncidentChange(EventKind.Raised, o.Incident, null));
             }
             next.Add(o);
+        }
+        // A cause that went away while it waited for its consequences is still reported (raised, then cleared): a
+        // short fault is never lost. A held orphan that went away was a consequence that resolved: nothing to report.
+        foreach (var gone in _open.Where(x => !matched.Contains(x) && !x.Raised && !x.Orphan))
+        {
+            gone.Raised = true;
+            changes.Add(new IncidentChange(EventKind.Raised, gone.Incident, null));
         }
         foreach (var gone in _open.Where(x => !matched.Contains(x) && x.Raised))
         {
@@ -135,7 +145,7 @@ public sealed class IncidentEngine(RuleSet rules, IEnumerable<Incident>? persist
     /// Roots and what follows from each. An edge A → B when A's part rule implies B's condition; roots are the parts
     /// nothing open implies (in a cycle, the most severe, then the oldest); a consequence may follow from several roots.
     /// </summary>
-    private List<(PartCondition Root, IReadOnlyList<PartCondition> Consequences, double Hold)> Group(List<(PartCondition Part, PartRule? Rule)> parts)
+    private List<(PartCondition Root, IReadOnlyList<PartCondition> Consequences, double OrphanHold, double Settle)> Group(List<(PartCondition Part, PartRule? Rule)> parts)
     {
         var edges = parts.ToDictionary(p => p.Part.Part.Id, _ => new List<PartCondition>(), StringComparer.Ordinal);
         var implied = new HashSet<string>(StringComparer.Ordinal);
@@ -156,7 +166,7 @@ public sealed class IncidentEngine(RuleSet rules, IEnumerable<Incident>? persist
                 }
             }
         }
-        var result = new List<(PartCondition, IReadOnlyList<PartCondition>, double)>();
+        var result = new List<(PartCondition, IReadOnlyList<PartCondition>, double, double)>();
         var covered = new HashSet<string>(StringComparer.Ordinal);
         var candidates = parts.Select(p => p.Part)
             .OrderBy(p => implied.Contains(p.Part.Id)).ThenByDescending(p => p.Severity).ThenBy(p => p.Since).ThenBy(p => p.Part.Id, StringComparer.Ordinal);
@@ -176,7 +186,7 @@ public sealed class IncidentEngine(RuleSet rules, IEnumerable<Incident>? persist
             covered.Add(root.Part.Id);
             covered.UnionWith(reach.Select(r => r.Part.Id));
             var rule = parts.First(p => p.Part.Part.Id == root.Part.Id).Rule;
-            result.Add((root, reach.OrderByDescending(c => c.Severity).ThenBy(c => c.Part.Id, StringComparer.Ordinal).ToList(), Math.Max(HoldFor(root), SettleFor(root, rule))));
+            result.Add((root, reach.OrderByDescending(c => c.Severity).ThenBy(c => c.Part.Id, StringComparer.Ordinal).ToList(), HoldFor(root), SettleFor(root, rule)));
         }
         return result;
     }

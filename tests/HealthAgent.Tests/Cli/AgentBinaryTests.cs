@@ -100,8 +100,14 @@ public sealed partial class AgentBinaryTests : IDisposable
         var health = JsonNode.Parse(await http.GetStringAsync("/api/health"))!;
         Assert.Equal("binary-1", (string?)health["agentId"]);
         Assert.Equal("critical", (string?)health["worst"]);
-        var events = JsonNode.Parse(await http.GetStringAsync("/api/events?limit=50"))!.AsArray();
-        Assert.Contains(events, e => (string?)e!["componentId"] == "redfish:bmc:psu:PSU2" && (string?)e["kind"] == "raised");
+        // One incident for PSU 2 (panel + BMC + redundancy + system LED), raised once the correlation window has passed.
+        JsonArray events = [];
+        await OtlpReceiver.WaitUntilAsync(() =>
+        {
+            events = JsonNode.Parse(http.GetStringAsync("/api/events?limit=50").GetAwaiter().GetResult())!.AsArray();
+            return events.Any(e => (string?)e!["componentId"] == "psu:2" && (string?)e["kind"] == "raised");
+        }, Wait, "PSU 2's incident raised in /api/events");
+        Assert.Single(events, e => (string?)e!["kind"] == "raised" && (string?)e["componentId"] == "psu:2");
         var explain = JsonNode.Parse(await http.GetStringAsync("/api/explain?family=psu&led=blinking%20amber"))!;
         Assert.True((bool)explain["matched"]!);
         Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync("/api/events?minSeverity=bogus")).StatusCode);
@@ -123,8 +129,8 @@ public sealed partial class AgentBinaryTests : IDisposable
             receiver.MetricRequests.LatestMetrics().TryGetValue("hw.status", out var m)
             && m.Points().Any(p => p.Attributes.Str("hw.id") == "redfish:bmc:psu:PSU2" && p.Attributes.Str("hw.state") == "failed" && p.Value() == 1)
             && receiver.LogRequests.SelectMany(r => r.ResourceLogs).SelectMany(r => r.ScopeLogs).SelectMany(s => s.LogRecords)
-                .Any(r => r.Attributes.Str("hw.id") == "redfish:bmc:psu:PSU2"),
-            Wait, "hw.status and an event record of redfish:bmc:psu:PSU2");
+                .Any(r => r.Attributes.Str("hw.id") == "psu:2"), // events are per incident, named by the root part
+            Wait, "hw.status of redfish:bmc:psu:PSU2 and an event record of part psu:2");
         Assert.All(receiver.Requests, r => Assert.Equal("k1", r.Headers.GetValueOrDefault("x-api-key")));
 
         Assert.Equal(0, await agent.TerminateAsync(TimeSpan.FromSeconds(20)));

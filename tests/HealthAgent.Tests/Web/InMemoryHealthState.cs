@@ -42,21 +42,30 @@ public sealed class InMemoryHealthState(string agentId, RuleSet rules, TimeProvi
 
     private static string SourceOf(ComponentRef c) => c.Id.StartsWith("redfish:", StringComparison.Ordinal) ? "redfish" : "frontPanel";
 
-    /// <summary>Evaluates an observation and publishes the change (an event when the verdict changed).</summary>
-    public HealthChange Observe(Observation obs)
+    /// <summary>Evaluates an observation and publishes the change (an event when an incident changed).</summary>
+    public HealthChange Observe(Observation obs) => ObserveAll(obs);
+
+    /// <summary>Several observations as one source result: evaluated together, then incidents updated once.</summary>
+    public HealthChange ObserveAll(params Observation[] all)
     {
-        HealthChange change;
+        HealthChange change = null!;
         List<Channel<HealthChange>> watchers;
         lock (_lock)
         {
             var now = _time.GetUtcNow();
+            ComponentStatus status = null!;
+            var statuses = new List<ComponentStatus>();
+            foreach (var obs in all)
+            {
             var c = obs.Component;
             _components.TryGetValue(c.Id, out var prev);
             var eval = _evaluator.Evaluate(obs, prev?.Evaluation);
             var changed = prev is null || prev.Evaluation.Verdict != eval.Verdict || !Equals(prev.Evaluation.Led, eval.Led);
-            var status = new ComponentStatus(eval, changed ? now : prev!.Since, now);
+            status = new ComponentStatus(eval, changed ? now : prev!.Since, now);
             if (prev is null) _order.Add(c);
             _components[c.Id] = status;
+            statuses.Add(status);
+            }
             HealthEvent? e = null;
             var observations = _components.Values.Where(x => x.Evaluation.Verdict.State != HwState.Unknown)
                 .Select(x => new PartObservation(SourceOf(x.Component), x.Component, x.Evaluation.Verdict, x.Evaluation.Led, x.Evaluation.Rule?.Id, x.Evaluation.Readings, x.Since)).ToList();
@@ -75,6 +84,8 @@ public sealed class InMemoryHealthState(string agentId, RuleSet rules, TimeProvi
             _rollup = ComputeRollup(now);
             change = new HealthChange(e, status, _rollup);
             watchers = [.. _watchers];
+            foreach (var st in statuses.Take(statuses.Count - 1))
+                foreach (var w in watchers) w.Writer.TryWrite(new HealthChange(null, st, _rollup));
         }
         foreach (var w in watchers) w.Writer.TryWrite(change);
         return change;
