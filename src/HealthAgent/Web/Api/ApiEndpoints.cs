@@ -43,7 +43,7 @@ internal static class ApiEndpoints
         app.MapGet("/api/me", (HttpContext ctx) =>
             Check(srv, ctx, Need.SignedIn, changes: false, out var s) ?? Ok(Me(s!)));
         app.MapGet("/api/health", (HttpContext ctx) =>
-            Check(srv, ctx, Need.SignedIn, changes: false, out _) ?? Ok(ApiJson.Rollup(srv.State.AgentId, srv.State.Rollup, srv.Rules)));
+            Check(srv, ctx, Need.SignedIn, changes: false, out var hs) ?? Ok(ApiJson.Rollup(srv.State.AgentId, srv.State.Rollup, srv.Rules, problems: hs!.Principal.CanMonitor)));
         app.MapGet("/api/components", (HttpContext ctx) =>
         {
             if (Check(srv, ctx, Need.Monitor, changes: false, out _) is { } fail) return fail;
