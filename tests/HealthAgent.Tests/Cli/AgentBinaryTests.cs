@@ -241,13 +241,13 @@ public sealed partial class AgentBinaryTests : IDisposable
         var config = Path.Combine(_dir, "agent.json");
         await File.WriteAllTextAsync(config, """{ "sources": { "smart": { "enabled": false } } }""");
         var r = await AgentCommand.RunAsync(["snapshot", "--json", "--config", config, "--host-root", Path.Combine(AppContext.BaseDirectory, "testcases", "nct6779-fan-stalled")], Wait);
-        Assert.True(r.ExitCode == 0, r.StandardError);
+        Assert.True(r.ExitCode == 2, r.StandardError); // critical: a check from cron or a monitoring system
         var components = JsonNode.Parse(r.StandardOutput)!["components"]!.AsArray();
-        Assert.Contains(components, c => (string?)c!["id"] == "hwmon:nct6779:fan2" && (string?)c["state"] == "failed" && (string?)c["severity"] == "critical");
+        Assert.Contains(components, c => (string?)c!["component"]!["id"] == "hwmon:nct6779:fan2" && (string?)c["state"] == "failed" && (string?)c["severity"] == "critical");
 
         // the console table (Spectre.Console), with --why
         var table = await AgentCommand.RunAsync(["snapshot", "--why", "--config", config, "--host-root", Path.Combine(AppContext.BaseDirectory, "testcases", "nct6779-fan-stalled")], Wait);
-        Assert.True(table.ExitCode == 0, table.StandardError);
+        Assert.True(table.ExitCode == 2, table.StandardError);
         Assert.Contains("hwmon:nct6779:fan2", table.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("why: sensor.fan › sensor.fan.stalled", table.StandardOutput, StringComparison.Ordinal);
     }
