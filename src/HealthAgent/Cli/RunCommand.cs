@@ -92,11 +92,12 @@ internal sealed partial class AgentService(AgentConfig config, HealthPipeline pi
         var agentId = config.Agent.EffectiveAgentId;
         var bootId = HealthPipeline.ReadBootId();
         Directory.CreateDirectory(config.StateDirectory);
-        var sources = SourceCatalog.CreateEnabled(config, new SourceContext(loggers, config.Rules, time));
+        var sources = SourceCatalog.CreateEnabled(config, new SourceContext(loggers, config.Rules, time) { RuleHolder = config.RuleHolder });
         HealthPipeline? pipeline = null;
         var publishers = PublisherCatalog.CreateEnabled(new PublisherContext(config, loggers, time, agentId, bootId, () => pipeline?.SourceStats ?? []));
         pipeline = new HealthPipeline(agentId, bootId, config.Rules, config.StateDirectory,
             sources.Select(s => (s, config.Sources[s.Name])).ToList(), publishers, loggers, time);
+        config.RuleHolder.Changed += pipeline.UseRules;
         return pipeline;
     }
 
@@ -118,7 +119,7 @@ internal sealed partial class AgentService(AgentConfig config, HealthPipeline pi
             new WebServerSettings
             {
                 RulesDirectory = config.Agent.RulesDirectory is { Length: > 0 } rd ? config.ResolvePath(rd) : null,
-                RulesReloaded = pipeline.UseRules,
+                RulesReloaded = config.RuleHolder.Replace, // the one rule set: the pipeline, sources and MQTT info follow
             }, ct).ConfigureAwait(false);
         if (web is not null) LogWeb(log, string.Join(", ", web.Addresses));
         return web;

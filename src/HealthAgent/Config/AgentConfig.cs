@@ -30,7 +30,7 @@ public sealed class AgentConfig
         BaseDirectory = baseDirectory;
         Root = root;
         Agent = agent;
-        Rules = rules;
+        RuleHolder = new RuleSetHolder(rules);
         Sources = sources;
     }
 
@@ -40,7 +40,10 @@ public sealed class AgentConfig
     public string BaseDirectory { get; }
     public IConfigurationRoot Root { get; }
     public AgentOptions Agent { get; }
-    public RuleSet Rules { get; }
+    /// <summary>The rule set now (after any reload): <see cref="RuleHolder"/>'s current one.</summary>
+    public RuleSet Rules => RuleHolder.Current;
+    /// <summary>The agent's one rule set; a reload replaces it here and reaches every consumer.</summary>
+    public RuleSetHolder RuleHolder { get; }
     /// <summary>Options of every catalogued source, by catalog key (enabled or not).</summary>
     public IReadOnlyDictionary<string, SourceOptions> Sources { get; }
 

@@ -116,6 +116,8 @@ public sealed partial class MqttPublisher : IHealthPublisher
     {
         _state = state;
         SetRetained(_topics.Info, HealthJson.Bytes(Info()));
+        // A rules reload changes info.rulesVersion: publish it again (the holder is the agent's one rule set).
+        _ctx.Config.RuleHolder.Changed += _ => SetRetained(_topics.Info, HealthJson.Bytes(Info()));
         _loop = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
         _commands = Task.Run(() => CommandsAsync(_stop.Token), CancellationToken.None);
         return Task.CompletedTask;
