@@ -50,6 +50,10 @@ internal static class ApiEndpoints
             var rules = srv.Rules;
             return Ok(new JsonArray(srv.State.Components.Select(c => (JsonNode)ApiJson.Component(c, rules)).ToArray()));
         });
+        // Physical parts, most severe first, each with every source's observation (docs/schemas/common.json#/$defs/part).
+        app.MapGet("/api/parts", (HttpContext ctx) =>
+            Check(srv, ctx, Need.Monitor, changes: false, out _)
+            ?? Ok(new JsonArray(srv.State.Parts.Select(p => (JsonNode)HealthJson.Part(p)).ToArray())));
         app.MapGet("/api/events", (HttpContext ctx) =>
         {
             if (Check(srv, ctx, Need.Monitor, changes: false, out _) is { } fail) return fail;
