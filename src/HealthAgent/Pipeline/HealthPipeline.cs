@@ -25,6 +25,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     private readonly IReadOnlyList<(ISource Source, SourceOptions Options)> _sources;
     private readonly IReadOnlyList<IHealthPublisher> _publishers;
     private readonly HealthStore _store;
+    private readonly List<(Outbox Outbox, Func<HealthEvent, OutboxEntry> Entry)> _outboxes = [];
     private readonly StateTracker _tracker;
     private readonly IncidentEngine _incidents;
     private readonly Dictionary<string, string> _sourceOf = new(StringComparer.Ordinal);
@@ -58,6 +59,13 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         if (_store.MovedAside is { } moved) LogStoreCorrupt(_log, moved);
         _tracker = new StateTracker(new Evaluator(rules), _store.LoadConditions());
         _incidents = new IncidentEngine(rules, _store.LoadIncidents());
+        // Transactional outbox: an event and its outbox rows commit together (Pipeline/README.md).
+        foreach (var p in publishers.OfType<IOutboxPublisher>())
+        {
+            var outbox = _store.OpenOutbox(p.Name, p.OutboxLimits);
+            p.UseOutbox(outbox);
+            _outboxes.Add((outbox, p.ToOutboxEntry));
+        }
         _rollup = HealthRollups.Of([], _time.GetUtcNow(), _incidents.Incidents);
         var clock = PollClock.Start(_time);
         foreach (var (s, o) in sources)
@@ -174,7 +182,8 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         var changes = recompute ? _incidents.Update(AcceptedObservations(), now) : [];
         IReadOnlyList<HealthEvent> events = [];
         if (conditions.Count > 0 || recompute)
-            events = _store.Record(conditions, recompute ? _incidents.Incidents : null, changes.Select(c => (Func<long, HealthEvent>)(seq => CreateEvent(c, seq, now))).ToList());
+            events = _store.Record(conditions, recompute ? _incidents.Incidents : null, changes.Select(c => (Func<long, HealthEvent>)(seq => CreateEvent(c, seq, now))).ToList(), _outboxes);
+        if (events.Count > 0) FaultInjection.EventCommitted();
         foreach (var e in events)
             LogEvent(_log, e.Severity >= Severity.Warning ? LogLevel.Warning : LogLevel.Information, HealthJson.KindName(e.Kind), e.Component.Name,
                 HealthWords.Name(e.Severity), e.Code, e.Meaning, e.Action, Consequences(e.Incident), e.Seq);

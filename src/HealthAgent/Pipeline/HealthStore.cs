@@ -7,7 +7,8 @@ namespace HealthAgent.Pipeline;
 /// <summary>
 /// The agent's own state (state.db in the state directory): the accepted condition per component (so a restart
 /// does not raise again), the event sequence number (monotonic per agent), and the event history with
-/// acknowledgements for the web view (newest <see cref="MaxHistory"/> events kept).
+/// acknowledgements for the web view (newest <see cref="MaxHistory"/> events kept), and the publishers' outboxes
+/// (<see cref="OpenOutbox"/>), written in the same transaction as the event they carry.
 /// </summary>
 public sealed class HealthStore : IDisposable
 {
@@ -30,6 +31,7 @@ public sealed class HealthStore : IDisposable
 
     public HealthStore(string path)
     {
+        Path = path;
         _db = SqliteStore.Open(path, Schema, out var moved);
         MovedAside = moved;
         _checkpointer = new WalCheckpointer(path, TimeSpan.FromSeconds(5));
@@ -45,6 +47,13 @@ public sealed class HealthStore : IDisposable
     }
 
     public string? MovedAside { get; }
+    public string Path { get; }
+
+    /// <summary>
+    /// The outbox of publisher <paramref name="name"/> (table <c>outbox_&lt;name&gt;</c> in this file), sharing this
+    /// store's connection so <see cref="Record"/> commits an event and its outbox rows together.
+    /// </summary>
+    public Outbox OpenOutbox(string name, OutboxLimits limits) => new(_db, _lock, _checkpointer, Path, name, limits);
 
     /// <summary>The last sequence number handed out.</summary>
     public long LastSeq { get { lock (_lock) return _seq; } }
@@ -93,13 +102,17 @@ public sealed class HealthStore : IDisposable
 
     /// <summary>
     /// The one way state changes are recorded: the accepted conditions that changed, the open incidents, and the
-    /// events they make — each with the next sequence number — in ONE transaction, so a crash never reuses a
-    /// sequence number, never forgets a raised condition or incident, and never keeps an event without its state.
-    /// <paramref name="openIncidents"/> null leaves the incidents table as it is.
+    /// events they make — each with the next sequence number, and each event's row in every given outbox — in ONE
+    /// transaction, so a crash never reuses a sequence number, never forgets a raised condition or incident, and never
+    /// keeps an event in the history that no publisher will send. <paramref name="openIncidents"/> null leaves the
+    /// incidents table as it is.
     /// </summary>
     public IReadOnlyList<HealthEvent> Record(IReadOnlyCollection<(string ComponentId, TrackedCondition Condition)> conditions,
-        IReadOnlyList<Incident>? openIncidents, IReadOnlyList<Func<long, HealthEvent>> makeEvents)
+        IReadOnlyList<Incident>? openIncidents, IReadOnlyList<Func<long, HealthEvent>> makeEvents,
+        IReadOnlyList<(Outbox Outbox, Func<HealthEvent, OutboxEntry> Entry)>? outboxes = null)
     {
+        List<(Outbox, Outbox.Pending)>? pending = null;
+        IReadOnlyList<HealthEvent> result;
         lock (_lock)
         {
             using var tx = _db.BeginTransaction();
@@ -170,12 +183,17 @@ public sealed class HealthStore : IDisposable
                     trim.Parameters.AddWithValue("$n", MaxHistory);
                     trim.ExecuteNonQuery();
                 }
+                foreach (var (outbox, entry) in outboxes ?? [])
+                    (pending ??= []).Add((outbox, outbox.AddIn(tx, entry(e))));
             }
             tx.Commit();
             _checkpointer.Dirty();
+            foreach (var (outbox, p) in pending ?? []) outbox.Committed(p);
             _seq = seq;
-            return events;
+            result = events;
         }
+        foreach (var (outbox, p) in pending ?? []) outbox.Announce(p);
+        return result;
     }
 
     /// <summary>Newest first; unreadable rows are skipped (they cannot crash the web view).</summary>

@@ -40,6 +40,10 @@ public sealed class Evaluator(RuleSet rules)
             if (d.Unknown.Count > 0 && (led is null || led.States.All(s => s is null)) && sensorVerdict is null)
                 return Unknown(obs, led, string.Join("; ", d.Unknown), trace);
         }
+        // A family table may also have `health:` rows for states its manual's LED table has no row for (an empty bay,
+        // a BMC Warning): the first that matches gives the verdict; the derived LED is still shown.
+        if (family is not null && sensorVerdict is not null)
+            return new Evaluation(c, led, null, sensorVerdict, obs.Readings, trace, null);
         if (family is null)
             return sensorVerdict is not null
                 ? new Evaluation(c, null, null, sensorVerdict, obs.Readings, trace, null)
