@@ -54,8 +54,9 @@ internal sealed partial class ConfigReload(string? configPath, AgentConfig initi
         var old = pipeline.Rules;
         if (fresh.Rules.Version != old.Version)
         {
-            pipeline.UseRules(fresh.Rules);
-            alsoUse?.Invoke(fresh.Rules);
+            // The rule holder's Replace reaches every consumer (pipeline, front panel parser, MQTT info, web view).
+            if (alsoUse is null) pipeline.UseRules(fresh.Rules);
+            else alsoUse(fresh.Rules);
             applied.Add($"rules {fresh.RulesDirectory ?? "(built in)"} version {old.Version} → {fresh.Rules.Version} ({fresh.Rules.Families.Sum(f => f.Rules.Count)} rules)");
         }
         if (!levels.FixedByOption && LogLevels.TryParse(fresh.Agent.LogLevel, out var level) && level != levels.Level)

@@ -153,15 +153,15 @@ internal sealed partial class AgentService(AgentConfig config, HealthPipeline pi
         var agentId = config.Agent.EffectiveAgentId;
         var bootId = HealthPipeline.ReadBootId();
         Directory.CreateDirectory(config.StateDirectory);
-        var sources = SourceCatalog.CreateEnabled(config, new SourceContext(loggers, config.Rules, time));
+        var sources = SourceCatalog.CreateEnabled(config, new SourceContext(loggers, config.Rules, time) { RuleHolder = config.RuleHolder });
         HealthPipeline? pipeline = null;
         var publishers = PublisherCatalog.CreateEnabled(new PublisherContext(config, loggers, time, agentId, bootId, () => pipeline?.SourceStats ?? []));
         pipeline = new HealthPipeline(agentId, bootId, config.Rules, config.StateDirectory,
             sources.Select(s => (s, config.Sources[s.Name])).ToList(), publishers, loggers, time);
+        config.RuleHolder.Changed += pipeline.UseRules;
         return pipeline;
     }
 
-    private Action<Rules.RuleSet>? _webUseRules;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -171,7 +171,7 @@ internal sealed partial class AgentService(AgentConfig config, HealthPipeline pi
         var webOptions = config.Web;
         await using var web = webOptions.Enabled ? await StartWebAsync(webOptions, log, stoppingToken).ConfigureAwait(false) : null;
         // SIGHUP (systemctl reload): rules and the live parts of agent.json; the handler only queues, the loop reloads.
-        using var hup = reload.Listen(pipeline, _webUseRules, loggers.CreateLogger("HealthAgent.Reload"), stoppingToken);
+        using var hup = reload.Listen(pipeline, config.RuleHolder.Replace, loggers.CreateLogger("HealthAgent.Reload"), stoppingToken);
         await pipeline.RunAsync(stoppingToken).ConfigureAwait(false);
     }
 
@@ -183,10 +183,10 @@ internal sealed partial class AgentService(AgentConfig config, HealthPipeline pi
             new WebServerSettings
             {
                 RulesDirectory = config.RulesDirectory,
-                RulesReloaded = pipeline.UseRules,
+                RulesReloaded = config.RuleHolder.Replace, // the one rule set: the pipeline, sources and MQTT info follow
             }, ct).ConfigureAwait(false);
         if (web is not null) LogWeb(log, string.Join(", ", web.Addresses));
-        _webUseRules = web is null ? null : web.UseRules;
+        if (web is not null) config.RuleHolder.Changed += web.UseRules; // a SIGHUP reload reaches the web view too
         return web;
     }
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using HealthAgent.Config;
+using HealthAgent.Incidents;
 using HealthAgent.Model;
 using HealthAgent.Rules;
 using HealthAgent.Sources;
@@ -12,13 +13,41 @@ namespace HealthAgent.Cli;
 
 /// <summary>
 /// `healthagent snapshot [--json] [--host-root DIR] [--why]`: one poll of every enabled source, each component with
-/// its readings, derived LED, rule, severity, meaning and action. Exit 0 when it ran (whatever it found), 1 when the
-/// configuration is invalid. A source with nothing to read (no hwmon on a VM) is listed as not present, not an error.
+/// its readings, derived LED, rule, severity, meaning and action, then the problems (one per incident: parts fused
+/// across sources, consequences folded into their cause) and a one-line summary. Works as a check (Nagios/monitoring
+/// plugin convention): exit 0 ok, 1 warning, 2 critical, 3 unknown (a component unreadable and nothing worse, or the
+/// configuration invalid). A source with nothing to read (no hwmon on a VM) is listed as not present, not an error.
 /// </summary>
 public static class SnapshotCommand
 {
     /// <summary>The outcome of one snapshot, for the printers and tests.</summary>
-    public sealed record Snapshot(IReadOnlyList<Evaluation> Components, IReadOnlyList<(string Source, SourceError Error)> Errors, IReadOnlyList<(string Source, string Reason)> NotPresent);
+    public sealed record Snapshot(IReadOnlyList<Evaluation> Components, IReadOnlyList<(string Source, SourceError Error)> Errors, IReadOnlyList<(string Source, string Reason)> NotPresent)
+    {
+        /// <summary>The source key of each component (parts are matched on it).</summary>
+        public IReadOnlyDictionary<string, string> Sources { get; init; } = new Dictionary<string, string>();
+        public IReadOnlyList<PartCondition> Parts { get; init; } = [];
+        /// <summary>Open incidents (a snapshot is one moment: no correlation window to wait for).</summary>
+        public IReadOnlyList<Incident> Incidents { get; init; } = [];
+        public IReadOnlyList<Incident> Problems => Incidents.Where(i => i.Severity >= Model.Severity.Warning).ToList();
+
+        /// <summary>0 ok, 1 warning, 2 critical, 3 unknown (something could not be read and nothing is worse).</summary>
+        public int ExitCode => Problems.Count > 0 ? (Problems.Max(i => i.Severity) == Model.Severity.Critical ? 2 : 1)
+            : Components.Any(c => c.Verdict.State == HwState.Unknown) ? 3 : 0;
+
+        /// <summary>One line: "CRITICAL: 1 problem — PSU 2: Indicates a problem with the PSU. (+4 affected) · 31 parts from 3 sources".</summary>
+        public string Summary
+        {
+            get
+            {
+                var word = ExitCode switch { 0 => "OK", 1 => "WARNING", 2 => "CRITICAL", _ => "UNKNOWN" };
+                var what = Problems.Count == 0
+                    ? (ExitCode == 3 ? $"{Components.Count(c => c.Verdict.State == HwState.Unknown)} component(s) unknown" : "no problems")
+                    : $"{Problems.Count} problem{(Problems.Count == 1 ? "" : "s")} — " + string.Join("; ", Problems.Select(i =>
+                        $"{i.Root.Part.Name}: {i.Root.Verdict.Meaning}{(i.Consequences.Count > 0 ? $" (+{i.Consequences.Count} affected)" : "")}"));
+                return $"{word}: {what} · {Parts.Count} parts from {Sources.Values.Distinct().Count()} source(s)";
+            }
+        }
+    }
 
     public static Command Build()
     {
@@ -34,12 +63,12 @@ public static class SnapshotCommand
     {
         AgentConfig config;
         try { config = AgentConfig.Load(configPath); }
-        catch (ConfigException e) { await error.WriteLineAsync(e.Message); return 1; }
-        if (hostRoot is not null && !Directory.Exists(hostRoot)) { await error.WriteLineAsync($"--host-root {hostRoot}: no such directory"); return 1; }
+        catch (ConfigException e) { await error.WriteLineAsync(e.Message); return 3; }
+        if (hostRoot is not null && !Directory.Exists(hostRoot)) { await error.WriteLineAsync($"--host-root {hostRoot}: no such directory"); return 3; }
         var snapshot = await TakeAsync(config, hostRoot, ct);
         if (json) await output.WriteLineAsync(ToJson(snapshot).ToJsonString(Json.Options));
         else Print(snapshot, why, output);
-        return 0;
+        return snapshot.ExitCode;
     }
 
     /// <summary>Polls each enabled source once (concurrently, each within its timeout) and evaluates every observation.</summary>
@@ -56,45 +85,54 @@ public static class SnapshotCommand
             catch (Exception e) when (e is not OperationCanceledException) { return new SourceResult(s.Name, [], [new SourceError(s.Name, "the poll failed: " + e.Message)]); }
         }).ToList();
         var results = await Task.WhenAll(polls);
+        var now = TimeProvider.System.GetUtcNow();
+        var evaluated = results.SelectMany(r => r.Observations.Select(o => (r.Source, Eval: evaluator.Evaluate(o)))).ToList();
+        var observed = evaluated.Select(x => new PartObservation(x.Source, x.Eval.Component, x.Eval.Verdict, x.Eval.Led, x.Eval.Rule?.Id, x.Eval.Readings, now)).ToList();
+        var engine = new IncidentEngine(config.Rules);
+        engine.Update(observed.Where(o => o.Verdict.State != HwState.Unknown), now);
+        if (engine.NextDue is { } due) engine.Update(observed.Where(o => o.Verdict.State != HwState.Unknown), due);
         return new Snapshot(
-            results.SelectMany(r => r.Observations).Select(o => evaluator.Evaluate(o)).ToList(),
+            evaluated.Select(x => x.Eval).ToList(),
             results.SelectMany(r => r.Errors.Select(e => (r.Source, e))).ToList(),
-            results.Where(r => r.NotPresent is not null).Select(r => (r.Source, r.NotPresent!)).ToList());
+            results.Where(r => r.NotPresent is not null).Select(r => (r.Source, r.NotPresent!)).ToList())
+        {
+            Sources = evaluated.GroupBy(x => x.Eval.Component.Id).ToDictionary(g => g.Key, g => g.First().Source),
+            Parts = IncidentEngine.Fuse(engine.Parts, observed).Select(p => p.Part).OrderByDescending(p => p.Severity).ThenBy(p => p.Part.Name, StringComparer.Ordinal).ToList(),
+            Incidents = engine.Incidents,
+        };
     }
 
+    /// <summary>
+    /// The same contract as MQTT and the web API (docs/schemas): components as healthagent/v2/state (plus <c>why</c>),
+    /// parts, problems as incidents; then summary and exitCode.
+    /// </summary>
     public static JsonObject ToJson(Snapshot s) => new()
     {
-        ["components"] = new JsonArray(s.Components.Select(e => (JsonNode)ComponentJson(e)).ToArray()),
+        ["summary"] = s.Summary,
+        ["exitCode"] = s.ExitCode,
+        ["problems"] = new JsonArray(s.Problems.Select(i => (JsonNode)HealthJson.Incident(i)).ToArray()),
+        ["parts"] = new JsonArray(s.Parts.Select(p => (JsonNode)HealthJson.Part(p)).ToArray()),
+        ["components"] = new JsonArray(s.Components.Select(e => (JsonNode)ComponentJson(e, s)).ToArray()),
         ["errors"] = new JsonArray(s.Errors.Select(e => (JsonNode)new JsonObject { ["source"] = e.Source, ["device"] = e.Error.Device, ["message"] = e.Error.Message }).ToArray()),
         ["notPresent"] = new JsonArray(s.NotPresent.Select(n => (JsonNode)new JsonObject { ["source"] = n.Source, ["reason"] = n.Reason }).ToArray()),
     };
 
-    public static JsonObject ComponentJson(Evaluation e) => new()
+    public static JsonObject ComponentJson(Evaluation e, Snapshot s)
     {
-        ["id"] = e.Component.Id,
-        ["type"] = e.Component.HwType,
-        ["name"] = e.Component.Name,
-        ["parent"] = e.Component.Parent,
-        ["family"] = e.Component.Family,
-        ["led"] = e.Led?.ToString(),
-        ["ledJson"] = e.Led is null ? null : LedJson.Indicator(e.Led),
-        ["ruleId"] = e.Rule?.Id,
-        ["severity"] = HealthWords.Name(e.Verdict.Severity),
-        ["state"] = HealthWords.Name(e.Verdict.State),
-        ["code"] = e.Verdict.Code,
-        ["meaning"] = e.Verdict.Meaning,
-        ["action"] = e.Verdict.Action,
-        ["unknownReason"] = e.UnknownReason,
-        ["readings"] = new JsonArray(e.Readings.Select(r => (JsonNode)new JsonObject
-        {
-            ["name"] = r.Name, ["value"] = Value(r.Value), ["unit"] = r.Unit, ["reason"] = r.Reason,
-        }).ToArray()),
-        ["why"] = new JsonArray(e.Trace.Select(t => (JsonNode)new JsonObject
+        var now = DateTimeOffset.UnixEpoch;
+        var o = HealthJson.State("", new ComponentStatus(e, now, now), s.Parts.FirstOrDefault(p => p.Observations.Any(x => x.Component.Id == e.Component.Id))?.Part.Id);
+        // One poll: no since / lastSeen, no agent; the source it came from and the derivation trace instead.
+        o.Remove("agentId");
+        o.Remove("since");
+        o.Remove("lastSeen");
+        o["source"] = s.Sources.GetValueOrDefault(e.Component.Id);
+        o["why"] = new JsonArray(e.Trace.Select(t => (JsonNode)new JsonObject
         {
             ["table"] = t.Table, ["led"] = t.Led, ["row"] = t.RowId, ["note"] = t.Note,
             ["inputs"] = new JsonObject(t.Inputs.Select(kv => KeyValuePair.Create(kv.Key, Value(kv.Value)))),
-        }).ToArray()),
-    };
+        }).ToArray());
+        return o;
+    }
 
     private static JsonNode? Value(object? v) => v switch
     {
@@ -131,6 +169,14 @@ public static class SnapshotCommand
         if (s.Components.Count == 0) console.MarkupLine("[grey]No components found.[/]");
         foreach (var (source, reason) in s.NotPresent) console.MarkupLine($"[grey]{Markup.Escape(source)}: not present — {Markup.Escape(reason)}[/]");
         foreach (var (source, e) in s.Errors) console.MarkupLine($"[yellow]{Markup.Escape(source)}: {Markup.Escape(e.Device)}: {Markup.Escape(e.Message)}[/]");
+        foreach (var i in s.Problems)
+        {
+            console.MarkupLine($"{Severity(i.Severity)} [bold]{Markup.Escape(i.Root.Part.Name)}[/]: {Markup.Escape(i.Root.Verdict.Meaning)} [grey]What to do: {Markup.Escape(i.Root.Verdict.Action)}[/]");
+            if (i.Consequences.Count > 0) console.MarkupLine("  [grey]also affected: " + Markup.Escape(string.Join("; ", i.Consequences.Select(c => $"{c.Part.Name} ({HealthWords.Name(c.Severity)})"))) + "[/]");
+            if (i.Root.Disagreement is { } d) console.MarkupLine("  [yellow]sources disagree: " + Markup.Escape(d) + "[/]");
+        }
+        output.Flush();
+        output.WriteLine(s.Summary);
     }
 
     /// <summary>"value=45.5 °C", "alarm=false", "value=unknown (EINVAL: …)".</summary>

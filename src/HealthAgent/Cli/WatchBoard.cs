@@ -8,7 +8,14 @@ namespace HealthAgent.Cli;
 public sealed record WatchEvent(string? Code, string? Severity, string? Meaning, string? Component, DateTimeOffset Time);
 
 /// <summary>One agent's row in `healthagent watch`.</summary>
-public sealed record WatchAgent(string AgentId, bool? Online, string? Worst, string? SystemLed, IReadOnlyDictionary<string, int> Counts, WatchEvent? LastEvent, DateTimeOffset LastSeen);
+public sealed record WatchAgent(string AgentId, bool? Online, string? Worst, string? SystemLed, IReadOnlyDictionary<string, int> Counts, WatchEvent? LastEvent, DateTimeOffset LastSeen)
+{
+    /// <summary>What is wrong on this agent now (health.problems): one line per incident, most severe first.</summary>
+    public IReadOnlyList<WatchProblem> Problems { get; init; } = [];
+}
+
+/// <summary>One problem of an agent: the root part, severity, meaning and how many parts follow from it.</summary>
+public sealed record WatchProblem(string Part, string Severity, string Meaning, string Action, int Consequences);
 
 /// <summary>
 /// The state behind `healthagent watch`: agents by id, updated from messages on <c>&lt;prefix&gt;/+/status</c>,
@@ -69,7 +76,13 @@ public sealed class WatchBoard(string prefix, string? filter = null)
         if (o["counts"] is JsonObject c)
             foreach (var (k, v) in c)
                 if (v is JsonValue jv && jv.TryGetValue<double>(out var n)) counts[k] = (int)n;
-        return row with { Worst = worst?.ToLowerInvariant() ?? row.Worst, SystemLed = LedText(o["systemLed"] ?? o["system"]) ?? row.SystemLed, Counts = counts };
+        var problems = new List<WatchProblem>();
+        if (o["problems"] is JsonArray ps)
+            foreach (var p in ps.OfType<JsonObject>())
+                if (p["root"] is JsonObject root)
+                    problems.Add(new WatchProblem(Str(root["part"] as JsonObject ?? [], "name") ?? "?", Str(p, "severity") ?? "?", Str(root, "meaning") ?? "",
+                        Str(root, "action") ?? "", (p["consequences"] as JsonArray)?.Count ?? 0));
+        return row with { Worst = worst?.ToLowerInvariant() ?? row.Worst, SystemLed = LedText(o["systemLed"] ?? o["system"]) ?? row.SystemLed, Counts = counts, Problems = problems };
     }
 
     private WatchAgent? Event(WatchAgent row, ReadOnlySpan<byte> payload, DateTimeOffset now)
@@ -114,6 +127,10 @@ public sealed class WatchBoard(string prefix, string? filter = null)
         ["worst"] = a.Worst,
         ["systemLed"] = a.SystemLed,
         ["counts"] = new JsonObject(a.Counts.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+        ["problems"] = new JsonArray(a.Problems.Select(p => (JsonNode)new JsonObject
+        {
+            ["part"] = p.Part, ["severity"] = p.Severity, ["meaning"] = p.Meaning, ["action"] = p.Action, ["consequences"] = p.Consequences,
+        }).ToArray()),
         ["lastEvent"] = a.LastEvent is { } e ? new JsonObject
         {
             ["code"] = e.Code, ["severity"] = e.Severity, ["meaning"] = e.Meaning, ["component"] = e.Component, ["time"] = e.Time,

@@ -164,14 +164,17 @@ public static class WatchCommand
     internal static Table Render(WatchBoard board, DateTimeOffset now)
     {
         var t = new Table().Border(TableBorder.Rounded).Expand()
-            .AddColumns("[bold]agent[/]", "[bold]status[/]", "[bold]worst[/]", "[bold]system LED[/]", "[bold]last event[/]", "[bold]age[/]");
+            .AddColumns("[bold]agent[/]", "[bold]status[/]", "[bold]worst[/]", "[bold]problems now[/]", "[bold]system LED[/]", "[bold]last event[/]", "[bold]age[/]");
         foreach (var a in board.Agents)
         {
             var status = a.Online switch { true => "[green]● online[/]", false => "[red]○ offline[/]", _ => "[grey]? unknown[/]" };
             var ev = a.LastEvent is { } e
                 ? $"{Severity(e.Severity)} {Markup.Escape(e.Component ?? "")}: {Markup.Escape(e.Meaning ?? e.Code ?? "")}"
                 : "[grey]—[/]";
-            t.AddRow(Markup.Escape(a.AgentId), status, Severity(a.Worst), Markup.Escape(a.SystemLed ?? "—"), ev,
+            // One line per problem (incident): the part, what it means; "+N" parts follow from it.
+            var problems = a.Problems.Count == 0 ? "[grey]none[/]" : string.Join("\n", a.Problems.Select(p =>
+                $"{Severity(p.Severity)} {Markup.Escape(p.Part)}: {Markup.Escape(p.Meaning)}{(p.Consequences > 0 ? $" [grey](+{p.Consequences} affected)[/]" : "")}"));
+            t.AddRow(Markup.Escape(a.AgentId), status, Severity(a.Worst), problems, Markup.Escape(a.SystemLed ?? "—"), ev,
                 a.LastEvent is { } le ? Age(now - le.Time) : "[grey]—[/]");
         }
         if (board.Agents.Count == 0) t.Caption("[grey]waiting for agents…[/]");

@@ -38,7 +38,7 @@ public sealed class AgentConfig
         Source = source;
         BaseDirectory = baseDirectory;
         Agent = agent;
-        Rules = rules;
+        RuleHolder = new RuleSetHolder(rules);
         Sources = sources;
         Publishers = publishers;
         Web = web;
@@ -49,7 +49,10 @@ public sealed class AgentConfig
     /// <summary>Relative paths in the configuration are relative to this directory.</summary>
     public string BaseDirectory { get; }
     public AgentOptions Agent { get; }
-    public RuleSet Rules { get; }
+    /// <summary>The rule set now (after any reload): <see cref="RuleHolder"/>'s current one.</summary>
+    public RuleSet Rules => RuleHolder.Current;
+    /// <summary>The agent's one rule set; a reload replaces it here and reaches every consumer.</summary>
+    public RuleSetHolder RuleHolder { get; }
     /// <summary>Options of every catalogued source, by catalog key (enabled or not).</summary>
     public IReadOnlyDictionary<string, SourceOptions> Sources { get; }
     /// <summary>Options of every catalogued publisher, by catalog key (enabled or not).</summary>

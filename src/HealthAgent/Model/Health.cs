@@ -50,7 +50,9 @@ public static class HealthWords
 /// <param name="Parent">Id of the enclosing component, if any.</param>
 /// <param name="Family">Indicator family whose rule table applies (system, quicksync, nic, psu, power, drive), or null for sensors.</param>
 /// <param name="Derivation">Derivation table that turns this component's readings into LED states or health, or null when the LED is observed directly.</param>
-public sealed record ComponentRef(string Id, string HwType, string Name, string? Parent = null, string? Family = null, string? Derivation = null);
+/// <param name="Slot">Where the part sits (PSU slot, drive bay, port number) when the source knows it; rules/parts match
+/// observations of one physical part by it. When null, the number at the end of <see cref="Id"/> is taken.</param>
+public sealed record ComponentRef(string Id, string HwType, string Name, string? Parent = null, string? Family = null, string? Derivation = null, string? Slot = null);
 
 /// <summary>One reading. <see cref="Value"/> is a bool, double or string; null means unknown, with <see cref="Reason"/>.</summary>
 public sealed record Reading(string Name, object? Value, string? Unit = null, string? Reason = null)

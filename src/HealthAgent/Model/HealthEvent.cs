@@ -13,14 +13,37 @@ public sealed record ComponentStatus(Evaluation Evaluation, DateTimeOffset Since
 }
 
 /// <summary>The machine's roll-up: worst severity, counts, and the system health LED.</summary>
-public sealed record HealthRollup(Severity Worst, IReadOnlyDictionary<Severity, int> Counts, IndicatorState? SystemLed, DateTimeOffset Time);
+/// <param name="Incidents">The open incidents, most severe first; those of warning or worse are the problems.</param>
+public sealed record HealthRollup(Severity Worst, IReadOnlyDictionary<Severity, int> Counts, IndicatorState? SystemLed, DateTimeOffset Time, IReadOnlyList<Incident>? Incidents = null)
+{
+    /// <summary>What is wrong now: open incidents of warning or worse, most severe first.</summary>
+    public IReadOnlyList<Incident> Problems => Incidents is null ? [] : Incidents.Where(i => i.Severity >= Severity.Warning).ToList();
+}
+
+/// <summary>Where an incident was before a change: its root part and that part's verdict and LED.</summary>
+public sealed record EventFrom(ComponentRef Part, string Code, HwState State, Severity Severity, IndicatorState? Led, string? RuleId);
 
 /// <summary>
-/// An explained health event. Raised only on change (with from → to); carries everything a NOC needs without
-/// looking anything up: the LED, the rule, meaning, action and the readings behind it.
+/// An explained health event about one incident: raised, changed (its root, verdict or consequences moved) or
+/// cleared, with from → to. Carries everything a NOC needs without looking anything up: the root part, its LED, the
+/// rule, meaning and action, the readings behind it, what follows from it, and every source's observation.
 /// </summary>
 public sealed record HealthEvent(
-    Guid EventId, string AgentId, string BootId, long Seq, DateTimeOffset Time, EventKind Kind,
-    ComponentRef Component, IndicatorState? Led, string? RuleId, string Code, HwState State, Severity Severity,
-    string Meaning, string Action, IReadOnlyList<Reading> Readings,
-    IndicatorState? FromLed, string? FromRuleId, HwState? FromState, Severity? FromSeverity);
+    Guid EventId, string AgentId, string BootId, long Seq, DateTimeOffset Time, EventKind Kind, Incident Incident, EventFrom? From)
+{
+    /// <summary>The root part (its id, e.g. psu:2, names the event's topic).</summary>
+    public ComponentRef Component => Incident.Root.Part;
+    public IndicatorState? Led => Incident.Root.Chosen.Led;
+    public string? RuleId => Incident.Root.Chosen.RuleId;
+    public string Code => Incident.Root.Verdict.Code;
+    public HwState State => Kind == EventKind.Cleared ? HwState.Ok : Incident.Root.Verdict.State;
+    /// <summary>The incident's severity (the worst of root and consequences); ok when cleared.</summary>
+    public Severity Severity => Kind == EventKind.Cleared ? Severity.Ok : Incident.Severity;
+    public string Meaning => Incident.Root.Verdict.Meaning;
+    public string Action => Incident.Root.Verdict.Action;
+    public IReadOnlyList<Reading> Readings => Incident.Root.Chosen.Readings;
+    public IndicatorState? FromLed => From?.Led;
+    public string? FromRuleId => From?.RuleId;
+    public HwState? FromState => From?.State;
+    public Severity? FromSeverity => From?.Severity;
+}

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using HealthAgent.Config;
+using HealthAgent.Incidents;
 using HealthAgent.Model;
 using HealthAgent.Publishing;
 using HealthAgent.Rules;
@@ -10,7 +11,8 @@ using Microsoft.Extensions.Logging;
 namespace HealthAgent.Pipeline;
 
 /// <summary>
-/// Sources → runner → one state loop (evaluate, track, create events, persist) → publishers. Implements
+/// Sources → runner → one state loop (evaluate, track per component, fuse parts, correlate incidents, persist, one
+/// publish per change) → publishers. Implements
 /// <see cref="IHealthState"/> for publishers (republish) and the web view. All state changes happen on the single
 /// state loop, so publishers see events and states in order.
 /// </summary>
@@ -25,6 +27,11 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     private readonly HealthStore _store;
     private readonly List<(Outbox Outbox, Func<HealthEvent, OutboxEntry> Entry)> _outboxes = [];
     private readonly StateTracker _tracker;
+    private readonly IncidentEngine _incidents;
+    private readonly Dictionary<string, string> _sourceOf = new(StringComparer.Ordinal);
+    private ITimer? _dueTimer;
+    private DateTimeOffset? _dueAt;
+    private volatile IReadOnlyList<PartCondition> _parts = [];
     private readonly ILogger _log;
     private readonly ILoggerFactory _loggers;
     private readonly TimeProvider _time;
@@ -56,6 +63,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         if (_store.MovedAside is { } moved) LogStoreCorrupt(_log, moved);
         _tracker = new StateTracker(new Evaluator(rules), _store.LoadConditions());
         Rules = rules;
+        _incidents = new IncidentEngine(rules, _store.LoadIncidents());
         // Transactional outbox: an event and its outbox rows commit together (Pipeline/README.md).
         foreach (var p in publishers.OfType<IOutboxPublisher>())
         {
@@ -63,7 +71,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
             p.UseOutbox(outbox);
             _outboxes.Add((outbox, p.ToOutboxEntry));
         }
-        _rollup = HealthRollups.Of([], _time.GetUtcNow());
+        _rollup = HealthRollups.Of([], _time.GetUtcNow(), _incidents.Incidents);
         var clock = PollClock.Start(_time);
         foreach (var (s, o) in sources)
             _runners.Add(new SourceRunner(s, o, _input.Writer, loggers.CreateLogger("HealthAgent.Sources." + s.Name), _time, clock));
@@ -72,16 +80,22 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     public string AgentId { get; }
     public string BootId { get; }
 
+    /// <summary>The source key a pipeline-internal wake-up carries (a held condition is due to be raised on its own).</summary>
+    public const string Tick = "(incidents)";
+
     /// <summary>Evaluates with a reloaded, already validated rule set from the next observation on.</summary>
     public void UseRules(RuleSet rules)
     {
         _tracker.UseRules(rules);
+        _incidents.UseRules(rules);
         Rules = rules;
     }
 
     /// <summary>The rule set evaluations use now (the one given at start, or the last reloaded one).</summary>
     public RuleSet Rules { get; private set; }
     public IReadOnlyList<ComponentStatus> Components => _components;
+    /// <summary>Physical parts (several sources' components fused), most severe first.</summary>
+    public IReadOnlyList<PartCondition> Parts => _parts;
     public HealthRollup Rollup => _rollup;
     public IReadOnlyList<SourceStats> SourceStats => _runners.Select(r => r.Stats).ToList();
     /// <summary>Where extra results enter (tests, the simulator); sources write here too.</summary>
@@ -122,6 +136,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         await sourcesCts.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(runners).WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        _dueTimer?.Dispose();
 
         using var stop = new CancellationTokenSource(stopTimeout ?? TimeSpan.FromSeconds(5));
         foreach (var p in _publishers)
@@ -172,85 +187,147 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     public async Task ProcessAsync(SourceResult result, CancellationToken ct)
     {
         var now = _time.GetUtcNow();
-        IReadOnlyList<Observation> observations = result.Observations;
-        if (!_bySource.TryGetValue(result.Source, out var seen)) _bySource[result.Source] = seen = new(StringComparer.Ordinal);
-        foreach (var o in observations) seen[o.Component.Id] = o.Component;
-        // What the source showed before and not now is no longer known (unknown neither raises nor clears): the source
-        // failed as a whole, or a complete poll no longer lists the component (a drive pulled, an md array stopped).
-        var missing = result.Errors.FirstOrDefault(e => e.Device == SourceRunner.WholeSource)?.Message
-            ?? (result.Complete ? $"no longer reported by source '{result.Source}' (removed, or its device cannot be found)" : null);
-        if (missing is not null && seen.Count > observations.Count)
+        var conditions = new List<(string, TrackedCondition)>();
+        var states = new List<ComponentStatus>();
+        var recompute = result.Source == Tick || _incidents.NextDue <= now;
+        if (result.Source != Tick)
         {
-            var present = observations.Select(o => o.Component.Id).ToHashSet(StringComparer.Ordinal);
-            observations = [.. observations, .. seen.Values.Where(c => !present.Contains(c.Id)).Select(c => new Observation(c, [], null, missing))];
-        }
-        foreach (var obs in observations)
-        {
-            var r = _tracker.Observe(obs, now);
-            var id = obs.Component.Id;
-            HealthEvent? e = null;
-            if ((r.Transition is not null || r.StatusChanged) && _tracker.Accepted(id) is { } accepted)
-                e = _store.Record(id, accepted, r.Transition is { } t ? seq => CreateEvent(t, seq, now) : null, _outboxes);
-            if (e is not null) FaultInjection.EventCommitted();
-
-            var publishState = r.StatusChanged || (r.ReadingsChanged && (!_lastStatePublish.TryGetValue(id, out var last) || now - last >= ReadingsRepublish));
-            if (publishState) _lastStatePublish[id] = now;
-            if (e is not null || r.StatusChanged) LogChange(obs.Component, r, e);
-
-            if (publishState || e is not null)
+            IReadOnlyList<Observation> observations = result.Observations;
+            if (!_bySource.TryGetValue(result.Source, out var seen)) _bySource[result.Source] = seen = new(StringComparer.Ordinal);
+            foreach (var o in observations) seen[o.Component.Id] = o.Component;
+            // What the source showed before and not now is no longer known (unknown neither raises nor clears): the source
+            // failed as a whole, or a complete poll no longer lists the component (a drive pulled, an md array stopped).
+            var missing = result.Errors.FirstOrDefault(e => e.Device == SourceRunner.WholeSource)?.Message
+                ?? (result.Complete ? $"no longer reported by source '{result.Source}' (removed, or its device cannot be found)" : null);
+            if (missing is not null && seen.Count > observations.Count)
             {
-                _components = _tracker.Statuses.OrderBy(s => s.Component.Id, StringComparer.Ordinal).ToArray();
-                var rollup = HealthRollups.Of(_components, now);
-                var rollupChanged = !HealthRollups.Same(rollup, _rollup);
-                if (rollupChanged) _rollup = rollup;
-                foreach (var p in _publishers)
-                {
-                    try
-                    {
-                        if (e is not null) await p.PublishEventAsync(e, ct).ConfigureAwait(false);
-                        if (publishState) await p.PublishStateAsync(r.Status, ct).ConfigureAwait(false);
-                        if (rollupChanged) await p.PublishRollupAsync(_rollup, ct).ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
-                    {
-                        LogPublisherError(_log, p.Name, ex.Message);
-                    }
-                }
-                Broadcast(new HealthChange(e, publishState ? r.Status : null, _rollup));
+                var present = observations.Select(o => o.Component.Id).ToHashSet(StringComparer.Ordinal);
+                observations = [.. observations, .. seen.Values.Where(c => !present.Contains(c.Id)).Select(c => new Observation(c, [], null, missing))];
             }
+            foreach (var obs in observations)
+            {
+                var id = obs.Component.Id;
+                _sourceOf[id] = result.Source;
+                var r = _tracker.Observe(obs, now, result.Source);
+                if ((r.Transition is not null || r.StatusChanged) && _tracker.Accepted(id) is { } accepted) conditions.Add((id, accepted));
+                recompute |= r.Transition is not null;
+                var publishState = r.StatusChanged || (r.ReadingsChanged && (!_lastStatePublish.TryGetValue(id, out var last) || now - last >= ReadingsRepublish));
+                if (publishState)
+                {
+                    _lastStatePublish[id] = now;
+                    states.Add(r.Status);
+                }
+                if (r.StatusChanged) LogChange(obs.Component, r);
+            }
+        }
+
+        // Incidents from every accepted condition; conditions, open incidents and their events in one transaction.
+        var changes = recompute ? _incidents.Update(AcceptedObservations(), now) : [];
+        IReadOnlyList<HealthEvent> events = [];
+        if (conditions.Count > 0 || recompute)
+            events = _store.Record(conditions, recompute ? _incidents.Incidents : null, changes.Select(c => (Func<long, HealthEvent>)(seq => CreateEvent(c, seq, now))).ToList(), _outboxes);
+        if (events.Count > 0) FaultInjection.EventCommitted();
+        foreach (var e in events) LogIncident(e);
+        ScheduleDue();
+        if (states.Count == 0 && events.Count == 0 && !recompute) return;
+
+        // One publish per change: every event and state of this result first, then the roll-up once.
+        if (states.Count > 0) _components = _tracker.Statuses.OrderBy(s => s.Component.Id, StringComparer.Ordinal).ToArray();
+        _parts = FuseParts(_components);
+        var rollup = HealthRollups.Of(_components, now, _incidents.Incidents);
+        var rollupChanged = !HealthRollups.Same(rollup, _rollup);
+        if (rollupChanged) _rollup = rollup;
+        foreach (var p in _publishers)
+        {
+            try
+            {
+                foreach (var e in events) await p.PublishEventAsync(e, ct).ConfigureAwait(false);
+                foreach (var s in states) await p.PublishStateAsync(s, ct).ConfigureAwait(false);
+                if (rollupChanged) await p.PublishRollupAsync(_rollup, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+            {
+                LogPublisherError(_log, p.Name, ex.Message);
+            }
+        }
+        foreach (var e in events) Broadcast(new HealthChange(e, null, _rollup));
+        foreach (var s in states) Broadcast(new HealthChange(null, s, _rollup));
+        if (events.Count == 0 && states.Count == 0 && rollupChanged) Broadcast(new HealthChange(null, null, _rollup));
+    }
+
+    /// <summary>The part a component is (rules/parts), for publishers that name it beside the component.</summary>
+    public string PartOf(ComponentRef c) => _incidents.Parts.PartOf(c, _sourceOf.GetValueOrDefault(c.Id) ?? "").Part.Id;
+
+    /// <summary>Every accepted condition as an observation of its part (a condition persisted before a restart and not seen since keeps its verdict).</summary>
+    private IEnumerable<PartObservation> AcceptedObservations()
+    {
+        foreach (var (id, c, eval) in _tracker.AcceptedConditions())
+        {
+            var component = eval?.Component ?? c.Component ?? new ComponentRef(id, "unknown", id);
+            var verdict = eval?.Verdict ?? (_tracker.Rules.FindVerdict(c.RuleId, c.Code) is { } v ? v with { State = c.State, Severity = c.Severity }
+                : new Verdict(c.State, c.Severity, c.Code, c.Code, "See the component's state."));
+            yield return new PartObservation(c.Source ?? _sourceOf.GetValueOrDefault(id) ?? "", component, verdict, eval?.Led, c.RuleId, eval?.Readings ?? [], c.Since);
         }
     }
 
     /// <summary>
-    /// One console line per change: an event, or a state first seen or whose verdict (or unknown reason) changed. An
-    /// LED that only flips between rows of the same verdict (a NIC's activity) is published, not logged again.
+    /// One console line per change. A component's line when it is first seen, recovers or turns unknown (or its unknown
+    /// reason changes); a component entering warning or critical is told by its incident's line instead (one fault, one
+    /// line), so that line goes to Debug. An LED that only flips between rows of the same verdict is published, not logged.
     /// </summary>
-    private void LogChange(ComponentRef component, TrackResult r, HealthEvent? e)
+    private void LogChange(ComponentRef component, TrackResult r)
     {
-        var eval = r.Transition?.Evaluation ?? r.Status.Evaluation;
+        var eval = r.Status.Evaluation;
         var v = eval.Verdict;
         var key = v.State == HwState.Unknown ? "unknown: " + eval.UnknownReason : $"{v.Code} {v.Severity} {v.State}";
-        if (e is null && _loggedAs.TryGetValue(component.Id, out var last) && last == key) return;
+        if (_loggedAs.TryGetValue(component.Id, out var last) && last == key) return;
         _loggedAs[component.Id] = key;
-        var severity = e?.Severity ?? v.Severity;
-        var what = ChangeText.What(eval, _tracker.Rules);
-        if (e is not null && e.Kind == EventKind.Cleared) what = "cleared: " + what;
-        var action = v.State == HwState.Unknown ? "why: " + eval.UnknownReason : severity >= Severity.Warning ? e?.Action ?? v.Action : "";
-        LogComponent(_log, severity >= Severity.Warning ? LogLevel.Warning : LogLevel.Information,
-            HealthWords.Name(severity), ChangeText.PartName(component), what, action);
+        var level = v.State != HwState.Unknown && v.Severity >= Severity.Warning ? LogLevel.Debug : LogLevel.Information;
+        var action = v.State == HwState.Unknown ? "why: " + eval.UnknownReason : "";
+        LogComponent(_log, level, HealthWords.Name(v.Severity), ChangeText.PartName(component), ChangeText.What(eval, _tracker.Rules), action);
     }
 
-    private HealthEvent CreateEvent(Transition t, long seq, DateTimeOffset now)
+    /// <summary>An incident's event as one console line: the root part, its LED and reading, meaning, what follows; the action below.</summary>
+    private void LogIncident(HealthEvent e)
     {
-        var ev = t.Evaluation;
-        var v = ev.Verdict;
-        IndicatorState? fromLed = null;
-        if (t.From?.Led is { } fl && ev.Led is { } led)
-        {
-            try { fromLed = LedText.ParseIndicator(fl, led.LedNames); } catch (FormatException) { }
-        }
-        return new HealthEvent(Guid.NewGuid(), AgentId, BootId, seq, now, t.Kind, ev.Component, ev.Led, ev.Rule?.Id,
-            v.Code, v.State, v.Severity, v.Meaning, v.Action, ev.Readings, fromLed, t.From?.RuleId, t.From?.State, t.From?.Severity);
+        var root = e.Incident.Root.Chosen;
+        var eval = _tracker.Statuses.FirstOrDefault(s => s.Component.Id == root.Component.Id)?.Evaluation;
+        var what = eval is not null && eval.Verdict.Code == root.Verdict.Code ? ChangeText.What(eval, _tracker.Rules)
+            : (root.Led is { } led ? led + " — " : "") + root.Verdict.Meaning;
+        if (e.Kind == EventKind.Cleared) what = "cleared: " + what;
+        else if (e.Kind == EventKind.Changed) what = "changed: " + what;
+        if (e.Incident.Consequences.Count > 0 && e.Kind != EventKind.Cleared)
+            what += " (also: " + string.Join(", ", e.Incident.Consequences.Select(c => c.Part.Name)) + ")";
+        LogComponent(_log, e.Severity >= Severity.Warning ? LogLevel.Warning : LogLevel.Information,
+            HealthWords.Name(e.Severity), e.Component.Name, what, e.Severity >= Severity.Warning ? e.Action : "");
+    }
+
+    private IReadOnlyList<PartCondition> FuseParts(IReadOnlyList<ComponentStatus> components) =>
+        IncidentEngine.Fuse(_incidents.Parts, components.Select(s => new PartObservation(_sourceOf.GetValueOrDefault(s.Component.Id) ?? "", s.Component,
+                s.Evaluation.Verdict, s.Evaluation.Led, s.Evaluation.Rule?.Id, s.Evaluation.Readings, s.Since)))
+            .Select(p => p.Part)
+            .OrderByDescending(p => p.Verdict.State != HwState.Unknown && p.Severity >= Severity.Warning).ThenByDescending(p => p.Severity)
+            .ThenBy(p => p.Part.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>Wakes the state loop when a held condition is due to be raised on its own (nothing else may arrive by then).</summary>
+    private void ScheduleDue()
+    {
+        var due = _incidents.NextDue;
+        if (due == _dueAt) return;
+        _dueAt = due;
+        _dueTimer?.Dispose();
+        _dueTimer = null;
+        if (due is not { } at) return;
+        var delay = at - _time.GetUtcNow();
+        _dueTimer = _time.CreateTimer(_ => _input.Writer.TryWrite(new SourceResult(Tick, [], [])), null, delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan);
+    }
+
+    private HealthEvent CreateEvent(IncidentChange c, long seq, DateTimeOffset now)
+    {
+        EventFrom? from = null;
+        if (c.Before is { } b && c.Kind != EventKind.Raised)
+            from = new EventFrom(b.Root.Part, b.Root.Verdict.Code, b.Root.Verdict.State, b.Severity, b.Root.Chosen.Led, b.Root.Chosen.RuleId);
+        return new HealthEvent(Guid.NewGuid(), AgentId, BootId, seq, now, c.Kind, c.Incident, from);
     }
 
     private void Broadcast(HealthChange change)
@@ -315,7 +392,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
 /// </summary>
 public static class HealthRollups
 {
-    public static HealthRollup Of(IReadOnlyList<ComponentStatus> components, DateTimeOffset now)
+    public static HealthRollup Of(IReadOnlyList<ComponentStatus> components, DateTimeOffset now, IReadOnlyList<Incident>? incidents = null)
     {
         var counts = Enum.GetValues<Severity>().ToDictionary(s => s, _ => 0);
         var worst = Severity.Ok;
@@ -334,9 +411,11 @@ public static class HealthRollups
             }
         }
         system ??= IndicatorState.Single("status", worst >= Severity.Warning ? LedState.Blinking(LedColor.Amber) : LedState.Solid(LedColor.Blue));
-        return new HealthRollup(worst, counts, system, now);
+        return new HealthRollup(worst, counts, system, now, incidents ?? []);
     }
 
     public static bool Same(HealthRollup a, HealthRollup b) =>
-        a.Worst == b.Worst && Equals(a.SystemLed, b.SystemLed) && a.Counts.Count == b.Counts.Count && a.Counts.All(kv => b.Counts.GetValueOrDefault(kv.Key) == kv.Value);
+        a.Worst == b.Worst && Equals(a.SystemLed, b.SystemLed) && a.Counts.Count == b.Counts.Count && a.Counts.All(kv => b.Counts.GetValueOrDefault(kv.Key) == kv.Value)
+        && (a.Incidents ?? []).Count == (b.Incidents ?? []).Count
+        && (a.Incidents ?? []).Zip(b.Incidents ?? []).All(p => p.First.Id == p.Second.Id && p.First.Severity == p.Second.Severity && IncidentEngine.Same(p.First, p.Second));
 }

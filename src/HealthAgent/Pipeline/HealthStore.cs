@@ -1,6 +1,5 @@
 using System.Globalization;
 using HealthAgent.Model;
-using HealthAgent.Publishing;
 using Microsoft.Data.Sqlite;
 
 namespace HealthAgent.Pipeline;
@@ -22,6 +21,7 @@ public sealed class HealthStore : IDisposable
         CREATE TABLE IF NOT EXISTS history (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, component_id TEXT NOT NULL,
           severity INTEGER NOT NULL, json BLOB NOT NULL, acked_by TEXT, acked_at TEXT);
         CREATE INDEX IF NOT EXISTS history_component ON history (component_id, seq);
+        CREATE TABLE IF NOT EXISTS incidents (id TEXT PRIMARY KEY, json BLOB NOT NULL);
         """;
 
     private readonly SqliteConnection _db;
@@ -37,6 +37,12 @@ public sealed class HealthStore : IDisposable
         _checkpointer = new WalCheckpointer(path, TimeSpan.FromSeconds(5));
         var s = SqliteStore.Scalar(_db, "SELECT value FROM meta WHERE key = 'seq'") as string;
         var maxHistory = SqliteStore.Scalar(_db, "SELECT MAX(seq) FROM history");
+        // state.db from before parts and incidents: conditions learn which component and source they are.
+        foreach (var column in new[] { "component", "source" })
+        {
+            if (SqliteStore.Scalar(_db, $"SELECT COUNT(*) FROM pragma_table_info('conditions') WHERE name = '{column}'") is 0L)
+                SqliteStore.Exec(_db, $"ALTER TABLE conditions ADD COLUMN {column} TEXT");
+        }
         _seq = Math.Max(s is null ? 0 : long.Parse(s, CultureInfo.InvariantCulture), maxHistory is null ? 0 : Convert.ToInt64(maxHistory, CultureInfo.InvariantCulture));
     }
 
@@ -57,47 +63,77 @@ public sealed class HealthStore : IDisposable
         lock (_lock)
         {
             using var cmd = _db.CreateCommand();
-            cmd.CommandText = "SELECT component_id, code, severity, state, rule_id, led, since FROM conditions";
+            cmd.CommandText = "SELECT component_id, code, severity, state, rule_id, led, since, component, source FROM conditions";
             using var r = cmd.ExecuteReader();
             var d = new Dictionary<string, TrackedCondition>(StringComparer.Ordinal);
             while (r.Read())
+            {
+                ComponentRef? c = null;
+                if (!r.IsDBNull(7))
+                {
+                    try { c = HealthJson.ParseComponent(System.Text.Json.Nodes.JsonNode.Parse(r.GetString(7))); }
+                    catch (FormatException) { }
+                }
                 d[r.GetString(0)] = new TrackedCondition(r.GetString(1), (Severity)r.GetInt32(2), (HwState)r.GetInt32(3),
                     r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),
-                    DateTimeOffset.Parse(r.GetString(6), CultureInfo.InvariantCulture));
+                    DateTimeOffset.Parse(r.GetString(6), CultureInfo.InvariantCulture), c, r.IsDBNull(8) ? null : r.GetString(8));
+            }
             return d;
         }
     }
 
+    /// <summary>The incidents open (raised) when the agent stopped; unreadable rows are skipped.</summary>
+    public IReadOnlyList<Incident> LoadIncidents()
+    {
+        lock (_lock)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT json FROM incidents";
+            using var r = cmd.ExecuteReader();
+            var list = new List<Incident>();
+            while (r.Read())
+            {
+                try { list.Add(HealthJson.ParseIncident(System.Text.Json.Nodes.JsonNode.Parse((byte[])r[0]))); }
+                catch (Exception e) when (e is FormatException or System.Text.Json.JsonException) { }
+            }
+            return list;
+        }
+    }
+
     /// <summary>
-    /// Records an accepted condition and, when <paramref name="makeEvent"/> is given, the event it makes with the
-    /// next sequence number, and that event's row in each given outbox — condition, sequence number, history and
-    /// outbox rows in one transaction, so a crash never reuses a sequence number, forgets a raised condition, nor
-    /// keeps an event in the history that no publisher will send.
+    /// The one way state changes are recorded: the accepted conditions that changed, the open incidents, and the
+    /// events they make — each with the next sequence number, and each event's row in every given outbox — in ONE
+    /// transaction, so a crash never reuses a sequence number, never forgets a raised condition or incident, and never
+    /// keeps an event in the history that no publisher will send. <paramref name="openIncidents"/> null leaves the
+    /// incidents table as it is.
     /// </summary>
-    public HealthEvent? Record(string componentId, TrackedCondition condition, Func<long, HealthEvent>? makeEvent,
+    public IReadOnlyList<HealthEvent> Record(IReadOnlyCollection<(string ComponentId, TrackedCondition Condition)> conditions,
+        IReadOnlyList<Incident>? openIncidents, IReadOnlyList<Func<long, HealthEvent>> makeEvents,
         IReadOnlyList<(Outbox Outbox, Func<HealthEvent, OutboxEntry> Entry)>? outboxes = null)
     {
         List<(Outbox, Outbox.Pending)>? pending = null;
-        HealthEvent? result;
+        IReadOnlyList<HealthEvent> result;
         lock (_lock)
         {
             using var tx = _db.BeginTransaction();
-            HealthEvent? e = null;
-            if (makeEvent is not null)
+            var events = new List<HealthEvent>(makeEvents.Count);
+            var seq = _seq;
+            foreach (var make in makeEvents) events.Add(make(++seq));
+            if (events.Count > 0)
             {
-                e = makeEvent(_seq + 1);
-                using var seq = _db.CreateCommand();
-                seq.Transaction = tx;
-                seq.CommandText = "INSERT INTO meta (key, value) VALUES ('seq', $v) ON CONFLICT(key) DO UPDATE SET value = $v";
-                seq.Parameters.AddWithValue("$v", e.Seq.ToString(CultureInfo.InvariantCulture));
-                seq.ExecuteNonQuery();
+                using var cmd = _db.CreateCommand();
+                cmd.Transaction = tx;
+                cmd.CommandText = "INSERT INTO meta (key, value) VALUES ('seq', $v) ON CONFLICT(key) DO UPDATE SET value = $v";
+                cmd.Parameters.AddWithValue("$v", seq.ToString(CultureInfo.InvariantCulture));
+                cmd.ExecuteNonQuery();
             }
-            using (var cmd = _db.CreateCommand())
+            foreach (var (componentId, condition) in conditions)
             {
+                using var cmd = _db.CreateCommand();
                 cmd.Transaction = tx;
                 cmd.CommandText = """
-                    INSERT INTO conditions (component_id, code, severity, state, rule_id, led, since) VALUES ($id,$c,$s,$st,$r,$l,$t)
-                    ON CONFLICT(component_id) DO UPDATE SET code=$c, severity=$s, state=$st, rule_id=$r, led=$l, since=$t
+                    INSERT INTO conditions (component_id, code, severity, state, rule_id, led, since, component, source) VALUES ($id,$c,$s,$st,$r,$l,$t,$cj,$src)
+                    ON CONFLICT(component_id) DO UPDATE SET code=$c, severity=$s, state=$st, rule_id=$r, led=$l, since=$t, component=$cj, source=$src
                     """;
                 cmd.Parameters.AddWithValue("$id", componentId);
                 cmd.Parameters.AddWithValue("$c", condition.Code);
@@ -106,9 +142,29 @@ public sealed class HealthStore : IDisposable
                 cmd.Parameters.AddWithValue("$r", (object?)condition.RuleId ?? DBNull.Value);
                 cmd.Parameters.AddWithValue("$l", (object?)condition.Led ?? DBNull.Value);
                 cmd.Parameters.AddWithValue("$t", condition.Since.ToString("O", CultureInfo.InvariantCulture));
+                cmd.Parameters.AddWithValue("$cj", condition.Component is { } c ? HealthJson.Component(c).ToJsonString() : DBNull.Value);
+                cmd.Parameters.AddWithValue("$src", (object?)condition.Source ?? DBNull.Value);
                 cmd.ExecuteNonQuery();
             }
-            if (e is not null)
+            if (openIncidents is not null)
+            {
+                using (var del = _db.CreateCommand())
+                {
+                    del.Transaction = tx;
+                    del.CommandText = "DELETE FROM incidents";
+                    del.ExecuteNonQuery();
+                }
+                foreach (var i in openIncidents)
+                {
+                    using var cmd = _db.CreateCommand();
+                    cmd.Transaction = tx;
+                    cmd.CommandText = "INSERT INTO incidents (id, json) VALUES ($id, $j)";
+                    cmd.Parameters.AddWithValue("$id", i.Id.ToString());
+                    cmd.Parameters.AddWithValue("$j", HealthJson.Bytes(HealthJson.Incident(i)));
+                    cmd.ExecuteNonQuery();
+                }
+            }
+            foreach (var e in events)
             {
                 using var cmd = _db.CreateCommand();
                 cmd.Transaction = tx;
@@ -133,8 +189,8 @@ public sealed class HealthStore : IDisposable
             tx.Commit();
             _checkpointer.Dirty();
             foreach (var (outbox, p) in pending ?? []) outbox.Committed(p);
-            if (e is not null) _seq = e.Seq;
-            result = e;
+            _seq = seq;
+            result = events;
         }
         foreach (var (outbox, p) in pending ?? []) outbox.Announce(p);
         return result;

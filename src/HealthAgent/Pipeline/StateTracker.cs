@@ -7,13 +7,15 @@ namespace HealthAgent.Pipeline;
 /// The condition a component is accepted to be in — what the last event (or the first observation) said. Persisted
 /// in the state directory so a restart does not raise again what was already raised.
 /// </summary>
-public sealed record TrackedCondition(string Code, Severity Severity, HwState State, string? RuleId, string? Led, DateTimeOffset Since)
+/// <param name="Component">The component as last observed (parts are matched on it), and <paramref name="Source"/> the source key.</param>
+public sealed record TrackedCondition(string Code, Severity Severity, HwState State, string? RuleId, string? Led, DateTimeOffset Since,
+    ComponentRef? Component = null, string? Source = null)
 {
     /// <summary>A change is a change of (code, severity, state); another rule with the same code is not.</summary>
     public bool SameAs(Verdict v) => Code == v.Code && Severity == v.Severity && State == v.State;
 
-    public static TrackedCondition From(Evaluation e, DateTimeOffset since) =>
-        new(e.Verdict.Code, e.Verdict.Severity, e.Verdict.State, e.Rule?.Id, e.Led?.ToString(), since);
+    public static TrackedCondition From(Evaluation e, DateTimeOffset since, string? source = null) =>
+        new(e.Verdict.Code, e.Verdict.Severity, e.Verdict.State, e.Rule?.Id, e.Led?.ToString(), since, e.Component, source);
 }
 
 /// <summary>A transition the tracker accepted: raise, change or clear, from → to.</summary>
@@ -35,6 +37,8 @@ public sealed class StateTracker(Evaluator evaluator, IReadOnlyDictionary<string
 {
     private volatile Evaluator _evaluator = evaluator;
 
+    public RuleSet Rules => _evaluator.Rules;
+
     /// <summary>Evaluates from now on with a reloaded rule set (web "reload rules"); a reference swap, safe from any thread.</summary>
     public void UseRules(RuleSet rules) => _evaluator = new Evaluator(rules);
 
@@ -46,6 +50,7 @@ public sealed class StateTracker(Evaluator evaluator, IReadOnlyDictionary<string
         public Evaluation? LastKnown;          // last non-unknown evaluation: the "previous" for hysteresis
         public ComponentStatus? Status;
         public TrackedCondition? Accepted;
+        public Evaluation? AcceptedEvaluation;   // the evaluation behind Accepted (meaning, action, readings)
         public Verdict? Pending;
         public int PendingCount;
         public DateTimeOffset PendingSince;
@@ -58,7 +63,7 @@ public sealed class StateTracker(Evaluator evaluator, IReadOnlyDictionary<string
 
     public TrackedCondition? Accepted(string componentId) => _entries.TryGetValue(componentId, out var e) ? e.Accepted : null;
 
-    public TrackResult Observe(Observation obs, DateTimeOffset now)
+    public TrackResult Observe(Observation obs, DateTimeOffset now, string? source = null)
     {
         var id = obs.Component.Id;
         if (!_entries.TryGetValue(id, out var entry)) _entries[id] = entry = new Entry();
@@ -77,8 +82,9 @@ public sealed class StateTracker(Evaluator evaluator, IReadOnlyDictionary<string
             {
                 // First observation since start: no debounce; raise only what the last run had not raised.
                 _persisted.Remove(id, out var before);
-                var to = before is not null && before.SameAs(eval.Verdict) ? before with { RuleId = eval.Rule?.Id, Led = eval.Led?.ToString() } : TrackedCondition.From(eval, now);
+                var to = before is not null && before.SameAs(eval.Verdict) ? before with { RuleId = eval.Rule?.Id, Led = eval.Led?.ToString(), Component = eval.Component, Source = source } : TrackedCondition.From(eval, now, source);
                 entry.Accepted = to;
+                entry.AcceptedEvaluation = eval;
                 if (before is null ? eval.Verdict.Severity > Severity.Ok : !before.SameAs(eval.Verdict))
                     transition = new Transition(Kind(before, to), before, to, eval);
                 if (before is not null && before.SameAs(eval.Verdict)) since = before.Since;
@@ -86,7 +92,8 @@ public sealed class StateTracker(Evaluator evaluator, IReadOnlyDictionary<string
             else if (entry.Accepted.SameAs(eval.Verdict))
             {
                 entry.Pending = null;
-                entry.Accepted = entry.Accepted with { RuleId = eval.Rule?.Id, Led = eval.Led?.ToString() };
+                entry.Accepted = entry.Accepted with { RuleId = eval.Rule?.Id, Led = eval.Led?.ToString(), Component = eval.Component, Source = source };
+                entry.AcceptedEvaluation = eval;
             }
             else
             {
@@ -96,8 +103,9 @@ public sealed class StateTracker(Evaluator evaluator, IReadOnlyDictionary<string
                 if (entry.PendingCount >= d.Samples && (now - entry.PendingSince).TotalSeconds >= d.HoldSeconds)
                 {
                     var from = entry.Accepted;
-                    var to = TrackedCondition.From(eval, now);
+                    var to = TrackedCondition.From(eval, now, source);
                     entry.Accepted = to;
+                    entry.AcceptedEvaluation = eval;
                     entry.Pending = null;
                     transition = new Transition(Kind(from, to), from, to, eval);
                     since = now;
@@ -116,6 +124,16 @@ public sealed class StateTracker(Evaluator evaluator, IReadOnlyDictionary<string
         var changed = old is null || !SameShown(old.Evaluation, shown);
         var readings = !changed && !SameReadings(old!.Evaluation.Readings, shown.Readings);
         return new TrackResult(status, changed, readings, transition);
+    }
+
+    /// <summary>
+    /// Every accepted condition with the evaluation behind it (null for one persisted before a restart and not yet
+    /// observed again): what incidents are made of.
+    /// </summary>
+    public IEnumerable<(string Id, TrackedCondition Condition, Evaluation? Evaluation)> AcceptedConditions()
+    {
+        foreach (var (id, c) in _persisted) if (!_entries.TryGetValue(id, out var e) || e.Accepted is null) yield return (id, c, null);
+        foreach (var (id, e) in _entries) if (e.Accepted is not null) yield return (id, e.Accepted, e.AcceptedEvaluation);
     }
 
     /// <summary>Every accepted condition, for persisting.</summary>

@@ -37,7 +37,11 @@ public interface IHealthPublisher : IAsyncDisposable
 public interface IHealthState
 {
     string AgentId { get; }
+    /// <summary>Every component as its source sees it (the observation layer).</summary>
     IReadOnlyList<ComponentStatus> Components { get; }
+    /// <summary>Physical parts, each with every source's observation, most severe first.</summary>
+    IReadOnlyList<PartCondition> Parts { get; }
+    /// <summary>The roll-up, with the open incidents (problems).</summary>
     HealthRollup Rollup { get; }
 
     /// <summary>Persisted event history, newest first.</summary>

@@ -8,7 +8,7 @@ using YamlDotNet.RepresentationModel;
 namespace HealthAgent.Rules;
 
 /// <summary>
-/// Loads rules/ (indicators/*.yaml, derivations/*.yaml) strictly: unknown keys, missing keys, duplicate ids,
+/// Loads rules/ (indicators/*.yaml, derivations/*.yaml, parts/*.yaml) strictly: unknown keys, missing keys, duplicate ids,
 /// two rows for the same LED state, unknown enum words and unparsable LED text are all reported with file:line,
 /// and a rule set with any error is not returned. One loader serves startup, `rules check` and the tests.
 /// </summary>
@@ -52,6 +52,7 @@ public static partial class RuleLoader
         var errors = new List<RuleError>();
         var families = new List<IndicatorFamily>();
         var derivations = new List<DerivationTable>();
+        var parts = new List<PartRule>();
         foreach (var (name, text) in files)
         {
             YamlMappingNode? root;
@@ -80,13 +81,18 @@ public static partial class RuleLoader
             {
                 if (ReadDerivation(ctx, root) is { } d) derivations.Add(d);
             }
-            else errors.Add(new RuleError(ctx.At(root), "a rule file starts with 'family:' (an indicator table) or 'derivation:' (a derivation table)"));
+            else if (root.Children.ContainsKey(new YamlScalarNode("part")))
+            {
+                if (ReadPart(ctx, root) is { } p) parts.Add(p);
+            }
+            else errors.Add(new RuleError(ctx.At(root), "a rule file starts with 'family:' (an indicator table), 'derivation:' (a derivation table) or 'part:' (a part and what follows from its faults)"));
         }
 
         CrossCheck(families, derivations, errors);
+        CrossCheckParts(parts, families, derivations, errors);
         if (errors.Count > 0) return (null, errors);
         var version = Fingerprint(files.Select(f => f.Name + "\0" + f.Text));
-        return (new RuleSet(families, derivations, version), errors);
+        return (new RuleSet(families, derivations, version, parts), errors);
     }
 
     /// <summary>
@@ -367,6 +373,97 @@ public static partial class RuleLoader
             if (fam is null) { errors.Add(new RuleError(d.Location, $"derivation '{d.Key}' names unknown family '{d.Family}'")); continue; }
             foreach (var led in d.Leds.Keys.Where(l => !fam.Leds.Contains(l)))
                 errors.Add(new RuleError(d.Location, $"derivation '{d.Key}' derives LED '{led}', which family '{fam.Name}' does not have ({string.Join(", ", fam.Leds)})"));
+        }
+    }
+
+    // ---- parts --------------------------------------------------------------------------------------------
+
+    private static PartRule? ReadPart(Ctx ctx, YamlMappingNode root)
+    {
+        var m = ctx.Map(root, ["part", "title", "hwType", "label", "key", "match", "implies"], ["part", "title", "hwType", "label", "key", "match"]);
+        if (m is null) return null;
+        var name = ctx.Str(m, "part");
+        if (name is not null && !NamePattern().IsMatch(name)) ctx.Error(m["part"], $"part name '{name}' must be lowercase letters, digits and '-'");
+        var hwType = ctx.Str(m, "hwType");
+        if (hwType is not null && !HwTypes.Contains(hwType)) ctx.Error(m["hwType"], $"unknown hwType '{hwType}' (expected one of: {string.Join(", ", HwTypes)})");
+        var label = ctx.Str(m, "label");
+        PartKey? key = ctx.Str(m, "key") switch
+        {
+            "slot" => PartKey.Slot, "one" => PartKey.One, "each" => PartKey.Each, null => null,
+            var k => Bad(ctx, m["key"], $"unknown key '{k}' (slot: one part per slot; one: every match is the same part; each: every component its own part)"),
+        };
+        if (key == PartKey.Slot && label is not null && !label.Contains("{slot}", StringComparison.Ordinal))
+            ctx.Error(m["label"], "a part keyed by slot needs '{slot}' in its label, e.g. 'PSU {slot}'");
+        var match = new List<PartMatch>();
+        if (m.TryGetValue("match", out var mn))
+        {
+            if (mn is not YamlSequenceNode seq || seq.Children.Count == 0) ctx.Error(mn, "'match' must be a non-empty list of { family, hwType, source }");
+            else foreach (var item in seq.Children) if (ReadMatch(ctx, item, conditions: false) is { } pm) match.Add(pm);
+        }
+        var implies = new List<Implication>();
+        if (m.TryGetValue("implies", out var imn))
+        {
+            if (imn is not YamlSequenceNode seq) ctx.Error(imn, "'implies' must be a list");
+            else
+            {
+                foreach (var item in seq.Children)
+                {
+                    var im = ctx.Map(item, ["when", "then", "holdSeconds"], ["when", "then"]);
+                    if (im is null) continue;
+                    var when = im.TryGetValue("when", out var wn) ? ReadMatch(ctx, wn, conditions: true) : null;
+                    var then = new List<PartMatch>();
+                    if (im.TryGetValue("then", out var tn))
+                    {
+                        if (tn is not YamlSequenceNode ts || ts.Children.Count == 0) ctx.Error(tn, "'then' must be a non-empty list of conditions");
+                        else foreach (var t in ts.Children) if (ReadMatch(ctx, t, conditions: true) is { } pm) then.Add(pm);
+                    }
+                    var hold = im.TryGetValue("holdSeconds", out var hn) ? ctx.Number(hn, "holdSeconds", 0, 3600) ?? 5 : 5;
+                    if (when is not null && then.Count > 0) implies.Add(new Implication(when, then, hold, ctx.At(item)));
+                }
+            }
+        }
+        if (name is null || hwType is null || label is null || key is null) return null;
+        return new PartRule(name, ctx.Str(m, "title") ?? name, hwType, label, key.Value, match, implies, ctx.At(root));
+
+        static PartKey? Bad(Ctx ctx, YamlNode n, string message) { ctx.Error(n, message); return null; }
+    }
+
+    private static PartMatch? ReadMatch(Ctx ctx, YamlNode node, bool conditions)
+    {
+        var allowed = conditions ? new[] { "family", "hwType", "source", "code", "severity" } : ["family", "hwType", "source"];
+        var m = ctx.Map(node, allowed, []);
+        if (m is null) return null;
+        if (m.Count == 0) { ctx.Error(node, $"an empty match would match everything; give at least one of: {string.Join(", ", allowed)}"); return null; }
+        var hwTypes = OneOrMany(ctx, m, "hwType");
+        foreach (var h in hwTypes ?? []) if (!HwTypes.Contains(h)) ctx.Error(m["hwType"], $"unknown hwType '{h}'");
+        var severities = OneOrMany(ctx, m, "severity");
+        var sev = new List<Severity>();
+        foreach (var sv in severities ?? [])
+            if (HealthWords.Severities.TryGetValue(sv, out var s)) sev.Add(s);
+            else ctx.Error(m["severity"], $"unknown severity '{sv}' (expected one of: ok, info, warning, critical)");
+        return new PartMatch(OneOrMany(ctx, m, "family"), hwTypes, OneOrMany(ctx, m, "source"), OneOrMany(ctx, m, "code"),
+            severities is null ? null : sev, ctx.At(node));
+    }
+
+    private static List<string>? OneOrMany(Ctx ctx, Dictionary<string, YamlNode> m, string key) =>
+        !m.TryGetValue(key, out var n) ? null : n is YamlSequenceNode ? ctx.StrList(m, key) : ctx.Scalar(n, key) is { } one ? [one] : [];
+
+    /// <summary>Parts name families and codes the rule set has: a misspelt code would silently never match.</summary>
+    private static void CrossCheckParts(List<PartRule> parts, List<IndicatorFamily> families, List<DerivationTable> derivations, List<RuleError> errors)
+    {
+        foreach (var g in parts.GroupBy(p => p.Name).Where(g => g.Count() > 1))
+            foreach (var p in g.Skip(1)) errors.Add(new RuleError(p.Location, $"part '{p.Name}' is defined twice (also at {g.First().Location})"));
+        var familyNames = families.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        var codes = families.SelectMany(f => f.Rules).Select(r => r.Verdict.Code)
+            .Concat(derivations.SelectMany(d => d.Health).Where(r => r.Verdict is not null).Select(r => r.Verdict!.Code))
+            .ToHashSet(StringComparer.Ordinal);
+        foreach (var p in parts)
+        {
+            foreach (var pm in p.Match.Concat(p.Implies.SelectMany(i => i.Then.Prepend(i.When))))
+            {
+                foreach (var f in pm.Families ?? []) if (!familyNames.Contains(f)) errors.Add(new RuleError(pm.Location, $"part '{p.Name}' names unknown family '{f}'"));
+                foreach (var c in pm.Codes ?? []) if (!codes.Contains(c)) errors.Add(new RuleError(pm.Location, $"part '{p.Name}' names code '{c}', which no indicator or derivation row gives"));
+            }
         }
     }
 

@@ -66,9 +66,54 @@ public sealed record DerivationTable(
     IReadOnlyDictionary<string, IReadOnlyList<DerivationRow>> Leds,
     IReadOnlyList<DerivationRow> Health, SourceLocation Location);
 
-/// <summary>Everything loaded from rules/: indicator families and derivation tables, with a content hash as version.</summary>
-public sealed record RuleSet(IReadOnlyList<IndicatorFamily> Families, IReadOnlyList<DerivationTable> Derivations, string Version)
+/// <summary>
+/// A test on an observed component or its condition (rules/parts): every field given must hold; a list means "any of".
+/// </summary>
+/// <param name="Sources">Source keys (agent.json <c>sources.&lt;key&gt;</c>), e.g. frontPanel, redfish.</param>
+/// <param name="Codes">Condition codes (the rule's <c>code</c>), e.g. psu.fault.</param>
+/// <param name="Severities">Condition severities.</param>
+public sealed record PartMatch(
+    IReadOnlyList<string>? Families, IReadOnlyList<string>? HwTypes, IReadOnlyList<string>? Sources,
+    IReadOnlyList<string>? Codes, IReadOnlyList<Severity>? Severities, SourceLocation Location)
 {
+    public bool Component(ComponentRef c, string source) =>
+        (Families is null || (c.Family is { } f && Families.Contains(f))) && (HwTypes is null || HwTypes.Contains(c.HwType))
+        && (Sources is null || Sources.Contains(source));
+
+    public bool Condition(ComponentRef c, string source, string code, Severity severity) =>
+        Component(c, source) && (Codes is null || Codes.Contains(code)) && (Severities is null || Severities.Contains(severity));
+}
+
+/// <summary>
+/// What follows from a fault of a part: while the part is in a condition matching <see cref="When"/>, an open
+/// condition elsewhere matching one of <see cref="Then"/> is a consequence and belongs to this part's incident.
+/// A condition that could be such a consequence and has no cause yet is held <see cref="HoldSeconds"/> before it is
+/// raised on its own (the sources report at different times).
+/// </summary>
+public sealed record Implication(PartMatch When, IReadOnlyList<PartMatch> Then, double HoldSeconds, SourceLocation Location);
+
+/// <summary>
+/// How the observations of one physical part are told apart: by slot (PSU 2, drive bay 1), all one part (the system),
+/// or each component its own part (sensors: the part rule only says what follows from their faults).
+/// </summary>
+public enum PartKey { Slot, One, Each }
+
+/// <summary>
+/// A kind of physical part (rules/parts/*.yaml): which component observations, from whichever source, are the same
+/// part — e.g. the front panel's PSU 2 indicator and the BMC's PowerSupplies member in slot 2 — and what follows
+/// from its faults.
+/// </summary>
+/// <param name="Name">The part kind, e.g. psu; part ids are <c>psu:2</c> (by slot) or <c>system</c> (one).</param>
+/// <param name="Label">Human name; <c>{slot}</c> is replaced, e.g. "PSU {slot}".</param>
+public sealed record PartRule(
+    string Name, string Title, string HwType, string Label, PartKey Key, IReadOnlyList<PartMatch> Match,
+    IReadOnlyList<Implication> Implies, SourceLocation Location);
+
+/// <summary>Everything loaded from rules/: indicator families, derivation tables and parts, with a content hash as version.</summary>
+public sealed record RuleSet(IReadOnlyList<IndicatorFamily> Families, IReadOnlyList<DerivationTable> Derivations, string Version, IReadOnlyList<PartRule>? PartRules = null)
+{
+    public IReadOnlyList<PartRule> Parts => PartRules ?? [];
+
     /// <summary>Finds a family by name or alias, case-insensitively.</summary>
     public IndicatorFamily? FindFamily(string nameOrAlias)
     {
@@ -80,4 +125,10 @@ public sealed record RuleSet(IReadOnlyList<IndicatorFamily> Families, IReadOnlyL
     public DerivationTable? FindDerivation(string key) => Derivations.FirstOrDefault(d => d.Key == key);
 
     public Rule? FindRule(string id) => Families.SelectMany(f => f.Rules).FirstOrDefault(r => r.Id == id);
+
+    /// <summary>The verdict a condition persisted as (rule id, code) stands for: the rule's, else the first row giving the code.</summary>
+    public Verdict? FindVerdict(string? ruleId, string code) =>
+        (ruleId is null ? null : FindRule(ruleId)?.Verdict)
+        ?? Families.SelectMany(f => f.Rules).Select(r => r.Verdict).Concat(Derivations.SelectMany(d => d.Health).Select(h => h.Verdict))
+            .FirstOrDefault(v => v?.Code == code);
 }

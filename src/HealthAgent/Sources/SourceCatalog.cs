@@ -6,7 +6,14 @@ using Microsoft.Extensions.Logging;
 namespace HealthAgent.Sources;
 
 /// <summary>What a source needs from the agent when it is created.</summary>
-public sealed record SourceContext(ILoggerFactory LoggerFactory, RuleSet Rules, TimeProvider Time);
+public sealed record SourceContext(ILoggerFactory LoggerFactory, RuleSet Rules, TimeProvider Time)
+{
+    /// <summary>The agent's rule set holder when running (a reload reaches sources that parse with rules); else <see cref="Rules"/> stays.</summary>
+    public RuleSetHolder? RuleHolder { get; init; }
+
+    /// <summary>The rule set now: the holder's current one, else the one given.</summary>
+    public RuleSet CurrentRules => RuleHolder?.Current ?? Rules;
+}
 
 /// <summary>
 /// One catalog entry: the agent.json key under "sources", its options type, how to bind its section (absent: the defaults; a statically

@@ -37,26 +37,31 @@ public class SnapshotCommandTests
     {
         using var t = Appliance(out var config);
         var (exit, output, err) = await Run(config, t.Root, json: true);
-        Assert.Equal(0, exit);
+        Assert.Equal(2, exit); // a fan stalled: critical
         Assert.Equal("", err);
         var doc = JsonNode.Parse(output)!.AsObject();
-        var components = doc["components"]!.AsArray().Select(c => c!.AsObject()).ToDictionary(c => (string)c["id"]!);
+        Assert.Equal(2, (int)doc["exitCode"]!);
+        Assert.StartsWith("CRITICAL: ", (string?)doc["summary"], StringComparison.Ordinal);
+        Assert.Contains(doc["problems"]!.AsArray(), p => (string?)p!["root"]!["part"]!["id"] == "hwmon:nct6779:fan2");
+        var components = doc["components"]!.AsArray().Select(c => c!.AsObject()).ToDictionary(c => (string)c["component"]!["id"]!);
 
         var rebuilding = components["mdraid:md1:sdd1"];
-        Assert.Equal("blinking green slow", (string?)rebuilding["led"]);
+        Assert.Equal("healthagent/v2/state", (string?)rebuilding["schema"]); // the one contract MQTT and the web API use
+        Assert.Equal("blinking green slow", (string?)rebuilding["led"]!["text"]);
         Assert.Equal("drive.rebuilding", (string?)rebuilding["ruleId"]);
         Assert.Equal("warning", (string?)rebuilding["severity"]);
-        Assert.Equal("physical_disk", (string?)rebuilding["type"]);
-        Assert.Equal("mdraid:md1", (string?)rebuilding["parent"]);
-        Assert.Equal("blinking", (string?)rebuilding["ledJson"]!["leds"]!["status"]!["pattern"]);
+        Assert.Equal("physical_disk", (string?)rebuilding["component"]!["hwType"]);
+        Assert.Equal("mdraid:md1", (string?)rebuilding["component"]!["parent"]);
+        Assert.Equal("mdraid", (string?)rebuilding["source"]);
+        Assert.Equal("blinking", (string?)rebuilding["led"]!["leds"]!["status"]!["pattern"]);
         Assert.Equal("drive.md.recovering", (string?)rebuilding["why"]![0]!["row"]);
         Assert.Equal(true, (bool?)rebuilding["why"]![0]!["inputs"]!["recovering"]);
 
-        Assert.Equal("solid green", (string?)components["mdraid:md0:sda1"]["led"]);
+        Assert.Equal("solid green", (string?)components["mdraid:md0:sda1"]["led"]!["text"]);
         Assert.Equal("drive.online", (string?)components["mdraid:md0:sda1"]["ruleId"]);
 
         var ac = components["powersupply:ACAD"];
-        Assert.Equal("off", (string?)ac["led"]);
+        Assert.Equal("off", (string?)ac["led"]!["text"]);
         Assert.Equal("psu.no-power", (string?)ac["ruleId"]);
 
         var fan = components["hwmon:nct6779:fan2"];
@@ -84,6 +89,7 @@ public class SnapshotCommandTests
         Assert.Equal(0, exit);
         var doc = JsonNode.Parse(output)!.AsObject();
         Assert.Empty(doc["components"]!.AsArray());
+        Assert.StartsWith("OK: no problems", (string?)doc["summary"], StringComparison.Ordinal);
         Assert.Empty(doc["errors"]!.AsArray());
         var absent = doc["notPresent"]!.AsArray().Select(n => (string)n!["source"]!).ToList();
         Assert.Contains("hwmon", absent);
@@ -96,7 +102,8 @@ public class SnapshotCommandTests
     {
         using var t = Appliance(out var config);
         var (exit, output, _) = await Run(config, t.Root, json: false, why: true);
-        Assert.Equal(0, exit);
+        Assert.Equal(2, exit);
+        Assert.StartsWith("CRITICAL: ", output.TrimEnd().Split('\n')[^1], StringComparison.Ordinal); // ends with the one-line summary
         Assert.Contains("drive", output);
         Assert.Contains("blinking green slow", output);
         Assert.Contains("why: sensor.fan › sensor.fan.stalled (value=0, min=300)", output);
@@ -108,17 +115,17 @@ public class SnapshotCommandTests
     }
 
     [Fact]
-    public async Task Run_BadConfigOrRoot_ExitOneWithMessage()
+    public async Task Run_BadConfigOrRoot_ExitThreeUnknownWithMessage()
     {
         using var t = Copy();
         var config = t["agent.json"];
         File.WriteAllText(config, """{ "sources": { "hwmon": { "fileTimeoutMs": 0, "bogus": 1 } } }""");
         var (exit, _, err) = await Run(config, t.Root, json: true);
-        Assert.Equal(1, exit);
+        Assert.Equal(3, exit); // unknown: the check could not run
         Assert.Contains("fileTimeoutMs", err);
         Assert.Contains("bogus", err);
 
         File.WriteAllText(config, "{}");
-        Assert.Equal(1, (await Run(config, t["nope"], json: true)).Exit);
+        Assert.Equal(3, (await Run(config, t["nope"], json: true)).Exit);
     }
 }

@@ -12,6 +12,26 @@ public sealed class WatchBoardTests
     private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
 
     [Fact]
+    public void Apply_HealthWithProblems_EachAgentShowsItsProblemsNotOnlyItsWorst()
+    {
+        var board = new WatchBoard("healthagent/v1");
+        var row = board.Apply("healthagent/v1/rec-1/health", B("""
+            {"schema":"healthagent/v2/health","worst":"critical","counts":{"critical":1},"problems":[
+              {"id":"1","severity":"critical","since":"2026-12-04T12:00:00Z","root":{"part":{"id":"psu:2","name":"PSU 2"},"meaning":"Indicates a problem with the PSU.","action":"Replace it."},
+               "consequences":[{"part":{"id":"system","name":"System health indicator"}},{"part":{"id":"redundancy","name":"PSU redundancy"}}]}]}
+            """), Now)!;
+        var p = Assert.Single(row.Problems);
+        Assert.Equal(("PSU 2", "critical", "Indicates a problem with the PSU.", 2), (p.Part, p.Severity, p.Meaning, p.Consequences));
+        var line = JsonNode.Parse(WatchBoard.ToJsonLine(row, Now))!;
+        Assert.Equal("PSU 2", (string?)line["problems"]![0]!["part"]);
+        var table = new StringWriter();
+        var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(table), ColorSystem = Spectre.Console.ColorSystemSupport.NoColors });
+        console.Profile.Width = 400;
+        console.Write(WatchCommand.Render(board, Now));
+        Assert.Contains("PSU 2: Indicates a problem with the PSU. (+2 affected)", table.ToString().Replace("\n", " ", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Apply_StatusHealthEvent_BuildsTheRow()
     {
         var board = new WatchBoard("healthagent/v1");

@@ -48,8 +48,7 @@ public sealed class HealthPipelineTests : IDisposable
         Assert.Equal(("agent-1", "boot-1", 1L, EventKind.Raised), (e.AgentId, e.BootId, e.Seq, e.Kind));
         Assert.NotEqual(Guid.Empty, e.EventId);
         Assert.Equal("blinking amber", e.Led!.ToString());
-        Assert.Equal("solid green", e.FromLed!.ToString());
-        Assert.Equal("psu.operational", e.FromRuleId);
+        Assert.Null(e.From); // a raised incident comes from nothing open
         var h = Assert.Single(p.History());
         Assert.Equal(e.EventId, h.EventId);
         Assert.Equal(e.Led.ToString(), h.Led!.ToString());

@@ -129,7 +129,7 @@ public sealed class OutboxTests : IDisposable
         Assert.Equal(0, again.Count);
     }
 
-    private static HealthEvent Event(long seq) => new(Guid.NewGuid(), "a", "b", seq, DateTimeOffset.UnixEpoch, EventKind.Raised, PipelineFixtures.Psu1,
+    private static HealthEvent Event(long seq) => HealthAgent.Tests.Model.TestEvents.Of(Guid.NewGuid(), "a", "b", seq, DateTimeOffset.UnixEpoch, EventKind.Raised, PipelineFixtures.Psu1,
         null, "psu.problem", "psu.fault", HwState.Failed, Severity.Critical, "m", "a", [], null, null, null, null);
 
     private static readonly TrackedCondition Raised = new("psu.fault", Severity.Critical, HwState.Failed, "psu.problem", null, DateTimeOffset.UnixEpoch);
@@ -139,7 +139,7 @@ public sealed class OutboxTests : IDisposable
     {
         using var store = new HealthStore(Path.Combine(_dir, "state.db"));
         var outbox = store.OpenOutbox("mqtt", new OutboxLimits());
-        var e = store.Record("psu:1", Raised, Event, [(outbox, ev => new OutboxEntry(ev.EventId, ev.Seq, "t/" + ev.Seq, [1, 2, 3], false))])!;
+        var e = Assert.Single(store.Record([("psu:1", Raised)], null, [Event], [(outbox, ev => new OutboxEntry(ev.EventId, ev.Seq, "t/" + ev.Seq, [1, 2, 3], false))]));
         Assert.Equal(1, e.Seq);
         Assert.Equal(e.EventId, Assert.Single(store.History(10, null, null)).EventId);
         var row = Assert.Single(outbox.Peek(0, 10));
@@ -154,13 +154,13 @@ public sealed class OutboxTests : IDisposable
         using var store = new HealthStore(Path.Combine(_dir, "state.db"));
         var outbox = store.OpenOutbox("mqtt", new OutboxLimits());
         Assert.Throws<InvalidOperationException>(() =>
-            store.Record("psu:1", Raised, Event, [(outbox, _ => throw new InvalidOperationException("disk full"))]));
+            store.Record([("psu:1", Raised)], null, [Event], [(outbox, _ => throw new InvalidOperationException("disk full"))]));
         Assert.Empty(store.History(10, null, null));
         Assert.Empty(store.LoadConditions());
         Assert.Equal(0, store.LastSeq);
         Assert.Equal(0, outbox.Count);
         // and the store still works
-        Assert.Equal(1, store.Record("psu:1", Raised, Event, [(outbox, ev => new OutboxEntry(ev.EventId, ev.Seq, "t", [1], false))])!.Seq);
+        Assert.Equal(1, Assert.Single(store.Record([("psu:1", Raised)], null, [Event], [(outbox, ev => new OutboxEntry(ev.EventId, ev.Seq, "t", [1], false))])).Seq);
         Assert.Equal(1, outbox.Count);
     }
 

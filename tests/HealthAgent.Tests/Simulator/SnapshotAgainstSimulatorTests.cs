@@ -27,7 +27,7 @@ public class SnapshotAgainstSimulatorTests
         Assert.Equal(0, await SnapshotCommand.RunAsync(config, null, json: true, why: false, output, error));
 
         var components = JsonNode.Parse(output.ToString())!["components"]!.AsArray()
-            .ToDictionary(c => (string)c!["id"]!, c => c!.AsObject());
+            .ToDictionary(c => (string)c!["component"]!["id"]!, c => c!.AsObject());
         // The simulated appliance: one system, two PSUs with redundancy, four drives in a volume, four NIC ports, fans, temperatures, the BMC.
         Assert.Equal("system.healthy", (string?)components["redfish:bmc:system:1"]["ruleId"]);
         foreach (var psu in new[] { "PSU1", "PSU2" }) Assert.Equal("psu.operational", (string?)components[$"redfish:bmc:psu:1:{psu}"]["ruleId"]);

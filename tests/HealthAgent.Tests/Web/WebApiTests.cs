@@ -166,6 +166,20 @@ public sealed class WebApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Parts_PsuFailure_PsuTwoFirstWithItsObservation_ViewerRefused()
+    {
+        _host.FailPsu2();
+        using var c = await _host.ClientAsync("operator");
+        var parts = JsonNode.Parse(await c.Http.GetStringAsync("/api/parts"))!.AsArray();
+        Assert.Equal("critical", (string?)parts[0]!["severity"]);
+        var psu = parts.Single(p => (string?)p!["part"]!["id"] == "psu:2")!;
+        Assert.Equal(("PSU 2", "psu.fault"), ((string?)psu["part"]!["name"], (string?)psu["code"]));
+        Assert.Equal("psu:2", (string?)Assert.Single(psu["observations"]!.AsArray())!["component"]!["id"]);
+        using var viewer = await _host.ClientAsync("viewer");
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.Http.GetAsync("/api/parts")).StatusCode);
+    }
+
+    [Fact]
     public async Task Events_FilterBySeverityAndComponent_ReturnsOnlyMatching()
     {
         _host.FailPsu2();

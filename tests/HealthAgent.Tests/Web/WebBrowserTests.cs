@@ -129,6 +129,36 @@ public sealed class WebBrowserTests(ChromiumFixture chromium) : IClassFixture<Ch
     }
 
     [Fact]
+    public async Task PsuFailure_FirstScreenIsTheOneProblem_PartMeaningActionConsequences()
+    {
+        var page = await SignInAsync("operator");
+        // The seeded terminal already has one problem: drive 1 predicts its failure.
+        await page.Locator("#problems li[data-problem='drive:1']").WaitForAsync();
+        while (_host.State.WatcherCount < 1) await Task.Delay(20);
+        var before = await page.Locator("#problems li").CountAsync();
+
+        _host.FailPsu2();
+
+        var problem = page.Locator("#problems li[data-problem='psu:2']");
+        await problem.WaitForAsync();
+        // PSU 2 and the system LED it turned amber: one more problem, not two.
+        Assert.Equal(before + 1, await page.Locator("#problems li").CountAsync());
+        Assert.Equal(0, await page.Locator("#problems li[data-problem='system']").CountAsync());
+        var text = await problem.InnerTextAsync();
+        Assert.Contains("PSU 2", text, StringComparison.Ordinal);
+        Assert.Contains("Indicates a problem with the PSU.", text, StringComparison.Ordinal);
+        Assert.Contains("What to do:", text, StringComparison.Ordinal);
+        Assert.Contains("Also affected: System health indicator (critical, blinking amber)", text, StringComparison.Ordinal);
+        // One glance: the problem is on the first screen, above the components.
+        var box = (await problem.BoundingBoxAsync())!;
+        Assert.True(box.Y + box.Height <= 900, $"the problem ends at {box.Y + box.Height} px, below the first screen");
+        Assert.True(box.Y < (await page.Locator("#components-section").BoundingBoxAsync())!.Y);
+        // Then the parts by severity: the failed PSU's group comes before the healthy ones.
+        var firstCard = page.Locator("#components .card").First;
+        Assert.Contains("sev-critical", await firstCard.GetAttributeAsync("class") ?? "", StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ReducedMotion_LedsStill_TimingStillInspectable()
     {
         _host.FailPsu2();

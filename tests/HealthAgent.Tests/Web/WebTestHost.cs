@@ -163,8 +163,7 @@ public sealed class WebTestHost : IAsyncDisposable
     /// <summary>The PSU failure of the tests: PSU 2's handle blinks amber at 4 Hz, and the system health LED blinks amber.</summary>
     public void FailPsu2()
     {
-        State.Observe(Led(Psu(2), "blinking amber 4hz"));
-        State.Observe(Led(new ComponentRef("system", "enclosure", "System health", Family: "system"), "blinking amber"));
+        State.ObserveAll(Led(Psu(2), "blinking amber 4hz"), Led(new ComponentRef("system", "enclosure", "System health", Family: "system"), "blinking amber"));
     }
 
     private static string CopyRules()

@@ -127,6 +127,8 @@ public sealed partial class MqttPublisher : IOutboxPublisher
     {
         _state = state;
         SetRetained(_topics.Info, HealthJson.Bytes(Info()));
+        // A rules reload changes info.rulesVersion: publish it again (the holder is the agent's one rule set).
+        _ctx.Config.RuleHolder.Changed += _ => SetRetained(_topics.Info, HealthJson.Bytes(Info()));
         _loop = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
         _commands = Task.Run(() => CommandsAsync(_stop.Token), CancellationToken.None);
         return Task.CompletedTask;
@@ -147,7 +149,8 @@ public sealed partial class MqttPublisher : IOutboxPublisher
         var topic = _topics.State(c.HwType, c.Id);
         if (_o.HomeAssistantDiscovery && _discovered.Add(c.Id))
             foreach (var (t, p) in HomeAssistant.Configs(_o.HomeAssistantPrefix, _ctx.AgentId, _topics, status)) SetRetained(t, p);
-        SetRetained(topic, HealthJson.Bytes(HealthJson.State(_ctx.AgentId, status)));
+        var part = _state?.Parts.FirstOrDefault(p => p.Observations.Any(o => o.Component.Id == c.Id))?.Part.Id;
+        SetRetained(topic, HealthJson.Bytes(HealthJson.State(_ctx.AgentId, status, part)));
         return ValueTask.CompletedTask;
     }
 

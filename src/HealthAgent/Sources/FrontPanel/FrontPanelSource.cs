@@ -19,7 +19,8 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(200), MaxBackoff = TimeSpan.FromSeconds(10);
 
     private readonly FrontPanelOptions _options;
-    private readonly RuleSet _rules;
+    private readonly SourceContext _ctx;
+    private RuleSet Rules => _ctx.CurrentRules; // read each time: a rules reload reaches the parser
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly object _gate = new();
@@ -39,7 +40,7 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
     public FrontPanelSource(FrontPanelOptions options, SourceContext ctx)
     {
         _options = options;
-        _rules = ctx.Rules;
+        _ctx = ctx;
         _time = ctx.Time;
         _log = ctx.LoggerFactory.CreateLogger<FrontPanelSource>();
         _lastValid = _time.GetUtcNow();
@@ -106,7 +107,7 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
 
     private Observation ToObservation(PanelLed led, string? unknownReason)
     {
-        var family = _rules.FindFamily(led.Family)!;
+        var family = Rules.FindFamily(led.Family)!;
         var c = new ComponentRef($"panel:{led.Family}:{led.Index}", family.HwType, $"{family.Title} {led.Index} (front panel)", Family: family.Name);
         return unknownReason is null
             ? new Observation(c, [new Reading("panelText", led.State.ToString())], led.State)
@@ -253,7 +254,7 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
         Interlocked.Exchange(ref _overlong, framer.OverlongLines);
         foreach (var line in lines)
         {
-            var p = FrontPanelParser.Parse(line, _rules);
+            var p = FrontPanelParser.Parse(line, Rules);
             if (p.Error is { } err)
             {
                 if (err == PanelLineError.BadChecksum) BadChecksums++; else BadLines++;

@@ -7,7 +7,8 @@ namespace HealthAgent.Web.Api;
 /// <summary>The JSON shapes of the web API (docs/web-api.md). LEDs use <see cref="LedJson"/>, so the page draws real timings.</summary>
 public static class ApiJson
 {
-    public static JsonObject Rollup(string agentId, HealthRollup r, RuleSet rules)
+    /// <param name="problems">Only for System Health Monitoring: a viewer sees the overall status, not which part failed.</param>
+    public static JsonObject Rollup(string agentId, HealthRollup r, RuleSet rules, bool problems = true)
     {
         var o = new JsonObject
         {
@@ -16,6 +17,8 @@ public static class ApiJson
             ["counts"] = Counts(r.Counts),
             ["systemLed"] = r.SystemLed is { } led ? LedJson.Indicator(led) : null,
             ["time"] = r.Time,
+            // What is wrong now, one entry per incident (the MQTT health payload's problems: one serializer).
+            ["problems"] = problems ? new JsonArray(r.Problems.Select(i => (JsonNode)HealthJson.Incident(i)).ToArray()) : null,
         };
         // What the system health LED means, from the same table `healthagent explain system` uses.
         if (r.SystemLed is { } sys && rules.FindFamily("system") is { } fam && RuleEngine.Match(fam, sys).Best is { } rule)
@@ -68,14 +71,14 @@ public static class ApiJson
     }
 
     /// <summary>Readings as the MQTT payloads carry them (one serializer for both).</summary>
-    public static JsonArray Readings(IReadOnlyList<Reading> readings) => HealthAgent.Publishing.HealthJson.Readings(readings);
+    public static JsonArray Readings(IReadOnlyList<Reading> readings) => HealthJson.Readings(readings);
 
     public static JsonObject Event(HealthEvent e, Acknowledgement? ack) => new()
     {
         ["eventId"] = e.EventId.ToString(),
         ["seq"] = e.Seq,
         ["time"] = e.Time,
-        ["kind"] = HealthAgent.Publishing.HealthJson.KindName(e.Kind),
+        ["kind"] = HealthJson.KindName(e.Kind),
         ["componentId"] = e.Component.Id,
         ["componentName"] = e.Component.Name,
         ["hwType"] = e.Component.HwType,

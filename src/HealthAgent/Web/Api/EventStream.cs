@@ -68,7 +68,7 @@ internal static class EventStream
             if (change.Status is { } st) Append(sb, "status", ApiJson.Component(st, rules, srv.State.CanIdentify(st.Component.Id)));
             if (change.Event is { } e) Append(sb, "event", ApiJson.Event(e, srv.Acknowledgements.GetValueOrDefault(e.EventId)));
         }
-        Append(sb, "rollup", ApiJson.Rollup(srv.State.AgentId, change.Rollup, rules));
+        Append(sb, "rollup", ApiJson.Rollup(srv.State.AgentId, change.Rollup, rules, problems: session.Principal.CanMonitor));
         return sb.ToString();
     }
 

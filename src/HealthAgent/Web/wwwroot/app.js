@@ -181,6 +181,25 @@ function renderRollup(r) {
       r.systemAction ? el('p', { class: 'muted', text: r.systemAction }) : null),
     counts);
   document.title = `${r.worst === 'ok' ? '✔' : SEVERITY_ICON[r.worst]} ${r.agentId || ''} — System Health Monitoring`;
+  $('problems-section').hidden = !Array.isArray(r.problems);
+  if (Array.isArray(r.problems)) renderProblems(r.problems);
+}
+
+// ---- problems now: one entry per incident (root part, what it means, what to do, what follows from it) ---
+function renderProblems(problems) {
+  const items = problems.map((p) => {
+    const root = p.root;
+    const also = p.consequences.map((c) => `${c.part.name} (${c.severity}${c.led ? ', ' + c.led.text : ''})`).join('; ');
+    return el('li', { class: `problem sev-${p.severity}`, dataset: { problem: root.part.id, incident: p.id } },
+      el('header', {}, badge(p.severity), el('strong', { class: 'part', text: root.part.name }),
+        root.led ? el('span', { class: 'muted', text: ` ${root.led.text}` }) : null),
+      el('p', { class: 'meaning', text: root.meaning }),
+      el('p', { class: 'action' }, el('strong', { text: 'What to do: ' }), root.action),
+      also ? el('p', { class: 'consequences' }, el('strong', { text: 'Also affected: ' }), also) : null,
+      root.disagreement ? el('p', { class: 'disagreement', text: `Sources disagree: ${root.disagreement}` }) : null,
+      el('p', { class: 'meta', text: `since ${timeText(p.since)} (${ago(p.since)})` }));
+  });
+  $('problems').replaceChildren(...(items.length ? items : [el('li', { class: 'none', text: 'No problems.' })]));
 }
 
 // ---- quantities as people read them ----------------------------------------------------------------------
@@ -277,7 +296,9 @@ function renderComponents() {
     if (!groups.has(c.group)) groups.set(c.group, { title: c.groupTitle, items: [] });
     groups.get(c.group).items.push(c);
   }
-  const keys = [...groups.keys()].sort((a, b) => familyRank(a) - familyRank(b) || a.localeCompare(b));
+  // Groups with the worst components first (a failed drive is not 1,900 px below a healthy NIC), then by family.
+  const worstOf = (g) => Math.max(...groups.get(g).items.map((c) => SEVERITY_ORDER[c.severity]));
+  const keys = [...groups.keys()].sort((a, b) => worstOf(b) - worstOf(a) || familyRank(a) - familyRank(b) || a.localeCompare(b));
   $('components').replaceChildren(...keys.map((k) => {
     const g = groups.get(k);
     g.items.sort((a, b) => SEVERITY_ORDER[b.severity] - SEVERITY_ORDER[a.severity] || a.name.localeCompare(b.name));

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using HealthAgent.Model;
+using HealthAgent.Tests.Model;
 using HealthAgent.Pipeline;
 using HealthAgent.Publishing;
 using HealthAgent.Publishing.Mqtt;
@@ -32,7 +33,7 @@ public class MqttPayloadTests
     [Fact]
     public void Event_MatchesEventSchemaAndRoundTrips()
     {
-        var e = new HealthEvent(Guid.NewGuid(), "a", "b", 7, DateTimeOffset.UnixEpoch, EventKind.Changed, Psu1, Eval(Psu("off")).Led, "psu.no-power",
+        var e = TestEvents.Of(Guid.NewGuid(), "a", "b", 7, DateTimeOffset.UnixEpoch, EventKind.Changed, Psu1, Eval(Psu("off")).Led, "psu.no-power",
             "psu.no_input", HwState.Degraded, Severity.Warning, "m", "a", [new Reading("inputVoltage", 0.0, "V"), Reading.Unknown("x", "EIO")],
             Eval(Psu("blinking amber")).Led, "psu.problem", HwState.Failed, Severity.Critical);
         var json = HealthJson.Event(e);

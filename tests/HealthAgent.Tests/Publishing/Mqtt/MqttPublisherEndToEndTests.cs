@@ -31,14 +31,15 @@ public class MqttPublisherEndToEndTests
         agent.Source.Set(Psu("blinking amber"));
 
         var ev = JsonNode.Parse((await sub).StandardOutput)!.AsObject();
-        Assert.Equal("healthagent/v1/event", (string?)ev["schema"]);
+        Assert.Equal("healthagent/v2/event", (string?)ev["schema"]);
         Assert.Equal("raised", (string?)ev["kind"]);
         Assert.Equal("psu.fault", (string?)ev["code"]);
         Assert.Equal("critical", (string?)ev["severity"]);
         Assert.Equal("failed", (string?)ev["state"]);
         Assert.Equal("psu.problem", (string?)ev["ruleId"]);
         Assert.Equal("blinking amber", (string?)ev["led"]!["text"]);
-        Assert.Equal("ok", (string?)ev["from"]!["severity"]);
+        Assert.Null(ev["from"]); // raised: nothing open before
+        Assert.Equal("psu.fault", (string?)ev["incident"]!["root"]!["code"]);
         Assert.Equal("psu:1", (string?)ev["component"]!["id"]);
         Assert.Equal("test-agent", (string?)ev["agentId"]);
         Assert.True(Guid.TryParse((string?)ev["eventId"], out _));
@@ -46,7 +47,7 @@ public class MqttPublisherEndToEndTests
         Assert.False(string.IsNullOrEmpty((string?)ev["action"]));
 
         var state = JsonNode.Parse(await RetainedAsync(broker, dir.Root + "/state/power_supply/psu:1"))!.AsObject();
-        Assert.Equal("healthagent/v1/state", (string?)state["schema"]);
+        Assert.Equal("healthagent/v2/state", (string?)state["schema"]);
         Assert.Equal("psu.fault", (string?)state["code"]);
         Assert.Equal("blinking amber", (string?)state["led"]!["text"]);
         Assert.Equal("blinking", (string?)state["led"]!["leds"]!["status"]!["pattern"]);

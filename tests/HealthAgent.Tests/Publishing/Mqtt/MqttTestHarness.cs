@@ -103,7 +103,7 @@ public sealed class InProcessAgent : IAsyncDisposable
     public InProcessAgent(AgentDir dir, ILoggerFactory? loggers = null, ISource? source = null, SourceOptions? options = null, RuleSet? rules = null)
     {
         loggers ??= NullLoggerFactory.Instance;
-        var config = AgentConfig.Load(dir.ConfigFile);
+        var config = Config = AgentConfig.Load(dir.ConfigFile);
         _scripted = source is null ? new ScriptedSource() : null;
         var ctx = new PublisherContext(config, loggers, TimeProvider.System, dir.AgentId, "test-boot", () => []);
         Publisher = (MqttPublisher)PublisherCatalog.CreateEnabled(ctx).Single();
@@ -116,6 +116,7 @@ public sealed class InProcessAgent : IAsyncDisposable
     public ScriptedSource Source => _scripted ?? throw new InvalidOperationException("this agent runs the source it was given, not a scripted one");
     public MqttPublisher Publisher { get; }
     public HealthPipeline Pipeline { get; }
+    public AgentConfig Config { get; }
 
     public async Task WaitOnlineAsync(TimeSpan? timeout = null)
     {

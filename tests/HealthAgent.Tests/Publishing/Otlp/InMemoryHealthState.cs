@@ -17,6 +17,7 @@ public sealed class InMemoryHealthState(string agentId) : IHealthState
 
     public string AgentId { get; } = agentId;
     public IReadOnlyList<ComponentStatus> Components => _components;
+    public IReadOnlyList<PartCondition> Parts => [];
     public HealthRollup Rollup => new(Severity.Ok, new Dictionary<Severity, int>(), null, T0);
 
     /// <summary>Evaluates the observation and replaces the component's status (or adds it).</summary>

@@ -44,7 +44,7 @@ public sealed class OtlpPipelineEndToEndTests : IDisposable
         Assert.Equal("psu:1", record.Attributes.Str("hw.id"));
         Assert.Equal("failed", record.Attributes.Str("hw.state"));
         Assert.Equal("psu.problem", record.Attributes.Str("healthagent.rule.id"));
-        Assert.Equal("psu.operational", record.Attributes.Str("healthagent.from.rule.id"));
+        Assert.Null(record.Attributes.Str("healthagent.from.rule.id")); // a raised incident comes from nothing open
         Assert.Equal("1", record.Attributes.Str("healthagent.event.seq"));
 
         var metrics = receiver.MetricRequests.LatestMetrics();

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using HealthAgent.Model;
+using HealthAgent.Tests.Model;
 using HealthAgent.Pipeline;
 using HealthAgent.Publishing.Otlp;
 using HealthAgent.Tests.Publishing.Otlp.Proto;
@@ -270,7 +271,7 @@ public sealed class OtlpPublisherTests : IDisposable
         await using var publisher = await StartAsync(protocol, receiver.Endpoint(protocol), state);
         var psu = state.Components.Single(c => c.Component.Id == Appliance.Psu.Id).Evaluation;
         var seen = new DateTimeOffset(2026, 11, 21, 18, 30, 0, TimeSpan.FromHours(1));
-        var e = new HealthEvent(Guid.NewGuid(), "rack-07", "boot-1", 42, seen, EventKind.Raised, psu.Component, psu.Led,
+        var e = TestEvents.Of(Guid.NewGuid(), "rack-07", "boot-1", 42, seen, EventKind.Raised, psu.Component, psu.Led,
             psu.Rule!.Id, psu.Verdict.Code, psu.Verdict.State, psu.Verdict.Severity, psu.Verdict.Meaning, psu.Verdict.Action, psu.Readings,
             IndicatorState.Single("status", LedState.Solid(LedColor.Green)), "psu.operational", HwState.Ok, Severity.Ok);
 
@@ -316,7 +317,7 @@ public sealed class OtlpPublisherTests : IDisposable
         var state = Appliance.State();
         await using var publisher = await StartAsync("http/protobuf", receiver.HttpEndpoint, state);
         var nic = state.Components.Single(c => c.Component.Id == Appliance.Nic.Id).Evaluation;
-        HealthEvent Event(EventKind kind, long seq) => new(Guid.NewGuid(), "rack-07", "boot-1", seq, DateTimeOffset.UtcNow, kind, nic.Component, nic.Led,
+        HealthEvent Event(EventKind kind, long seq) => TestEvents.Of(Guid.NewGuid(), "rack-07", "boot-1", seq, DateTimeOffset.UtcNow, kind, nic.Component, nic.Led,
             nic.Rule?.Id, nic.Verdict.Code, nic.Verdict.State, nic.Verdict.Severity, nic.Verdict.Meaning, nic.Verdict.Action, nic.Readings,
             null, null, null, null);
 
@@ -342,7 +343,7 @@ public sealed class OtlpPublisherTests : IDisposable
         await using var publisher = await StartAsync("http/protobuf", $"http://127.0.0.1:{port}", Appliance.State());
         var psu = Appliance.State().Components.Single(c => c.Component.Id == Appliance.Psu.Id).Evaluation;
 
-        await publisher.PublishEventAsync(new HealthEvent(Guid.NewGuid(), "rack-07", "boot-1", 1, DateTimeOffset.UtcNow, EventKind.Raised, psu.Component,
+        await publisher.PublishEventAsync(TestEvents.Of(Guid.NewGuid(), "rack-07", "boot-1", 1, DateTimeOffset.UtcNow, EventKind.Raised, psu.Component,
             psu.Led, psu.Rule?.Id, psu.Verdict.Code, psu.Verdict.State, psu.Verdict.Severity, psu.Verdict.Meaning, psu.Verdict.Action, [], null, null, null, null),
             CancellationToken.None);
         publisher.Flush(Wait);
@@ -445,7 +446,7 @@ public sealed class OtlpPublisherTests : IDisposable
         await using var publisher = OtlpPublisher.Create(new OtlpPublisherOptions { Enabled = true }, _loggerFactory);
         var nic = Appliance.State().Components[0].Evaluation;
 
-        await publisher.PublishEventAsync(new HealthEvent(Guid.NewGuid(), "a", "b", 1, DateTimeOffset.UtcNow, EventKind.Raised, nic.Component, null, null,
+        await publisher.PublishEventAsync(TestEvents.Of(Guid.NewGuid(), "a", "b", 1, DateTimeOffset.UtcNow, EventKind.Raised, nic.Component, null, null,
             "c", HwState.Ok, Severity.Ok, "m", "a", [], null, null, null, null), CancellationToken.None);
 
         Assert.Equal(1, publisher.DroppedEvents);

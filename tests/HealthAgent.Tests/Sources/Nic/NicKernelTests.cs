@@ -123,25 +123,26 @@ public class NicKernelTests(ITestOutputHelper output)
         VethPair.SetUp(veth.B, up: false);
         WaitForPoll(probe, veth.A, o => o["carrier"] is false);
         var down = await Snapshot(config, "nic:" + veth.A);
-        Assert.Equal("link off; activity off", (string?)down["led"]);
+        Assert.Equal("link off; activity off", (string?)down["led"]!["text"]);
         Assert.Equal("nic.not-connected", (string?)down["ruleId"]);
         Assert.Equal("warning", (string?)down["severity"]);
-        Assert.Equal("network", (string?)down["type"]);
+        Assert.Equal("network", (string?)down["component"]!["hwType"]);
 
         VethPair.SetUp(veth.B, up: true);
         WaitForPoll(probe, veth.A, o => o["carrier"] is true);
         var up = await Snapshot(config, "nic:" + veth.A);
         // one poll: activity is not known yet, the link LED is
-        Assert.StartsWith("link solid green;", (string?)up["led"]);
+        Assert.StartsWith("link solid green;", (string?)up["led"]!["text"]);
     }
 
     private static async Task<System.Text.Json.Nodes.JsonObject> Snapshot(string config, string id)
     {
         var o = new StringWriter();
         var e = new StringWriter();
-        Assert.Equal(0, await HealthAgent.Cli.SnapshotCommand.RunAsync(config, null, json: true, why: false, o, e));
-        return System.Text.Json.Nodes.JsonNode.Parse(o.ToString())!["components"]!.AsArray()
-            .Select(c => c!.AsObject()).Single(c => (string?)c["id"] == id);
+        var exit = await HealthAgent.Cli.SnapshotCommand.RunAsync(config, null, json: true, why: false, o, e);
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(o.ToString())!;
+        Assert.Equal((int)doc["exitCode"]!, exit); // 0 ok, 1 warning, 2 critical, 3 unknown
+        return doc["components"]!.AsArray().Select(c => c!.AsObject()).Single(c => (string?)c["component"]!["id"] == id);
     }
 
     [RootFact]
