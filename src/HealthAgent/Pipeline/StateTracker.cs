@@ -37,8 +37,6 @@ public sealed class StateTracker(Evaluator evaluator, IReadOnlyDictionary<string
 {
     private volatile Evaluator _evaluator = evaluator;
 
-    public RuleSet Rules => _evaluator.Rules;
-
     /// <summary>Evaluates from now on with a reloaded rule set (web "reload rules"); a reference swap, safe from any thread.</summary>
     public void UseRules(RuleSet rules) => _evaluator = new Evaluator(rules);
 
