@@ -302,7 +302,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "agent {AgentId}: {Count} source(s) [{Sources}], publishers [{Publishers}]")]
     private static partial void LogStarted(ILogger logger, string agentId, int count, string sources, string publishers);
-    [LoggerMessage(Level = LogLevel.Debug, Message = "state {Component}: LED {Led} → {State} ({Code})")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "state {Component}: LED {Led} → {State} ({Code})")]
     private static partial void LogState(ILogger logger, string component, string led, string state, string code);
     [LoggerMessage(Level = LogLevel.Information, Message = "state {Component}: unknown: {Reason}")]
     private static partial void LogUnknown(ILogger logger, string component, string reason);
