@@ -271,18 +271,21 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     }
 
     /// <summary>
-    /// One console line per change. A component's line when it is first seen, recovers or turns unknown (or its unknown
-    /// reason changes); a component entering warning or critical is told by its incident's line instead (one fault, one
-    /// line), so that line goes to Debug. An LED that only flips between rows of the same verdict is published, not logged.
+    /// One console line per change. A component's own line when it is first seen (unless it starts in a fault), turns
+    /// unknown, its unknown reason changes or it is readable again; every other change — a fault, its change, its
+    /// clearing — is told once by its incident's line (one fault, one line), so the component's line goes to Debug.
+    /// An LED that only flips between rows of the same verdict is published, not logged.
     /// </summary>
     private void LogChange(ComponentRef component, TrackResult r)
     {
         var eval = r.Status.Evaluation;
         var v = eval.Verdict;
         var key = v.State == HwState.Unknown ? "unknown: " + eval.UnknownReason : $"{v.Code} {v.Severity} {v.State}";
-        if (_loggedAs.TryGetValue(component.Id, out var last) && last == key) return;
+        var first = !_loggedAs.TryGetValue(component.Id, out var last);
+        if (!first && last == key) return;
         _loggedAs[component.Id] = key;
-        var level = v.State != HwState.Unknown && v.Severity >= Severity.Warning ? LogLevel.Debug : LogLevel.Information;
+        var level = first ? v.Severity >= Severity.Warning && v.State != HwState.Unknown ? LogLevel.Debug : LogLevel.Information
+            : v.State == HwState.Unknown || last!.StartsWith("unknown: ", StringComparison.Ordinal) ? LogLevel.Information : LogLevel.Debug;
         var action = v.State == HwState.Unknown ? "why: " + eval.UnknownReason : "";
         LogComponent(_log, level, HealthWords.Name(v.Severity), ChangeText.PartName(component), ChangeText.What(eval, _tracker.Rules), action);
     }
@@ -299,7 +302,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         if (e.Incident.Consequences.Count > 0 && e.Kind != EventKind.Cleared)
             what += " (also: " + string.Join(", ", e.Incident.Consequences.Select(c => c.Part.Name)) + ")";
         LogComponent(_log, e.Severity >= Severity.Warning ? LogLevel.Warning : LogLevel.Information,
-            HealthWords.Name(e.Severity), e.Component.Name, what, e.Severity >= Severity.Warning ? e.Action : "");
+            HealthWords.Name(e.Severity), ChangeText.PartName(e.Component), what, e.Severity >= Severity.Warning ? e.Action : "");
     }
 
     private IReadOnlyList<PartCondition> FuseParts(IReadOnlyList<ComponentStatus> components) =>

@@ -88,13 +88,13 @@ public sealed class ConsoleLogTests : IDisposable
         [
             "21:14:00 ok   CPU1 Temp [bmc]: 52 °C — The temperature is within its limits.",
             "21:14:00 ok   Power supply unit indicator 2 (front panel): solid green — A valid power source is connected to the PSU and the PSU is operational.",
-            "21:14:00 CRIT CPU1 Temp [bmc]: 97 °C ≥ 95 °C critical — The temperature is at or above the BMC's critical limit.",
-            "         → Check the fans and airflow (blocked vents, missing blanks, room temperature).",
             "21:14:00 CRIT Power supply unit indicator 2 (front panel): blinking amber — Indicates a problem with the PSU.",
             "         → Check the system event log for the PSU's error, its power cord and input voltage, and reseat the PSU; if the indicator still blinks amber, replace",
             "           the PSU (only the one whose indicator blinks).",
-            "21:14:00 ok   CPU1 Temp [bmc]: cleared: 52 °C — The temperature is within its limits.",
+            "21:14:00 CRIT CPU1 Temp [bmc]: 97 °C ≥ 95 °C critical — The temperature is at or above the BMC's critical limit.",
+            "         → Check the fans and airflow (blocked vents, missing blanks, room temperature).",
             "21:14:00 ok   Power supply unit indicator 2 (front panel): cleared: solid green — A valid power source is connected to the PSU and the PSU is operational.",
+            "21:14:00 ok   CPU1 Temp [bmc]: cleared: 52 °C — The temperature is within its limits.",
         ], text.TrimEnd('\n').Split('\n'));
     }
 
