@@ -25,6 +25,7 @@ public static class CommandCatalog
         root.Subcommands.Add(WatchCommand.Build());
         root.Subcommands.Add(RunCommand.Build());
         root.Subcommands.Add(SnapshotCommand.Build());
+        root.Subcommands.Add(RetireCommand.Build());
         return root;
     }
 }

@@ -32,7 +32,6 @@ public sealed partial class MqttPublisher : IHealthPublisher
     private readonly ResiliencePipeline _reconnect;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly ConcurrentDictionary<string, byte[]> _retained = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _discovered = new(StringComparer.Ordinal);
     private readonly Lock _retainedLock = new();
     private readonly CancellationTokenSource _stop = new();
     private IHealthState? _state;
@@ -115,7 +114,9 @@ public sealed partial class MqttPublisher : IHealthPublisher
     public Task StartAsync(IHealthState state, CancellationToken ct)
     {
         _state = state;
-        SetRetained(_topics.Info, HealthJson.Bytes(Info()));
+        var info = Info();
+        SetRetained(_topics.Info, HealthJson.Bytes(info));
+        HomeAssistantStart(info); // Home Assistant discovery: MqttPublisher.HomeAssistant.cs
         _loop = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
         _commands = Task.Run(() => CommandsAsync(_stop.Token), CancellationToken.None);
         return Task.CompletedTask;
@@ -136,8 +137,7 @@ public sealed partial class MqttPublisher : IHealthPublisher
     {
         var c = status.Component;
         var topic = _topics.State(c.HwType, c.Id);
-        if (_o.HomeAssistantDiscovery && _discovered.Add(c.Id))
-            foreach (var (t, p) in HomeAssistant.Configs(_o.HomeAssistantPrefix, _ctx.AgentId, _topics, status)) SetRetained(t, p);
+        HomeAssistantPart(status); // Home Assistant discovery: MqttPublisher.HomeAssistant.cs
         SetRetained(topic, HealthJson.Bytes(HealthJson.State(_ctx.AgentId, status)));
         return ValueTask.CompletedTask;
     }
@@ -381,8 +381,11 @@ public sealed partial class MqttPublisher : IHealthPublisher
                 reply = new JsonObject { ["ok"] = done, ["componentId"] = id, ["on"] = on };
                 if (!done) reply["message"] = "no source can switch this component's identify LED";
                 break;
+            case "retire":
+                reply = HomeAssistantRetire(body); // MqttPublisher.HomeAssistant.cs
+                break;
             default:
-                reply = new JsonObject { ["ok"] = false, ["message"] = $"unknown verb '{verb}' (known: republish, identify)" };
+                reply = new JsonObject { ["ok"] = false, ["message"] = $"unknown verb '{verb}' (known: republish, identify, retire)" };
                 break;
         }
         if (correlationId is not null) reply["correlationId"] = correlationId;

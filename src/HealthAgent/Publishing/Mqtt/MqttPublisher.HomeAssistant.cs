@@ -1,0 +1,83 @@
+using System.Text.Json.Nodes;
+using HealthAgent.Model;
+using HealthAgent.Web;
+
+namespace HealthAgent.Publishing.Mqtt;
+
+/// <summary>
+/// The publisher's Home Assistant glue: which parts get discovery configs and when, and <c>cmd/retire</c>. The payloads
+/// come from <see cref="HomeAssistant"/> (pure); everything goes out through the publisher's retained-topic set, so
+/// no MQTT calls live here.
+/// </summary>
+public sealed partial class MqttPublisher
+{
+    private HaDevice? _ha; // null while discovery is off
+    // part id → its discovery config topics and state topic (for cmd/retire); guarded by _retainedLock
+    private readonly Dictionary<string, (HashSet<string> Configs, string StateTopic)> _haParts = new(StringComparer.Ordinal);
+
+    /// <summary>The Home Assistant device (null when discovery is off).</summary>
+    public HaDevice? HomeAssistantDevice => _ha;
+
+    private void HomeAssistantStart(JsonObject info)
+    {
+        if (!_o.HomeAssistantDiscovery) return;
+        var errors = new List<string>(); // the web server reports its own configuration errors
+        var web = WebOptions.FromConfig(_ctx.Config, errors);
+        _ha = new HaDevice(_ctx.AgentId, (string?)info["vendor"], (string?)info["model"], (string?)info["agentVersion"] ?? "0",
+            HomeAssistant.WebUrl(web.Enabled, web.EffectiveUrls, Environment.MachineName, _o.HomeAssistantWebUrl));
+        var (topic, payload) = HomeAssistant.HealthConfig(_o.HomeAssistantPrefix, _topics, _ha);
+        SetRetained(topic, payload);
+    }
+
+    /// <summary>On every state publish: the part's configs (unchanged ones are not sent again), so readings that appear
+    /// later (a channel unknown at the first poll) get their sensor too.</summary>
+    private void HomeAssistantPart(ComponentStatus status)
+    {
+        if (_ha is null) return;
+        var part = HaPart.Of(status, _topics);
+        var configs = HomeAssistant.PartConfigs(_o.HomeAssistantPrefix, _topics, _ha, part).ToList();
+        lock (_retainedLock)
+        {
+            if (!_haParts.TryGetValue(part.Id, out var known)) _haParts[part.Id] = known = (new HashSet<string>(StringComparer.Ordinal), part.StateTopic);
+            foreach (var (t, _) in configs) known.Configs.Add(t);
+        }
+        foreach (var (t, p) in configs) SetRetained(t, p);
+    }
+
+    /// <summary>
+    /// <c>cmd/retire {"componentId": "…"}</c>: a part that is gone for good (a drive pulled, a NIC removed) — its discovery
+    /// configs and retained state are cleared (empty retained payloads), so Home Assistant drops its entities. A part a
+    /// source still reports is refused: it would be published again at its next change.
+    /// </summary>
+    private JsonObject HomeAssistantRetire(JsonObject? body)
+    {
+        var id = (string?)body?["componentId"] ?? throw new FormatException("retire needs {\"componentId\": \"…\"}");
+        var status = _state?.Components.FirstOrDefault(s => s.Component.Id == id);
+        if (status is not null && status.Evaluation.Verdict.State != HwState.Unknown)
+            return new JsonObject
+            {
+                ["ok"] = false, ["componentId"] = id,
+                ["message"] = $"'{id}' is still reported by a source (state {HealthWords.Name(status.Evaluation.Verdict.State)}); retire only a part that is gone",
+            };
+        var topics = new SortedSet<string>(StringComparer.Ordinal);
+        lock (_retainedLock)
+            if (_haParts.Remove(id, out var known))
+            {
+                topics.UnionWith(known.Configs);
+                topics.Add(known.StateTopic);
+            }
+        if (status is not null)
+        {
+            topics.Add(_topics.State(status.Component.HwType, id));
+            if (_ha is not null)
+                foreach (var (t, _) in HomeAssistant.PartConfigs(_o.HomeAssistantPrefix, _topics, _ha, HaPart.Of(status, _topics))) topics.Add(t);
+        }
+        // An empty retained payload deletes the retained message (and HA the entity); kept in the retained set, it is
+        // sent again after a reconnect when the broker was unreachable now. A part that comes back replaces it.
+        foreach (var t in topics) SetRetained(t, []);
+        var cleared = new JsonArray([.. topics.Select(t => (JsonNode)JsonValue.Create(t))]);
+        if (cleared.Count == 0)
+            return new JsonObject { ["ok"] = false, ["componentId"] = id, ["message"] = $"no part '{id}' is known to this agent; `healthagent retire --component {id}` clears what the broker holds" };
+        return new JsonObject { ["ok"] = true, ["componentId"] = id, ["cleared"] = cleared };
+    }
+}
