@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-need=(mosquitto mosquitto-clients smartmontools socat iproute2 openssl chromium)
+need=(mosquitto mosquitto-clients smartmontools socat iproute2 openssl chromium python3-jinja2)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -273,7 +273,7 @@ public static partial class HomeAssistant
 
     private static string Scaled(string v, double factor) => factor == 1
         ? $"{v} if {v} is number else none"
-        : $"({v} * {factor.ToString("0.############", CultureInfo.InvariantCulture)}) if {v} is number else none";
+        : $"({v} * {factor.ToString("0.############", CultureInfo.InvariantCulture)}) | round(9) if {v} is number else none";
 
     private static string Quote(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
 }
