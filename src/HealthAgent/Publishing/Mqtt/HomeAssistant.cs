@@ -112,7 +112,9 @@ public static partial class HomeAssistant
     {
         var node = Node(device.AgentId);
         var obj = MqttTopics.ObjectId(part.Id);
-        var slug = Slug(device.AgentId) + "_" + Slug(part.Id);
+        // entity ids read like the part's name (sensor.rack7_cpu1_temp); HA uses them only when it first adds the entity
+        // and numbers a clash (…_2); the unique_id, from the part's id, is what identifies the entity
+        var slug = Slug(device.AgentId) + "_" + Slug(part.Name);
 
         var problem = Common("binary_sensor", $"{node}_{obj}", slug + "_problem", part.Name + " problem", part.StateTopic, topics, device);
         problem["device_class"] = "problem";
@@ -127,7 +129,8 @@ public static partial class HomeAssistant
         {
             var map = MapUnit(m.Unit)!;
             var rid = MqttTopics.ObjectId(m.Name);
-            var sensor = Common("sensor", $"{node}_{obj}_{rid}", slug + "_" + Slug(m.Name), SensorName(part.Name, m.Name), part.StateTopic, topics, device);
+            var primary = IsPrimary(m.Name);
+            var sensor = Common("sensor", $"{node}_{obj}_{rid}", primary ? slug : slug + "_" + Slug(Words(m.Name)), primary ? part.Name : part.Name + " " + Words(m.Name), part.StateTopic, topics, device);
             if (map.DeviceClass is not null) sensor["device_class"] = map.DeviceClass;
             sensor["unit_of_measurement"] = map.Unit;
             sensor["state_class"] = map.StateClass;
@@ -252,8 +255,8 @@ public static partial class HomeAssistant
             && (l.Unit is null || MapUnit(l.Unit)?.Unit == MapUnit(m.Unit)?.Unit && MapUnit(l.Unit)?.Factor == MapUnit(m.Unit)?.Factor)
             && (l.Name.StartsWith(m.Name, StringComparison.Ordinal) || !measurements.Any(o => o != m && l.Name.StartsWith(o.Name, StringComparison.Ordinal))))];
 
-    private static string SensorName(string part, string reading) =>
-        reading is "value" or "reading" or "readingCelsius" ? part : part + " " + Words(reading);
+    /// <summary>The part's own measurement (hwmon "value", Redfish "reading"/"readingCelsius"): the sensor is named after the part.</summary>
+    private static bool IsPrimary(string reading) => reading is "value" or "reading" or "readingCelsius";
 
     /// <summary>"percentageUsed" → "percentage used".</summary>
     private static string Words(string camel)

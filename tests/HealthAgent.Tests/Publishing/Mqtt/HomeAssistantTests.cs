@@ -52,13 +52,14 @@ public class HomeAssistantTests
         var (problemTopic, problem) = configs[0];
         Assert.Equal("homeassistant/binary_sensor/healthagent_rack7/redfish_bmc_temp_1_Temp_cpu1/config", problemTopic);
         Assert.Equal("problem", (string?)problem["device_class"]);
-        Assert.Equal("binary_sensor.rack7_redfish_bmc_temp_1_temp_cpu1_problem", (string?)problem["default_entity_id"]);
+        Assert.Equal("binary_sensor.rack7_cpu1_temp_problem", (string?)problem["default_entity_id"]);
         Assert.Null(problem["object_id"]);
         var (_, sensor) = configs[1];
         Assert.Equal("temperature", (string?)sensor["device_class"]);
         Assert.Equal("°C", (string?)sensor["unit_of_measurement"]);
         Assert.Equal("measurement", (string?)sensor["state_class"]);
         Assert.Equal("CPU1 Temp", (string?)sensor["name"]);
+        Assert.Equal("sensor.rack7_cpu1_temp", (string?)sensor["default_entity_id"]);
         Assert.Equal("healthagent_rack7_redfish_bmc_temp_1_Temp_cpu1_readingCelsius", (string?)sensor["unique_id"]); // unchanged: HA keeps the entity
         Assert.Equal(Topics.Status, (string?)sensor["availability_topic"]);
         Assert.Contains("upperCritical", (string?)sensor["json_attributes_template"], StringComparison.Ordinal);
@@ -98,6 +99,7 @@ public class HomeAssistantTests
         var names = drive.Where(c => c.Topic.Contains("/sensor/", StringComparison.Ordinal)).Select(c => (string?)c.Config["name"]).ToList();
         Assert.Equal(["nvme0 temperature", "nvme0 percentage used", "nvme0 available spare", "nvme0 power on hours"], names);
         var spare = drive.Single(c => (string?)c.Config["name"] == "nvme0 available spare").Config;
+        Assert.Equal("sensor.rack7_nvme0_available_spare", (string?)spare["default_entity_id"]);
         Assert.Equal("diagnostic", (string?)spare["entity_category"]);
         Assert.Contains("availableSpareThreshold", (string?)spare["json_attributes_template"], StringComparison.Ordinal);
         var used = drive.Single(c => (string?)c.Config["name"] == "nvme0 percentage used").Config;
