@@ -155,6 +155,40 @@ public class HomeAssistantTests
     public void WebUrl_FromTheWebViewsListenUrl(bool enabled, string listen, string? explicitUrl, string? expected) =>
         Assert.Equal(expected, HomeAssistant.WebUrl(enabled, [listen], "rack7", explicitUrl));
 
+    [Fact]
+    public void RetirementPlan_WholeAgent_ItsTreeAndItsConfigsOnly()
+    {
+        var retained = Retained(
+            ("healthagent/v1/rack7/status", "offline"), ("healthagent/v1/rack7/health", "{}"), ("healthagent/v1/rack7/state/power_supply/psu:1", "{}"),
+            ("healthagent/v1/rack70/status", "online"), // another agent whose id starts the same
+            ("homeassistant/binary_sensor/healthagent_rack7/psu_1/config", """{"state_topic":"healthagent/v1/rack7/state/power_supply/psu:1"}"""),
+            ("homeassistant/sensor/healthagent_rack7/health/config", """{"state_topic":"healthagent/v1/rack7/health"}"""),
+            ("homeassistant/sensor/healthagent_rack70/health/config", """{"state_topic":"healthagent/v1/rack70/health"}"""),
+            ("healthagent/v1/rack7/state/fan/gone", "")); // already cleared
+        Assert.Equal([
+            "healthagent/v1/rack7/health", "healthagent/v1/rack7/state/power_supply/psu:1", "healthagent/v1/rack7/status",
+            "homeassistant/binary_sensor/healthagent_rack7/psu_1/config", "homeassistant/sensor/healthagent_rack7/health/config"],
+            Retirement.Plan(retained, Topics, "homeassistant", "rack7", []));
+    }
+
+    [Fact]
+    public void RetirementPlan_OnePart_ItsStateAndTheConfigsReadingIt()
+    {
+        var retained = Retained(
+            ("healthagent/v1/rack7/state/physical_disk/smart:sda", "{}"), ("healthagent/v1/rack7/state/physical_disk/smart:sdab", "{}"),
+            ("homeassistant/binary_sensor/healthagent_rack7/smart_sda/config", """{"state_topic":"healthagent/v1/rack7/state/physical_disk/smart:sda"}"""),
+            ("homeassistant/sensor/healthagent_rack7/smart_sda_temperature/config", """{"state_topic":"healthagent/v1/rack7/state/physical_disk/smart:sda"}"""),
+            ("homeassistant/sensor/healthagent_rack7/smart_sdab_temperature/config", """{"state_topic":"healthagent/v1/rack7/state/physical_disk/smart:sdab"}"""),
+            ("homeassistant/sensor/healthagent_rack7/broken/config", "not json"));
+        Assert.Equal([
+            "healthagent/v1/rack7/state/physical_disk/smart:sda",
+            "homeassistant/binary_sensor/healthagent_rack7/smart_sda/config", "homeassistant/sensor/healthagent_rack7/smart_sda_temperature/config"],
+            Retirement.Plan(retained, Topics, "homeassistant", "rack7", ["smart:sda"]));
+    }
+
+    private static Dictionary<string, byte[]> Retained(params (string Topic, string Payload)[] items) =>
+        items.ToDictionary(i => i.Topic, i => Encoding.UTF8.GetBytes(i.Payload), StringComparer.Ordinal);
+
     // ───────────── templates, rendered by Jinja2 (the engine Home Assistant renders them with) ─────────────
 
     [Fact]

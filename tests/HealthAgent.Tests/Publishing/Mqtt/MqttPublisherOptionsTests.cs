@@ -32,12 +32,15 @@ public sealed class MqttPublisherOptionsTests : IDisposable
     {
         var errors = new List<string>();
         PublisherCatalog.BindAll(Config("""
-            { "mqtt": { "port": 0, "protocolVersion": "4", "topicPrefix": "a/#", "willDelaySeconds": 60, "password": "x", "passwordFile": "/p", "colour": 1 },
+            { "mqtt": { "port": 0, "protocolVersion": "4", "topicPrefix": "a/#", "willDelaySeconds": 60, "password": "x", "passwordFile": "/p", "colour": 1,
+                         "homeAssistantPrefix": "home+assistant", "homeAssistantWebUrl": "ftp://nvr/" },
               "kafka": {} }
             """), errors);
         Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.port:", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.protocolVersion:", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.topicPrefix:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.homeAssistantPrefix:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.homeAssistantWebUrl:", StringComparison.Ordinal) && e.Contains("ftp://nvr/", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.willDelaySeconds:", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("password or passwordFile", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.colour: unknown key", StringComparison.Ordinal));
