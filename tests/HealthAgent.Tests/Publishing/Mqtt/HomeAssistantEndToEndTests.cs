@@ -100,6 +100,8 @@ public class HomeAssistantEndToEndTests
             do retired = await CommandAsync(broker, dir, "retire", """{"componentId":"redfish:bmc:temp:1:Temp.cpu1"}""");
             while ((bool?)retired["ok"] != true && sw.Elapsed < TimeSpan.FromSeconds(10));
             Assert.True((bool?)retired["ok"], retired.ToJsonString());
+            var replySchema = JsonNode.Parse(File.ReadAllText(Path.Combine(SeedRules.RepoRoot, "docs", "schemas", "reply.json")))!["properties"]!.AsObject();
+            Assert.All(retired, kv => Assert.True(replySchema.ContainsKey(kv.Key), $"reply key '{kv.Key}' is not in docs/schemas/reply.json"));
             Assert.Equal(3, retired["cleared"]!.AsArray().Count); // problem, sensor, state topic
             configs = await WaitForConfigsAsync(broker, c => c.Count == 6);
             Assert.DoesNotContain(configs.Keys, t => t.Contains("Temp_cpu1", StringComparison.Ordinal));
