@@ -175,6 +175,25 @@ public static partial class HomeAssistant
     /// <summary>The discovery-topic level of the agent's entities: <c>healthagent_&lt;agentId&gt;</c>.</summary>
     public static string Node(string agentId) => MqttTopics.ObjectId("healthagent_" + agentId);
 
+    /// <summary>
+    /// A threshold sensor written by HealthAgent 0.1: it set <c>object_id</c> (this version never does) and its
+    /// value_template picks a limit reading (…_upperCritical, …_max). Other 0.1 configs are left alone: this version
+    /// publishes the same topics with its own config, and replacing (not deleting) keeps HA's entity and history.
+    /// </summary>
+    public static bool IsLegacyThresholdConfig(ReadOnlySpan<byte> payload)
+    {
+        try
+        {
+            return JsonNode.Parse(payload) is JsonObject o && o.ContainsKey("object_id")
+                && (string?)o["value_template"] is { } t && LegacyReading().Match(t) is { Success: true } m
+                && RoleOf(m.Groups[1].Value, null) == HaReadingRole.Limit;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException) { return false; }
+    }
+
+    [GeneratedRegex(@"selectattr\('name', 'eq', '([^']*)'\)")]
+    private static partial Regex LegacyReading();
+
     /// <summary>Topic filter matching every discovery config this agent publishes (for retiring it).</summary>
     public static string ConfigFilter(string prefix, string agentId) => $"{prefix}/+/{Node(agentId)}/+/config";
 

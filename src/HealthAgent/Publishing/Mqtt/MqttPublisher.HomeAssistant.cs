@@ -44,6 +44,28 @@ public sealed partial class MqttPublisher
         foreach (var (t, p) in configs) SetRetained(t, p);
     }
 
+    /// <summary>Subscribed at every connect with discovery on: the agent's own discovery configs, to find leftovers.</summary>
+    private string[] HomeAssistantFilters() => _o.HomeAssistantDiscovery ? [HomeAssistant.ConfigFilter(_o.HomeAssistantPrefix, _ctx.AgentId)] : [];
+
+    /// <summary>
+    /// A message under the discovery filter (true: handled). A retained threshold sensor an earlier HealthAgent left
+    /// (<c>…_upperCritical</c>, <c>…_max</c>: thresholds are attributes now) is deleted, so an upgrade leaves no
+    /// entities the hardware does not have.
+    /// </summary>
+    private bool HomeAssistantReceived(string topic, ReadOnlyMemory<byte> payload, bool retain)
+    {
+        if (_ha is null || !topic.StartsWith(_o.HomeAssistantPrefix + "/", StringComparison.Ordinal)) return false;
+        if (!retain || payload.IsEmpty || !HomeAssistant.IsLegacyThresholdConfig(payload.Span)) return true;
+        lock (_retainedLock)
+            if (_retained.ContainsKey(topic)) return true; // ours now: its current config replaces it
+        SetRetained(topic, []);
+        LogLegacyConfig(_log, topic);
+        return true;
+    }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "Home Assistant: deleted {Topic}, a threshold sensor an earlier HealthAgent left (thresholds are attributes now)")]
+    private static partial void LogLegacyConfig(Microsoft.Extensions.Logging.ILogger logger, string topic);
+
     /// <summary>
     /// <c>cmd/retire {"componentId": "…"}</c>: a part that is gone for good (a drive pulled, a NIC removed) — its discovery
     /// configs and retained state are cleared (empty retained payloads), so Home Assistant drops its entities. A part a

@@ -206,7 +206,8 @@ public sealed partial class MqttPublisher : IHealthPublisher
             _outageLogged = false;
             try
             {
-                await _client.SubscribeAsync([new MqttTopicFilter(_topics.CmdFilter, MqttQos.AtLeastOnce, NoLocal: true)], conn.Token).ConfigureAwait(false);
+                await _client.SubscribeAsync([new MqttTopicFilter(_topics.CmdFilter, MqttQos.AtLeastOnce, NoLocal: true),
+                    .. HomeAssistantFilters().Select(f => new MqttTopicFilter(f, MqttQos.AtLeastOnce, NoLocal: true))], conn.Token).ConfigureAwait(false);
                 await PublishRetainedAsync(_topics.Status, Online, conn.Token).ConfigureAwait(false);
                 _online = true;
                 Republish();
@@ -332,6 +333,7 @@ public sealed partial class MqttPublisher : IHealthPublisher
         {
             await foreach (var m in _client.Messages.ReadAllAsync(stop).ConfigureAwait(false))
             {
+                if (HomeAssistantReceived(m.Topic, m.Payload, m.Retain)) continue; // MqttPublisher.HomeAssistant.cs
                 if (!m.Topic.StartsWith(_topics.CmdPrefix, StringComparison.Ordinal)) continue;
                 var verb = m.Topic[_topics.CmdPrefix.Length..];
                 JsonObject reply;

@@ -57,6 +57,12 @@ public class HomeAssistantEndToEndTests
         await using var broker = await MosquittoBroker.StartAsync();
         using var dir = new AgentDir(broker, agentId: "rack7");
         UseHomeAssistant(dir, broker);
+        // what HealthAgent 0.1 left on the broker: a threshold sensor (deleted now) and a reading sensor (replaced)
+        foreach (var reading in new[] { "upperCritical", "readingCelsius" })
+        {
+            var legacy = $$$"""{"name":"CPU1 Temp {{{reading}}}","unique_id":"healthagent_rack7_redfish_bmc_temp_1_Temp_cpu1_{{{reading}}}","object_id":"healthagent_rack7_redfish_bmc_temp_1_Temp_cpu1_{{{reading}}}","state_topic":"{{{dir.Root}}}/state/temperature/redfish:bmc:temp:1:Temp.cpu1","device_class":"temperature","unit_of_measurement":"Cel","state_class":"measurement","value_template":"{{ (value_json.readings | selectattr('name', 'eq', '{{{reading}}}') | first).value }}","device":{"identifiers":["healthagent_rack7"],"name":"rack7","manufacturer":"HealthAgent"}}""";
+            Assert.Equal(0, (await MosquittoClients.PubAsync(broker, ["-r", "-q", "1", "-t", $"homeassistant/sensor/healthagent_rack7/redfish_bmc_temp_1_Temp_cpu1_{reading}/config", "-m", legacy])).ExitCode);
+        }
         await using (var agent = new InProcessAgent(dir, rules: SeedRules.Rules))
         {
             await agent.WaitOnlineAsync();
@@ -66,7 +72,7 @@ public class HomeAssistantEndToEndTests
             agent.Source.Set(Psu("solid green"));
 
             // 4 problem binary_sensors, 3 measurement sensors (no threshold entities), 1 health sensor
-            var configs = await WaitForConfigsAsync(broker, c => c.Count >= 8);
+            var configs = await WaitForConfigsAsync(broker, c => c.Count == 8 && !c.Values.Any(p => p.Contains("object_id", StringComparison.Ordinal)));
             Assert.Equal(8, configs.Count);
             Assert.Equal(4, configs.Keys.Count(t => t.StartsWith("homeassistant/binary_sensor/healthagent_rack7/", StringComparison.Ordinal)));
             var problems = configs.SelectMany(kv => HomeAssistantSchema.Problems(kv.Key, JsonNode.Parse(kv.Value)!.AsObject())).ToList();

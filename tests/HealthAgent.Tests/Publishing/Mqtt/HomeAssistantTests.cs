@@ -137,6 +137,19 @@ public class HomeAssistantTests
     }
 
     [Theory]
+    [InlineData("upperCritical", true)]
+    [InlineData("max", true)]
+    [InlineData("readingCelsius", false)]
+    [InlineData("value", false)]
+    public void LegacyThresholdConfig_OnlyThe01ThresholdSensors(string reading, bool legacy)
+    {
+        var old = $$$"""{"unique_id":"u","object_id":"u","state_topic":"s","value_template":"{{ (value_json.readings | selectattr('name', 'eq', '{{{reading}}}') | first).value }}"}""";
+        Assert.Equal(legacy, HomeAssistant.IsLegacyThresholdConfig(Encoding.UTF8.GetBytes(old)));
+        var current = Configs(RedfishTemp(40)).Select(c => c.Config.ToJsonString());
+        Assert.All(current, c => Assert.False(HomeAssistant.IsLegacyThresholdConfig(Encoding.UTF8.GetBytes(c))));
+    }
+
+    [Theory]
     [InlineData("rack7", "rack7")]
     [InlineData("Rack 7", "rack_7")]
     [InlineData("redfish:bmc:temp:1:Temp.cpu1", "redfish_bmc_temp_1_temp_cpu1")]
