@@ -118,7 +118,8 @@ public static partial class HomeAssistant
 
         var problem = Common("binary_sensor", $"{node}_{obj}", slug + "_problem", part.Name + " problem", part.StateTopic, topics, device);
         problem["device_class"] = "problem";
-        problem["value_template"] = "{{ 'ON' if value_json.severity in ['warning', 'critical'] else 'OFF' }}";
+        // a part the agent cannot read is unknown in HA ('None'), not "no problem"
+        problem["value_template"] = "{{ 'ON' if value_json.severity in ['warning', 'critical'] else ('None' if value_json.state == 'unknown' else 'OFF') }}";
         problem["json_attributes_topic"] = part.StateTopic;
         problem["json_attributes_template"] = "{{ {'severity': value_json.severity, 'state': value_json.state, 'code': value_json.code, 'meaning': value_json.meaning, "
             + "'action': value_json.action, 'led': value_json.led.text if value_json.led else none, 'unknown_reason': value_json.unknownReason} | tojson }}";

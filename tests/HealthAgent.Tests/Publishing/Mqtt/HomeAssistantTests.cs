@@ -219,7 +219,10 @@ public class HomeAssistantTests
             ((string)sensor["value_template"]!, hot), ((string)sensor["json_attributes_template"]!, hot),
             ((string)problem["value_template"]!, hot), ((string)problem["json_attributes_template"]!, hot),
             ((string)sensor["value_template"]!, unknown), ((string)volts["value_template"]!, voltsState),
-            ((string)volts["json_attributes_template"]!, voltsState)]);
+            ((string)volts["json_attributes_template"]!, voltsState),
+            ((string)problem["value_template"]!, HealthJson.Bytes(HealthJson.State("rack7", Status(RedfishTemp(40))))),
+            ((string)problem["value_template"]!, HealthJson.Bytes(HealthJson.State("rack7", Status(new Observation(RedfishTemp(40).Component, [], null, "BMC answered 500"))))),
+            ((string)problem["json_attributes_template"]!, HealthJson.Bytes(HealthJson.State("rack7", Status(new Observation(RedfishTemp(40).Component, [], null, "BMC answered 500")))))]);
 
         Assert.Equal("97", r[0]);
         var limits = JsonNode.Parse(r[1])!.AsObject();
@@ -233,6 +236,9 @@ public class HomeAssistantTests
         Assert.Equal("None", r[4]); // HA: 'None' sets the sensor to unknown
         Assert.Equal("1.1", r[5]); // scaled and rounded: not 1.1000000000000001
         Assert.Equal(1.4, (double)JsonNode.Parse(r[6])!["max"]!, 6);
+        Assert.Equal("OFF", r[7]);
+        Assert.Equal("None", r[8]); // unreadable: unknown in HA, not "no problem"
+        Assert.Equal("BMC answered 500", (string?)JsonNode.Parse(r[9])!["unknown_reason"]);
     }
 
     [Fact]
