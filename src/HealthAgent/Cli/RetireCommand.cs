@@ -40,14 +40,19 @@ public static class RetireCommand
         var agentId = config.Agent.EffectiveAgentId;
         var topics = new MqttTopics(mqtt.TopicPrefix, agentId);
         RetireResult result;
+        // a broker that accepts the connection and then says nothing must not hang the command
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(TimeSpan.FromSeconds(30));
         try
         {
             var client = Retirement.ClientOptions(mqtt, config, agentId);
-            result = await Retirement.RetireAsync(client, topics, mqtt.HomeAssistantPrefix, agentId, components, force, TimeSpan.FromSeconds(5), ct);
+            result = await Retirement.RetireAsync(client, topics, mqtt.HomeAssistantPrefix, agentId, components, force, TimeSpan.FromSeconds(5), deadline.Token);
         }
-        catch (Exception e) when (e is MqttException or IOException or UnauthorizedAccessException or TimeoutException or InvalidOperationException)
+        catch (Exception e) when (e is MqttException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException or TimeoutException or InvalidOperationException
+            || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
-            await error.WriteLineAsync($"retire: cannot clear agent '{agentId}' on {mqtt.Host}:{mqtt.Port}: {e.Message}");
+            var why = e is OperationCanceledException ? "the broker did not answer within 30 s" : e.Message;
+            await error.WriteLineAsync($"retire: cannot clear agent '{agentId}' on {mqtt.Host}:{mqtt.Port}: {why}");
             return 1;
         }
 

@@ -130,4 +130,20 @@ public class HomeAssistantEndToEndTests
         Assert.Equal(0, await RetireCommand.RunAsync(dir.ConfigFile, [], force: false, output, TextWriter.Null));
         Assert.Contains("Nothing retained", output.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Retire_NoBroker_SaysWhyAndExits1()
+    {
+        var dir = Directory.CreateTempSubdirectory("healthagent-retire-").FullName;
+        try
+        {
+            var config = Path.Combine(dir, "agent.json");
+            File.WriteAllText(config, $$"""{ "agentId": "x", "publishers": { "mqtt": { "host": "127.0.0.1", "port": {{MosquittoBroker.GetFreePort()}} } } }""");
+            var err = new StringWriter();
+            Assert.Equal(1, await RetireCommand.RunAsync(config, [], force: false, TextWriter.Null, err));
+            Assert.Contains("retire: cannot clear agent 'x' on 127.0.0.1:", err.ToString(), StringComparison.Ordinal);
+            Assert.Contains("refused", err.ToString(), StringComparison.OrdinalIgnoreCase);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }
