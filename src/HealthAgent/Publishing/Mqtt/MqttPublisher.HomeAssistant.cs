@@ -12,8 +12,9 @@ namespace HealthAgent.Publishing.Mqtt;
 public sealed partial class MqttPublisher
 {
     private HaDevice? _ha; // null while discovery is off
-    // part id → its discovery config topics and state topic (for cmd/retire); guarded by _retainedLock
-    private readonly Dictionary<string, (HashSet<string> Configs, string StateTopic)> _haParts = new(StringComparer.Ordinal);
+    // part id → its discovery config topics and state topic (for cmd/retire), and the name and readings they were made
+    // from; guarded by _retainedLock
+    private readonly Dictionary<string, (HashSet<string> Configs, string StateTopic, string Shape)> _haParts = new(StringComparer.Ordinal);
 
     /// <summary>The Home Assistant device (null when discovery is off).</summary>
     public HaDevice? HomeAssistantDevice => _ha;
@@ -29,17 +30,22 @@ public sealed partial class MqttPublisher
         SetRetained(topic, payload);
     }
 
-    /// <summary>On every state publish: the part's configs (unchanged ones are not sent again), so readings that appear
-    /// later (a channel unknown at the first poll) get their sensor too.</summary>
+    /// <summary>On a state publish: the part's configs when its name or set of readings changed since the last time
+    /// (a reading that appears later — a channel unknown at the first poll — gets its sensor then); otherwise nothing
+    /// is built, so the 30-second reading updates cost no discovery work.</summary>
     private void HomeAssistantPart(ComponentStatus status)
     {
         if (_ha is null) return;
         var part = HaPart.Of(status, _topics);
+        var shape = part.Name + "\n" + string.Join("\n", part.Readings);
+        lock (_retainedLock)
+            if (_haParts.TryGetValue(part.Id, out var known) && known.Shape == shape) return;
         var configs = HomeAssistant.PartConfigs(_o.HomeAssistantPrefix, _topics, _ha, part).ToList();
         lock (_retainedLock)
         {
-            if (!_haParts.TryGetValue(part.Id, out var known)) _haParts[part.Id] = known = (new HashSet<string>(StringComparer.Ordinal), part.StateTopic);
-            foreach (var (t, _) in configs) known.Configs.Add(t);
+            var topics = _haParts.TryGetValue(part.Id, out var known) ? known.Configs : new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (t, _) in configs) topics.Add(t);
+            _haParts[part.Id] = (topics, part.StateTopic, shape);
         }
         foreach (var (t, p) in configs) SetRetained(t, p);
     }
