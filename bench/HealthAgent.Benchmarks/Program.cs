@@ -4,7 +4,9 @@ using HealthAgent.Benchmarks;
 
 // `dotnet run -c Release -- quick [polls] [hwmon refreshPolls] [scenario substring]`: a CPU-time/allocation harness without BenchmarkDotNet
 // (process CPU time from clock_gettime(CLOCK_PROCESS_CPUTIME_ID) and GC.GetTotalAllocatedBytes around each poll only);
+// `-- drain PORT [ROWS] [PAYLOAD_BYTES]`: outbox drain to a real broker (OutboxDrain.cs, bench/mqtt-bench.sh);
 // otherwise BenchmarkDotNet (e.g. `-- --filter '*' --job short`).
+if (args.Length > 0 && args[0] == "drain") return await OutboxDrain.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "quick")
 {
     var polls = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000;

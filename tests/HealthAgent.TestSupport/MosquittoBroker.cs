@@ -65,6 +65,14 @@ public sealed class MosquittoBroker : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>
+    /// SIGSTOP: the broker freezes with every TCP connection open — a dead broker (or a dead path to it) that a client
+    /// can only notice by its keep-alive. <see cref="Resume"/> (SIGCONT) lets it go on.
+    /// </summary>
+    public void Pause() => ProcessRunner.SendSignal(_process?.Id ?? throw new InvalidOperationException("not started"), 19);
+
+    public void Resume() => ProcessRunner.SendSignal(_process?.Id ?? throw new InvalidOperationException("not started"), 18);
+
     public static async Task<MosquittoBroker> StartAsync(MosquittoBrokerOptions? options = null)
     {
         options ??= new MosquittoBrokerOptions();

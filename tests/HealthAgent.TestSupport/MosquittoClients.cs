@@ -54,6 +54,9 @@ public static class ProcessRunner
 
     /// <summary>Sends SIGTERM (15) so the process can shut down cleanly.</summary>
     public static void SendSigterm(int pid) => _ = kill(pid, 15);
+
+    /// <summary>Sends a signal by number (x86-64 Linux: 9 KILL, 15 TERM, 18 CONT, 19 STOP).</summary>
+    public static void SendSignal(int pid, int signal) => _ = kill(pid, signal);
 }
 
 /// <summary>Helpers around Debian's `mosquitto-clients` (mosquitto_pub / mosquitto_sub).</summary>

@@ -1,7 +1,5 @@
 using System.CommandLine;
 using HealthAgent.Config;
-using HealthAgent.Mqtt;
-using HealthAgent.Publishing;
 using HealthAgent.Publishing.Mqtt;
 
 namespace HealthAgent.Cli;
@@ -27,15 +25,9 @@ public static class RetireCommand
     public static async Task<int> RunAsync(string? configPath, IReadOnlyList<string> components, bool force, TextWriter output, TextWriter error, CancellationToken ct = default)
     {
         AgentConfig config;
-        var errors = new List<string>();
-        MqttPublisherOptions mqtt;
-        try
-        {
-            config = AgentConfig.Load(configPath);
-            mqtt = (MqttPublisherOptions)PublisherCatalog.BindAll(config, errors)["mqtt"];
-        }
+        try { config = AgentConfig.Load(configPath); }
         catch (ConfigException e) { await error.WriteLineAsync(e.Message); return 2; }
-        if (errors.Count > 0) { await error.WriteLineAsync(string.Join(Environment.NewLine, errors)); return 2; }
+        var mqtt = (MqttPublisherOptions)config.Publishers["mqtt"];
 
         var agentId = config.Agent.EffectiveAgentId;
         var topics = new MqttTopics(mqtt.TopicPrefix, agentId);
@@ -48,10 +40,11 @@ public static class RetireCommand
             var client = Retirement.ClientOptions(mqtt, config, agentId);
             result = await Retirement.RetireAsync(client, topics, mqtt.HomeAssistantPrefix, agentId, components, force, TimeSpan.FromSeconds(5), deadline.Token);
         }
-        catch (Exception e) when (e is MqttException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException or TimeoutException or InvalidOperationException
+        catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or IOException or UnauthorizedAccessException
+            or ArgumentException or System.Security.Cryptography.CryptographicException // a bad CA file, key or fingerprint
             || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
-            var why = e is OperationCanceledException ? "the broker did not answer within 30 s" : e.Message;
+            var why = e is OperationCanceledException ? "the broker did not answer within 30 s" : MqttConnection.Describe(e);
             await error.WriteLineAsync($"retire: cannot clear agent '{agentId}' on {mqtt.Host}:{mqtt.Port}: {why}");
             return 1;
         }

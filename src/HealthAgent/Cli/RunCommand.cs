@@ -41,15 +41,8 @@ public static class RunCommand
     public static async Task<int> RunAsync(string? configPath, CancellationToken ct)
     {
         AgentConfig config;
-        var errors = new List<string>();
-        try
-        {
-            config = AgentConfig.Load(configPath);
-            PublisherCatalog.BindAll(config, errors);
-            WebOptions.FromConfig(config, errors);
-        }
+        try { config = AgentConfig.Load(configPath); }
         catch (ConfigException e) { await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false); return 1; }
-        if (errors.Count > 0) { await Console.Error.WriteLineAsync(new ConfigException(errors).Message).ConfigureAwait(false); return 1; }
 
         ConfigureThreadPool();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
@@ -105,7 +98,7 @@ internal sealed partial class AgentService(AgentConfig config, HealthPipeline pi
         var log = loggers.CreateLogger("HealthAgent");
         LogConfig(log, config.Source, config.StateDirectory, config.Rules.Version);
         // The System Health Monitoring view, when web.enabled: it reads the pipeline through IHealthState.
-        var webOptions = WebOptions.FromConfig(config, new List<string>());
+        var webOptions = config.Web;
         await using var web = webOptions.Enabled ? await StartWebAsync(webOptions, log, stoppingToken).ConfigureAwait(false) : null;
         await pipeline.RunAsync(stoppingToken).ConfigureAwait(false);
     }

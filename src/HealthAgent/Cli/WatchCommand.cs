@@ -1,6 +1,10 @@
+using System.Buffers;
 using System.CommandLine;
 using System.Globalization;
-using HealthAgent.Mqtt;
+using System.Threading.Channels;
+using HealthAgent.Publishing.Mqtt;
+using MQTTnet;
+using MQTTnet.Protocol;
 using Spectre.Console;
 
 namespace HealthAgent.Cli;
@@ -53,42 +57,53 @@ public static class WatchCommand
     public static async Task<int> RunAsync(Settings s, TextWriter output, TextWriter error, CancellationToken ct)
     {
         var board = new WatchBoard(s.Prefix, s.Filter);
-        var options = new MqttClientOptions
+        var options = new MqttConnection(s.Host, s.Port, true, "healthagent-watch-" + Guid.NewGuid().ToString("N")[..8])
         {
-            Host = s.Host, Port = s.Port, ClientId = "healthagent-watch-" + Guid.NewGuid().ToString("N")[..8], CleanStart = true,
-            KeepAliveSeconds = 30, Username = s.Username, Password = s.Password,
+            KeepAliveSeconds = 30, Username = s.Username, Password = s.Password, ConnectTimeout = TimeSpan.FromSeconds(5),
+        }.Build();
+        // MQTTnet's handler only queues a copy (never block inside its handlers); a slow terminal loses the oldest.
+        var messages = Channel.CreateBounded<Message>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        using var client = new MqttClientFactory().CreateMqttClient();
+        client.ApplicationMessageReceivedAsync += e =>
+        {
+            messages.Writer.TryWrite(new Message(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload.ToArray()));
+            return Task.CompletedTask;
         };
-        await using var client = new MqttClient(options);
-        try { await ConnectAsync(client, board, ct).ConfigureAwait(false); }
+        try { await ConnectAsync(client, options, board, ct).ConfigureAwait(false); }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            error.WriteLine($"watch: cannot connect to {s.Host}:{s.Port}: {e.Message}");
+            error.WriteLine($"watch: cannot connect to {s.Host}:{s.Port}: {MqttConnection.Describe(e)}");
             return 1;
         }
-        var reconnect = Task.Run(() => KeepConnectedAsync(client, board, error, ct), ct);
+        var reconnect = Task.Run(() => KeepConnectedAsync(client, options, board, error, ct), ct);
         try
         {
-            if (s.Json) await JsonLoopAsync(client, board, output, ct).ConfigureAwait(false);
-            else await TableLoopAsync(client, board, output, ct).ConfigureAwait(false);
+            if (s.Json) await JsonLoopAsync(messages.Reader, board, output, ct).ConfigureAwait(false);
+            else await TableLoopAsync(messages.Reader, board, output, ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) { }
         try { await reconnect.ConfigureAwait(false); } catch (OperationCanceledException) { }
         try
         {
             using var bye = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await client.DisconnectAsync(ct: bye.Token).ConfigureAwait(false);
+            await client.DisconnectAsync(cancellationToken: bye.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException) { }
         return 0;
     }
 
-    private static async Task ConnectAsync(MqttClient client, WatchBoard board, CancellationToken ct)
+    private sealed record Message(string Topic, byte[] Payload);
+
+    private static async Task ConnectAsync(IMqttClient client, MqttClientOptions options, WatchBoard board, CancellationToken ct)
     {
-        await client.ConnectAsync(ct).ConfigureAwait(false);
-        await client.SubscribeAsync(board.TopicFilters.Select(f => new MqttTopicFilter(f, MqttQos.AtLeastOnce)).ToArray(), ct).ConfigureAwait(false);
+        var r = await client.ConnectAsync(options, ct).ConfigureAwait(false);
+        if (r.ResultCode != MqttClientConnectResultCode.Success) throw new InvalidOperationException("refused: " + MqttConnection.Describe(r));
+        var sub = new MqttClientSubscribeOptionsBuilder();
+        foreach (var f in board.TopicFilters) sub.WithTopicFilter(t => t.WithTopic(f).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce));
+        await client.SubscribeAsync(sub.Build(), ct).ConfigureAwait(false);
     }
 
-    private static async Task KeepConnectedAsync(MqttClient client, WatchBoard board, TextWriter error, CancellationToken ct)
+    private static async Task KeepConnectedAsync(IMqttClient client, MqttClientOptions options, WatchBoard board, TextWriter error, CancellationToken ct)
     {
         var delay = TimeSpan.FromSeconds(1);
         while (!ct.IsCancellationRequested)
@@ -97,24 +112,25 @@ public static class WatchCommand
             if (client.IsConnected) { delay = TimeSpan.FromSeconds(1); continue; }
             try
             {
-                await ConnectAsync(client, board, ct).ConfigureAwait(false);
+                await ConnectAsync(client, options, board, ct).ConfigureAwait(false);
                 error.WriteLine("watch: reconnected");
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                error.WriteLine($"watch: reconnect failed ({e.Message}); retrying in {delay.TotalSeconds:0} s");
+                // includes MQTTnet's "connect/disconnect is pending" right after a drop: the next round retries
+                error.WriteLine($"watch: reconnect failed ({MqttConnection.Describe(e)}); retrying in {delay.TotalSeconds:0} s");
                 await Task.Delay(delay, ct).ConfigureAwait(false);
-                delay = TimeSpan.FromSeconds(Math.Min(30, delay.TotalSeconds * 2));
+                delay = TimeSpan.FromSeconds(Math.Min(5, delay.TotalSeconds * 2));
             }
         }
     }
 
-    private static async Task JsonLoopAsync(MqttClient client, WatchBoard board, TextWriter output, CancellationToken ct)
+    private static async Task JsonLoopAsync(ChannelReader<Message> messages, WatchBoard board, TextWriter output, CancellationToken ct)
     {
-        await foreach (var m in client.Messages.ReadAllAsync(ct).ConfigureAwait(false))
+        await foreach (var m in messages.ReadAllAsync(ct).ConfigureAwait(false))
         {
             var now = DateTimeOffset.UtcNow;
-            if (board.Apply(m.Topic, m.Payload.Span, now) is { } row)
+            if (board.Apply(m.Topic, m.Payload, now) is { } row)
             {
                 await output.WriteLineAsync(WatchBoard.ToJsonLine(row, now)).ConfigureAwait(false);
                 await output.FlushAsync(ct).ConfigureAwait(false);
@@ -122,7 +138,7 @@ public static class WatchCommand
         }
     }
 
-    private static async Task TableLoopAsync(MqttClient client, WatchBoard board, TextWriter output, CancellationToken ct)
+    private static async Task TableLoopAsync(ChannelReader<Message> messages, WatchBoard board, TextWriter output, CancellationToken ct)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
         var table = Render(board, DateTimeOffset.UtcNow);
@@ -135,9 +151,9 @@ public static class WatchCommand
                 tick.CancelAfter(TimeSpan.FromSeconds(1));
                 try
                 {
-                    var m = await client.Messages.ReadAsync(tick.Token).ConfigureAwait(false);
-                    board.Apply(m.Topic, m.Payload.Span, DateTimeOffset.UtcNow);
-                    while (client.Messages.TryRead(out var more)) board.Apply(more.Topic, more.Payload.Span, DateTimeOffset.UtcNow);
+                    var m = await messages.ReadAsync(tick.Token).ConfigureAwait(false);
+                    board.Apply(m.Topic, m.Payload, DateTimeOffset.UtcNow);
+                    while (messages.TryRead(out var more)) board.Apply(more.Topic, more.Payload, DateTimeOffset.UtcNow);
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
                 ctx.UpdateTarget(Render(board, DateTimeOffset.UtcNow));

@@ -1,6 +1,8 @@
-using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
+using HealthAgent.Publishing;
 using HealthAgent.Rules;
 using HealthAgent.Sources;
+using HealthAgent.Web;
 using Microsoft.Extensions.Configuration;
 
 namespace HealthAgent.Config;
@@ -16,86 +18,97 @@ public sealed class ConfigException(IReadOnlyList<string> errors)
 /// agent.json bound and validated: the file given with --config, else ./agent.json, else /etc/healthagent/agent.json,
 /// else the defaults built into the binary. Environment variables override it (HEALTHAGENT_ prefix, "__" between
 /// levels: HEALTHAGENT_PUBLISHERS__MQTT__HOST=broker).
+/// <para>Strict and in one round: the JSON document and every override are checked against agent.schema.json
+/// (<see cref="ConfigSchema"/>: unknown keys, wrong JSON types, values that do not parse), every options type is bound
+/// once by the source-generated binder (no reflection, so the Native AOT binary binds lists and dictionaries too) and
+/// validated; all problems are listed together.</para>
 /// </summary>
 public sealed class AgentConfig
 {
     public const string EnvPrefix = "HEALTHAGENT_";
-    /// <summary>What binding reads of an options type (kept by the trimmer wherever a type flows into Bind).</summary>
-    public const DynamicallyAccessedMemberTypes BoundMembers = DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties;
     public static readonly string[] DefaultPaths = ["agent.json", "/etc/healthagent/agent.json"];
 
-    private AgentConfig(string source, string baseDirectory, IConfigurationRoot root, AgentOptions agent, RuleSet rules, IReadOnlyDictionary<string, SourceOptions> sources)
+    // agent.json may carry comments and trailing commas, as the configuration JSON provider allows.
+    private static readonly JsonDocumentOptions JsonOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
+
+    private AgentConfig(string source, string baseDirectory, AgentOptions agent, RuleSet rules, IReadOnlyDictionary<string, SourceOptions> sources,
+        IReadOnlyDictionary<string, PublisherOptions> publishers, WebOptions web)
     {
         Source = source;
         BaseDirectory = baseDirectory;
-        Root = root;
         Agent = agent;
         Rules = rules;
         Sources = sources;
+        Publishers = publishers;
+        Web = web;
     }
 
     /// <summary>The file the configuration came from, or "embedded:agent.json".</summary>
     public string Source { get; }
     /// <summary>Relative paths in the configuration are relative to this directory.</summary>
     public string BaseDirectory { get; }
-    public IConfigurationRoot Root { get; }
     public AgentOptions Agent { get; }
     public RuleSet Rules { get; }
     /// <summary>Options of every catalogued source, by catalog key (enabled or not).</summary>
     public IReadOnlyDictionary<string, SourceOptions> Sources { get; }
+    /// <summary>Options of every catalogued publisher, by catalog key (enabled or not).</summary>
+    public IReadOnlyDictionary<string, PublisherOptions> Publishers { get; }
+    /// <summary>The web view's options (<c>web</c>).</summary>
+    public WebOptions Web { get; }
 
     public string ResolvePath(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(BaseDirectory, path));
     public string StateDirectory => ResolvePath(Agent.StateDirectory);
 
-    /// <summary>Binds a section (e.g. "publishers:mqtt") strictly into T and validates it, adding errors to the list.</summary>
-    public T Bind<[DynamicallyAccessedMembers(BoundMembers)] T>(string key, ICollection<string> errors) where T : class, new() => BindSection<T>(Root.GetSection(key), DisplayPath(key), errors);
-
-    /// <summary>Loads, binds and validates everything; throws <see cref="ConfigException"/> listing every problem.</summary>
+    /// <summary>Loads, checks, binds and validates everything; throws <see cref="ConfigException"/> listing every problem.</summary>
     public static AgentConfig Load(string? path, IDictionary<string, string?>? overrides = null)
     {
         var errors = new List<string>();
-        var builder = new ConfigurationBuilder();
         string source, baseDir;
+        byte[] json;
         var file = path ?? DefaultPaths.FirstOrDefault(File.Exists);
         if (file is not null)
         {
             if (!File.Exists(file)) throw new ConfigException([$"{file}: configuration file not found"]);
             source = Path.GetFullPath(file);
             baseDir = Path.GetDirectoryName(source)!;
-            builder.AddJsonStream(new MemoryStream(File.ReadAllBytes(file)));
+            json = File.ReadAllBytes(file);
         }
         else
         {
             source = "embedded:agent.json";
             baseDir = Environment.CurrentDirectory;
-            builder.AddJsonStream(typeof(AgentConfig).Assembly.GetManifestResourceStream("agent.json")!);
+            using var embedded = typeof(AgentConfig).Assembly.GetManifestResourceStream("agent.json")!;
+            using var copy = new MemoryStream();
+            embedded.CopyTo(copy);
+            json = copy.ToArray();
         }
-        builder.AddEnvironmentVariables(EnvPrefix);
+        try
+        {
+            using var doc = JsonDocument.Parse(json, JsonOptions);
+            ConfigSchema.CheckDocument(doc.RootElement, errors);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ConfigException(errors.Count > 0 ? errors : ["(root): expected an object, got null"]); // nothing to bind
+        }
+        catch (JsonException e) { throw new ConfigException([$"{source}: not valid JSON: {e.Message}"]); }
+
+        var builder = new ConfigurationBuilder().AddJsonStream(new MemoryStream(json)).AddEnvironmentVariables(EnvPrefix);
         if (overrides is not null) builder.AddInMemoryCollection(overrides);
         IConfigurationRoot root;
         try { root = builder.Build(); }
-        catch (Exception e) when (e is FormatException or InvalidDataException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is FormatException or InvalidDataException or JsonException)
         {
             throw new ConfigException([$"{source}: not valid JSON: {e.InnerException?.Message ?? e.Message}"]);
         }
+        foreach (var (key, value) in EnvironmentOverrides())
+            ConfigSchema.CheckOverride(key, value, $"environment {EnvPrefix}{key.Replace(":", "__", StringComparison.Ordinal)}", errors);
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+            ConfigSchema.CheckOverride(key, value, "override", errors);
 
-        var known = new HashSet<string>(["$schema", "agentId", "stateDirectory", "rulesDirectory", "logLevel", "sources", "publishers", "web"], StringComparer.OrdinalIgnoreCase);
-        foreach (var child in root.GetChildren().Where(c => !known.Contains(c.Key)))
-            errors.Add($"{child.Key}: unknown key (known: {string.Join(", ", known.Where(k => k != "$schema"))})");
-
-        var agent = BindSection<AgentOptions>(root, "", errors, skip: ["$schema", "sources", "publishers", "web"]);
-
-        var sources = new Dictionary<string, SourceOptions>(StringComparer.Ordinal);
-        var sourcesSection = root.GetSection("sources");
-        foreach (var child in sourcesSection.GetChildren().Where(c => !SourceCatalog.All.Any(d => string.Equals(d.Key, c.Key, StringComparison.OrdinalIgnoreCase))))
-            errors.Add($"sources.{child.Key}: unknown source (known: {string.Join(", ", SourceCatalog.All.Select(d => d.Key))})");
-        foreach (var d in SourceCatalog.All)
-        {
-            var o = (SourceOptions)Activator.CreateInstance(d.OptionsType)!;
-            var section = sourcesSection.GetSection(d.Key);
-            BindInto(section, o, d.OptionsType, "sources." + d.Key, errors);
-            sources[d.Key] = o;
-        }
+        // Each options type bound once, by a non-generic call the configuration binding generator compiles.
+        var typeErrors = errors.Select(e => e[..e.IndexOf(':', StringComparison.Ordinal)]).ToList();
+        var agent = Bind("", () => root.Get<AgentOptions>(), typeErrors, errors);
+        var sources = SourceCatalog.All.ToDictionary(d => d.Key, d => Bind("sources." + d.Key, () => d.Bind(root.GetSection("sources:" + d.Key)), typeErrors, errors), StringComparer.Ordinal);
+        var publishers = PublisherCatalog.All.ToDictionary(d => d.Key, d => Bind("publishers." + d.Key, () => d.Bind(root.GetSection("publishers:" + d.Key)), typeErrors, errors), StringComparer.Ordinal);
+        var web = Bind("web", () => root.GetSection("web").Get<WebOptions>(), typeErrors, errors);
 
         // Rules: an explicit directory must exist; without one, ./rules beside the config, else the embedded seed tables.
         RuleSet? rules;
@@ -106,43 +119,39 @@ public sealed class AgentConfig
         errors.AddRange(ruleErrors.Select(e => "rules: " + e));
 
         if (errors.Count > 0) throw new ConfigException(errors);
-        return new AgentConfig(source, baseDir, root, agent, rules!, sources);
+        return new AgentConfig(source, baseDir, agent, rules!, sources, publishers, web);
     }
 
-    private static string DisplayPath(string key) => key.Replace(':', '.');
-
-    private static T BindSection<[DynamicallyAccessedMembers(BoundMembers)] T>(IConfiguration section, string path, ICollection<string> errors, string[]? skip = null) where T : class, new()
+    /// <summary>The HEALTHAGENT_* variables as configuration keys ("__" → ":"), as the environment provider reads them.</summary>
+    private static IEnumerable<(string Key, string? Value)> EnvironmentOverrides()
     {
-        var o = new T();
-        BindInto(section, o, typeof(T), path, errors, skip);
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+            if (e.Key is string k && k.StartsWith(EnvPrefix, StringComparison.OrdinalIgnoreCase))
+                yield return (k[EnvPrefix.Length..].Replace("__", ":", StringComparison.Ordinal), e.Value as string);
+    }
+
+    /// <summary>
+    /// Binds one section (null when absent: the defaults) and validates it. What the schema check already reported is
+    /// not reported again: a conversion at that path, or a validation message under it (an array bound into a
+    /// dictionary says more about the wrong type than about its entries). One fault, one message.
+    /// </summary>
+    private static T Bind<T>(string path, Func<T?> bind, List<string> typeErrors, List<string> errors) where T : class, IValidatable, new()
+    {
+        T o;
+        try { o = bind() ?? new T(); }
+        catch (InvalidOperationException e)
+        {
+            if (!typeErrors.Any(p => Covers(path, p) || Covers(p, path)))
+                errors.Add($"{(path.Length == 0 ? "(root)" : path)}: {e.InnerException?.Message ?? e.Message}");
+            return new T();
+        }
+        var problems = new List<string>();
+        o.Validate(path, problems);
+        errors.AddRange(problems.Where(m => !typeErrors.Any(p => Covers(p, m[..Math.Max(0, m.IndexOf(':', StringComparison.Ordinal))]))));
         return o;
     }
 
-    // The reflection binder walks the options types' properties, and theirs (lists of endpoints, users…): all in
-    // healthagent.dll, which the trimmed publish keeps whole (TrimmerRootAssembly in HealthAgent.csproj). The
-    // source-generated binder cannot bind the catalog's options through a Type.
-    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "options types live in healthagent.dll, a trimmer root assembly")]
-    private static void BindInto(IConfiguration section, object target, [DynamicallyAccessedMembers(BoundMembers)] Type type, string path, ICollection<string> errors, string[]? skip = null)
-    {
-        // Strict: a key the options type does not have is an error, not silently ignored.
-        var props = type.GetProperties().Where(p => p.CanWrite).Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        foreach (var child in section.GetChildren())
-            if (!props.Contains(child.Key) && !(skip?.Contains(child.Key, StringComparer.OrdinalIgnoreCase) ?? false))
-                errors.Add($"{Prefix(path)}{child.Key}: unknown key (known: {string.Join(", ", props.Select(Camel))})");
-        try
-        {
-            var filtered = skip is null ? section : new ConfigurationBuilder().AddInMemoryCollection(
-                section.AsEnumerable(makePathsRelative: true).Where(kv => !skip.Any(s => kv.Key.StartsWith(s, StringComparison.OrdinalIgnoreCase)))).Build();
-            filtered.Bind(target, o => o.ErrorOnUnknownConfiguration = false);
-        }
-        catch (InvalidOperationException e)
-        {
-            errors.Add($"{(path.Length == 0 ? "(root)" : path)}: {e.InnerException?.Message ?? e.Message}");
-            return;
-        }
-        if (target is IValidatable v) v.Validate(path, errors);
-    }
-
-    private static string Prefix(string path) => path.Length == 0 ? "" : path + ".";
-    private static string Camel(string s) => char.ToLowerInvariant(s[0]) + s[1..];
+    /// <summary>Whether <paramref name="path"/> is <paramref name="outer"/> or lies under it ("web.users" covers "web.users[0].name").</summary>
+    private static bool Covers(string outer, string path) =>
+        outer.Length == 0 || path == outer || (path.StartsWith(outer, StringComparison.Ordinal) && path[outer.Length] is '.' or '[');
 }

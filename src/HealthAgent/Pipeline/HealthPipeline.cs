@@ -23,6 +23,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     private readonly IReadOnlyList<(ISource Source, SourceOptions Options)> _sources;
     private readonly IReadOnlyList<IHealthPublisher> _publishers;
     private readonly HealthStore _store;
+    private readonly List<(Outbox Outbox, Func<HealthEvent, OutboxEntry> Entry)> _outboxes = [];
     private readonly StateTracker _tracker;
     private readonly ILogger _log;
     private readonly ILoggerFactory _loggers;
@@ -50,6 +51,13 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         _store = new HealthStore(Path.Combine(stateDirectory, "state.db"));
         if (_store.MovedAside is { } moved) LogStoreCorrupt(_log, moved);
         _tracker = new StateTracker(new Evaluator(rules), _store.LoadConditions());
+        // Transactional outbox: an event and its outbox rows commit together (Pipeline/README.md).
+        foreach (var p in publishers.OfType<IOutboxPublisher>())
+        {
+            var outbox = _store.OpenOutbox(p.Name, p.OutboxLimits);
+            p.UseOutbox(outbox);
+            _outboxes.Add((outbox, p.ToOutboxEntry));
+        }
         _rollup = HealthRollups.Of([], _time.GetUtcNow());
         var clock = PollClock.Start(_time);
         foreach (var (s, o) in sources)
@@ -134,7 +142,8 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
             var id = obs.Component.Id;
             HealthEvent? e = null;
             if ((r.Transition is not null || r.StatusChanged) && _tracker.Accepted(id) is { } accepted)
-                e = _store.Record(id, accepted, r.Transition is { } t ? seq => CreateEvent(t, seq, now) : null);
+                e = _store.Record(id, accepted, r.Transition is { } t ? seq => CreateEvent(t, seq, now) : null, _outboxes);
+            if (e is not null) FaultInjection.EventCommitted();
 
             var publishState = r.StatusChanged || (r.ReadingsChanged && (!_lastStatePublish.TryGetValue(id, out var last) || now - last >= ReadingsRepublish));
             if (publishState) _lastStatePublish[id] = now;

@@ -8,7 +8,8 @@ namespace HealthAgent.Pipeline;
 /// <summary>
 /// The agent's own state (state.db in the state directory): the accepted condition per component (so a restart
 /// does not raise again), the event sequence number (monotonic per agent), and the event history with
-/// acknowledgements for the web view (newest <see cref="MaxHistory"/> events kept).
+/// acknowledgements for the web view (newest <see cref="MaxHistory"/> events kept), and the publishers' outboxes
+/// (<see cref="OpenOutbox"/>), written in the same transaction as the event they carry.
 /// </summary>
 public sealed class HealthStore : IDisposable
 {
@@ -30,6 +31,7 @@ public sealed class HealthStore : IDisposable
 
     public HealthStore(string path)
     {
+        Path = path;
         _db = SqliteStore.Open(path, Schema, out var moved);
         MovedAside = moved;
         _checkpointer = new WalCheckpointer(path, TimeSpan.FromSeconds(5));
@@ -39,6 +41,13 @@ public sealed class HealthStore : IDisposable
     }
 
     public string? MovedAside { get; }
+    public string Path { get; }
+
+    /// <summary>
+    /// The outbox of publisher <paramref name="name"/> (table <c>outbox_&lt;name&gt;</c> in this file), sharing this
+    /// store's connection so <see cref="Record"/> commits an event and its outbox rows together.
+    /// </summary>
+    public Outbox OpenOutbox(string name, OutboxLimits limits) => new(_db, _lock, _checkpointer, Path, name, limits);
 
     /// <summary>The last sequence number handed out.</summary>
     public long LastSeq { get { lock (_lock) return _seq; } }
@@ -61,11 +70,15 @@ public sealed class HealthStore : IDisposable
 
     /// <summary>
     /// Records an accepted condition and, when <paramref name="makeEvent"/> is given, the event it makes with the
-    /// next sequence number — condition, sequence number and history in one transaction, so a crash never reuses a
-    /// sequence number nor forgets a raised condition.
+    /// next sequence number, and that event's row in each given outbox — condition, sequence number, history and
+    /// outbox rows in one transaction, so a crash never reuses a sequence number, forgets a raised condition, nor
+    /// keeps an event in the history that no publisher will send.
     /// </summary>
-    public HealthEvent? Record(string componentId, TrackedCondition condition, Func<long, HealthEvent>? makeEvent)
+    public HealthEvent? Record(string componentId, TrackedCondition condition, Func<long, HealthEvent>? makeEvent,
+        IReadOnlyList<(Outbox Outbox, Func<HealthEvent, OutboxEntry> Entry)>? outboxes = null)
     {
+        List<(Outbox, Outbox.Pending)>? pending = null;
+        HealthEvent? result;
         lock (_lock)
         {
             using var tx = _db.BeginTransaction();
@@ -114,12 +127,17 @@ public sealed class HealthStore : IDisposable
                     trim.Parameters.AddWithValue("$n", MaxHistory);
                     trim.ExecuteNonQuery();
                 }
+                foreach (var (outbox, entry) in outboxes ?? [])
+                    (pending ??= []).Add((outbox, outbox.AddIn(tx, entry(e))));
             }
             tx.Commit();
             _checkpointer.Dirty();
+            foreach (var (outbox, p) in pending ?? []) outbox.Committed(p);
             if (e is not null) _seq = e.Seq;
-            return e;
+            result = e;
         }
+        foreach (var (outbox, p) in pending ?? []) outbox.Announce(p);
+        return result;
     }
 
     /// <summary>Newest first; unreadable rows are skipped (they cannot crash the web view).</summary>

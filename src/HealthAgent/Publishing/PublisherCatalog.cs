@@ -1,8 +1,8 @@
-using System.Diagnostics.CodeAnalysis;
 using HealthAgent.Config;
 using HealthAgent.Pipeline;
 using HealthAgent.Publishing.Mqtt;
 using HealthAgent.Publishing.Otlp;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace HealthAgent.Publishing;
@@ -22,11 +22,14 @@ public sealed record PublisherContext(
     AgentConfig Config, ILoggerFactory LoggerFactory, TimeProvider Time, string AgentId, string BootId,
     Func<IReadOnlyList<SourceStats>> SourceStats);
 
-/// <summary>One catalog entry: the agent.json key under "publishers", the options type it binds, and how to create the publisher.</summary>
-public sealed record PublisherDescriptor(string Key, Type OptionsType, Func<AgentConfig, ICollection<string>, PublisherOptions> Bind, Func<PublisherContext, PublisherOptions, IHealthPublisher> Create)
+/// <summary>
+/// One catalog entry: the agent.json key under "publishers", its options type, how to bind its section (absent: the defaults; a statically
+/// typed <c>Get&lt;TOptions&gt;()</c> the configuration binding generator compiles) and how to create the publisher.
+/// </summary>
+public sealed record PublisherDescriptor(string Key, Type OptionsType, Func<IConfiguration, PublisherOptions> Bind, Func<PublisherContext, PublisherOptions, IHealthPublisher> Create)
 {
-    public static PublisherDescriptor For<[DynamicallyAccessedMembers(AgentConfig.BoundMembers)] TOptions>(string key, Func<PublisherContext, TOptions, IHealthPublisher> create) where TOptions : PublisherOptions, new() =>
-        new(key, typeof(TOptions), (cfg, errors) => cfg.Bind<TOptions>("publishers:" + key, errors), (ctx, o) => create(ctx, (TOptions)o));
+    public static PublisherDescriptor For<TOptions>(string key, Func<IConfiguration, TOptions?> bind, Func<PublisherContext, TOptions, IHealthPublisher> create) where TOptions : PublisherOptions, new() =>
+        new(key, typeof(TOptions), c => bind(c) ?? new TOptions(), (ctx, o) => create(ctx, (TOptions)o));
 }
 
 /// <summary>
@@ -38,25 +41,11 @@ public static class PublisherCatalog
     public static readonly IReadOnlyList<PublisherDescriptor> All =
     [
         // one line per publisher
-        PublisherDescriptor.For<MqttPublisherOptions>("mqtt", (ctx, o) => new MqttPublisher(o, ctx)),
-        PublisherDescriptor.For<OtlpPublisherOptions>("otlp", (ctx, o) => OtlpPublisher.Create(o, ctx.LoggerFactory, ctx.SourceStats)),
+        PublisherDescriptor.For("mqtt", c => c.Get<MqttPublisherOptions>(), (ctx, o) => new MqttPublisher(o, ctx)),
+        PublisherDescriptor.For("otlp", c => c.Get<OtlpPublisherOptions>(), (ctx, o) => OtlpPublisher.Create(o, ctx.LoggerFactory, ctx.SourceStats)),
     ];
 
-    /// <summary>Binds and validates every publisher's options; unknown keys under "publishers" are errors.</summary>
-    public static IReadOnlyDictionary<string, PublisherOptions> BindAll(AgentConfig config, ICollection<string> errors)
-    {
-        foreach (var child in config.Root.GetSection("publishers").GetChildren())
-            if (!All.Any(d => string.Equals(d.Key, child.Key, StringComparison.OrdinalIgnoreCase)))
-                errors.Add($"publishers.{child.Key}: unknown publisher (known: {string.Join(", ", All.Select(d => d.Key))})");
-        return All.ToDictionary(d => d.Key, d => d.Bind(config, errors), StringComparer.Ordinal);
-    }
-
-    /// <summary>Creates the enabled publishers; throws <see cref="ConfigException"/> listing every problem.</summary>
-    public static IReadOnlyList<IHealthPublisher> CreateEnabled(PublisherContext ctx)
-    {
-        var errors = new List<string>();
-        var options = BindAll(ctx.Config, errors);
-        if (errors.Count > 0) throw new ConfigException(errors);
-        return All.Where(d => options[d.Key].Enabled).Select(d => d.Create(ctx, options[d.Key])).ToList();
-    }
+    /// <summary>Creates the enabled publishers from the options <see cref="AgentConfig.Load"/> bound and validated.</summary>
+    public static IReadOnlyList<IHealthPublisher> CreateEnabled(PublisherContext ctx) =>
+        All.Where(d => ctx.Config.Publishers[d.Key].Enabled).Select(d => d.Create(ctx, ctx.Config.Publishers[d.Key])).ToList();
 }

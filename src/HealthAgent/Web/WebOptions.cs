@@ -1,7 +1,5 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using HealthAgent.Config;
-using Microsoft.Extensions.Configuration;
 
 namespace HealthAgent.Web;
 
@@ -50,29 +48,6 @@ public sealed class WebOptions : IValidatable
     public IReadOnlyList<string> EffectiveUrls => Urls is { Length: > 0 } u ? u : [DefaultUrl];
     public TimeSpan SessionLifetime => TimeSpan.FromMinutes(SessionMinutes);
     public TimeSpan LoginWindow => TimeSpan.FromMinutes(LoginWindowMinutes);
-
-    /// <summary>Binds the <c>web</c> section strictly (unknown keys in users, groups and certificate included) and validates it.</summary>
-    public static WebOptions FromConfig(AgentConfig config, ICollection<string> errors)
-    {
-        var o = config.Bind<WebOptions>("web", errors);
-        CheckKeys(config.Root.GetSection("web:users"), "web.users", typeof(WebUser), errors);
-        CheckKeys(config.Root.GetSection("web:groups"), "web.groups", typeof(WebGroup), errors);
-        var cert = config.Root.GetSection("web:certificate");
-        if (cert.Exists()) CheckItemKeys(cert, "web.certificate", typeof(WebCertificate), errors);
-        return o;
-    }
-
-    private static void CheckKeys(IConfigurationSection list, string path, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type, ICollection<string> errors)
-    {
-        foreach (var item in list.GetChildren()) CheckItemKeys(item, $"{path}[{item.Key}]", type, errors);
-    }
-
-    private static void CheckItemKeys(IConfigurationSection item, string path, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type, ICollection<string> errors)
-    {
-        var known = type.GetProperties().Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        foreach (var k in item.GetChildren().Where(k => !known.Contains(k.Key)))
-            errors.Add($"{path}.{k.Key}: unknown key (known: {string.Join(", ", known.Select(n => char.ToLowerInvariant(n[0]) + n[1..]))})");
-    }
 
     public void Validate(string path, ICollection<string> errors)
     {

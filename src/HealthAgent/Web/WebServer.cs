@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using HealthAgent.Config;
 using HealthAgent.Publishing;
 using HealthAgent.Rules;
 using HealthAgent.Web.Api;
@@ -66,7 +67,7 @@ public sealed partial class WebServer : IAsyncDisposable
 
     /// <summary>
     /// Starts the web view when <paramref name="options"/> is enabled and returns it, or returns null when disabled.
-    /// Options must have been validated (<see cref="WebOptions.FromConfig"/>). Throws when a listener cannot bind.
+    /// Options must have been validated (<see cref="AgentConfig.Web"/>). Throws when a listener cannot bind.
     /// </summary>
     public static Task<WebServer?> StartAsync(WebOptions options, IHealthState state, RuleSet rules, ILoggerFactory loggers, CancellationToken ct) =>
         StartAsync(options, state, rules, loggers, new WebServerSettings(), ct);

@@ -169,7 +169,7 @@ public sealed partial class AgentBinaryTests : IDisposable
           }
         }
         """, new[] { "bogus: unknown key", "sources.toaster: unknown source", "sources.redfish.endpoints[0].url: must be an absolute https://",
-            "sources.hwmon.colour: unknown key (known: ", "sources.hwmon: often is not a valid value" })]
+            "sources.hwmon.colour: unknown key (known: ", "sources.hwmon.intervalSeconds: expected a number, got a string" })]
     [InlineData("""
         {
           "sources": { "smart": { "enabled": false } },
@@ -179,6 +179,10 @@ public sealed partial class AgentBinaryTests : IDisposable
         """, new[] { "publishers.mqtt.port: must be from 1 to 65535 (is 70000)", "publishers.otlp.protocol: must be 'grpc' or 'http/protobuf'",
             "web.urls: 'http://0.0.0.0:8080' listens beyond this machine", "web.users[0].passwordHash: not a hash",
             "web.users[0].shoeSize: unknown key (known: name, passwordHash, role, systemHealthMonitoring)" })]
+    [InlineData("""
+        { "logLevel": "Loud", "sources": { "nic": { "exclude": "eth0" } }, "publishers": { "mqtt": { "port": 0 } }, "web": { "urls": "http://127.0.0.1:9000" } }
+        """, new[] { "logLevel: unknown level 'Loud'", "sources.nic.exclude: expected an array of strings, got a string",
+            "publishers.mqtt.port: must be from 1 to 65535 (is 0)", "web.urls: expected an array of strings, got a string" })]
     public async Task Run_InvalidConfig_ExitsOneListingEveryError(string json, string[] expected)
     {
         var config = Path.Combine(_dir, "agent.json");
@@ -187,6 +191,32 @@ public sealed partial class AgentBinaryTests : IDisposable
         Assert.True(r.ExitCode == 1, $"exit {r.ExitCode}: {r.StandardError}");
         Assert.StartsWith("configuration is invalid:", r.StandardError, StringComparison.Ordinal);
         foreach (var e in expected) Assert.Contains("  " + e, r.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Snapshot_ListAndDictionaryOptions_AreBound()
+    {
+        // Under Native AOT a reflection binder leaves lists and dictionaries empty without a word: prove both bind.
+        var host = Path.Combine(SeedRules.RepoRoot, "tests/HealthAgent.Tests/testcases/ixgbe-10g-on-25g-port");
+        async Task<JsonNode> SnapshotAsync(string nic)
+        {
+            var config = Path.Combine(_dir, "agent.json");
+            await File.WriteAllTextAsync(config, $$"""
+                { "sources": { "nic": {{nic}}, "smart": { "enabled": false }, "redfish": { "enabled": false }, "frontPanel": { "enabled": false } },
+                  "publishers": { "mqtt": { "enabled": false } } }
+                """);
+            var r = await AgentCommand.RunAsync(["snapshot", "--json", "--config", config, "--host-root", host], Wait);
+            Assert.True(r.ExitCode == 0, r.StandardError);
+            return JsonNode.Parse(r.StandardOutput)!;
+        }
+        static JsonNode? Reading(JsonNode snapshot, string name) =>
+            snapshot["components"]!.AsArray().Single(c => (string?)c!["id"] == "nic:eth0")!["readings"]!.AsArray().Single(r => (string?)r!["name"] == name)!["value"];
+
+        var dictionary = await SnapshotAsync("""{ "netlink": false, "interfaces": { "eth0": { "expectedSpeedMbps": 40000 } } }""");
+        Assert.Equal((40000d, "config"), ((double)Reading(dictionary, "maxSpeedMbps")!, (string?)Reading(dictionary, "maxSpeedSource")));
+
+        var list = await SnapshotAsync("""{ "netlink": false, "exclude": ["eth0"] }""");
+        Assert.DoesNotContain(list["components"]!.AsArray(), c => (string?)c!["id"] == "nic:eth0");
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Text;
+using HealthAgent.Model;
 using HealthAgent.Pipeline;
 using Microsoft.Data.Sqlite;
 
@@ -126,5 +127,69 @@ public sealed class OutboxTests : IDisposable
         using var again = new Outbox(DbPath);
         Assert.NotNull(again.MovedAside);
         Assert.Equal(0, again.Count);
+    }
+
+    private static HealthEvent Event(long seq) => new(Guid.NewGuid(), "a", "b", seq, DateTimeOffset.UnixEpoch, EventKind.Raised, PipelineFixtures.Psu1,
+        null, "psu.problem", "psu.fault", HwState.Failed, Severity.Critical, "m", "a", [], null, null, null, null);
+
+    private static readonly TrackedCondition Raised = new("psu.fault", Severity.Critical, HwState.Failed, "psu.problem", null, DateTimeOffset.UnixEpoch);
+
+    [Fact]
+    public void Record_EventWithOutbox_HistorySeqConditionAndOutboxRowCommitTogether()
+    {
+        using var store = new HealthStore(Path.Combine(_dir, "state.db"));
+        var outbox = store.OpenOutbox("mqtt", new OutboxLimits());
+        var e = store.Record("psu:1", Raised, Event, [(outbox, ev => new OutboxEntry(ev.EventId, ev.Seq, "t/" + ev.Seq, [1, 2, 3], false))])!;
+        Assert.Equal(1, e.Seq);
+        Assert.Equal(e.EventId, Assert.Single(store.History(10, null, null)).EventId);
+        var row = Assert.Single(outbox.Peek(0, 10));
+        Assert.Equal((e.EventId, 1L, "t/1"), (row.EventId, row.Seq, row.Topic));
+        Assert.Equal(1, outbox.Count);
+    }
+
+    /// <summary>The other half of "one transaction": when the outbox row cannot be written, the event is not recorded either.</summary>
+    [Fact]
+    public void Record_OutboxRowFails_NothingOfTheEventIsCommitted()
+    {
+        using var store = new HealthStore(Path.Combine(_dir, "state.db"));
+        var outbox = store.OpenOutbox("mqtt", new OutboxLimits());
+        Assert.Throws<InvalidOperationException>(() =>
+            store.Record("psu:1", Raised, Event, [(outbox, _ => throw new InvalidOperationException("disk full"))]));
+        Assert.Empty(store.History(10, null, null));
+        Assert.Empty(store.LoadConditions());
+        Assert.Equal(0, store.LastSeq);
+        Assert.Equal(0, outbox.Count);
+        // and the store still works
+        Assert.Equal(1, store.Record("psu:1", Raised, Event, [(outbox, ev => new OutboxEntry(ev.EventId, ev.Seq, "t", [1], false))])!.Seq);
+        Assert.Equal(1, outbox.Count);
+    }
+
+    [Fact]
+    public void ImportLegacy_OutboxDbOfEarlierVersion_RowsMovedInOrderAndFileDeleted()
+    {
+        var legacy = Path.Combine(_dir, "outbox.db");
+        using (var c = new SqliteConnection($"Data Source={legacy};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            // the schema of the separate outbox.db before issue #14
+            cmd.CommandText = """
+                CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, seq INTEGER NOT NULL,
+                  topic TEXT NOT NULL, payload BLOB NOT NULL, droppable INTEGER NOT NULL, created TEXT NOT NULL);
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                INSERT INTO outbox (event_id, seq, topic, payload, droppable, created) VALUES
+                  ('6f1b7a53-8c1e-4d3e-9a55-0c2f7b1d0001', 7, 't', x'01', 0, '2026-12-01T00:00:00Z'),
+                  ('6f1b7a53-8c1e-4d3e-9a55-0c2f7b1d0002', 8, 't', x'02', 1, '2026-12-01T00:00:01Z');
+                """;
+            cmd.ExecuteNonQuery();
+        }
+        using var store = new HealthStore(Path.Combine(_dir, "state.db"));
+        var outbox = store.OpenOutbox("mqtt", new OutboxLimits());
+        outbox.Add(Entry(9)); // a row already in the new table keeps its place; imported rows follow, in their order
+        Assert.Equal(2, outbox.ImportLegacy(legacy));
+        Assert.False(File.Exists(legacy));
+        Assert.Equal([9L, 7, 8], outbox.Peek(0, 10).Select(r => r.Seq));
+        Assert.Equal(3, outbox.Count);
+        Assert.Equal(0, outbox.ImportLegacy(legacy)); // nothing left to import
     }
 }

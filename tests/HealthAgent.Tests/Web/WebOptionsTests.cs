@@ -67,7 +67,7 @@ public sealed class WebOptionsTests
         Assert.Contains(Errors(new WebOptions { Enabled = true }), e => e.Contains("healthagent passwd", StringComparison.Ordinal));
 
     [Fact]
-    public void FromConfig_UnknownNestedKeys_AreErrors()
+    public void Load_UnknownNestedKeys_AreErrors()
     {
         var dir = Directory.CreateTempSubdirectory("ha-web-cfg");
         var path = Path.Combine(dir.FullName, "agent.json");
@@ -76,10 +76,11 @@ public sealed class WebOptionsTests
                        "users": [ { "name": "ann", "passwordHash": "{{Hash}}", "role": "operator", "pasword": "oops" } ],
                        "groups": [ { "name": "noc", "role": "operator", "members": ["ann"], "systemHealthMonitoring": false } ] } }
             """);
-        var config = AgentConfig.Load(path);
-        var errors = new List<string>();
-        var o = WebOptions.FromConfig(config, errors);
-        Assert.Equal("web.users[0].pasword: unknown key (known: name, passwordHash, role, systemHealthMonitoring)", Assert.Single(errors));
+        var e = Assert.Throws<ConfigException>(() => AgentConfig.Load(path));
+        Assert.Equal("web.users[0].pasword: unknown key (known: name, passwordHash, role, systemHealthMonitoring)", Assert.Single(e.Errors));
+
+        File.WriteAllText(path, File.ReadAllText(path).Replace(", \"pasword\": \"oops\"", "", StringComparison.Ordinal));
+        var o = AgentConfig.Load(path).Web;
         Assert.Equal(["http://127.0.0.1:9000"], o.EffectiveUrls);
         Assert.Equal(15, o.SessionMinutes);
         Assert.False(o.Groups![0].SystemHealthMonitoring);
@@ -89,9 +90,7 @@ public sealed class WebOptionsTests
     [Fact]
     public void AgentJson_WebDefaults_BindWithoutErrors()
     {
-        var errors = new List<string>();
-        var o = WebOptions.FromConfig(AgentConfig.Load(null), errors);
-        Assert.Empty(errors);
+        var o = AgentConfig.Load(null).Web;
         Assert.False(o.Enabled);
         Assert.Equal([WebOptions.DefaultUrl], o.EffectiveUrls);
     }

@@ -1,6 +1,6 @@
+using System.Buffers;
 using System.Text.Json.Nodes;
 using HealthAgent.Model;
-using HealthAgent.Web;
 
 namespace HealthAgent.Publishing.Mqtt;
 
@@ -22,8 +22,7 @@ public sealed partial class MqttPublisher
     private void HomeAssistantStart(JsonObject info)
     {
         if (!_o.HomeAssistantDiscovery) return;
-        var errors = new List<string>(); // the web server reports its own configuration errors
-        var web = WebOptions.FromConfig(_ctx.Config, errors);
+        var web = _ctx.Config.Web;
         _ha = new HaDevice(_ctx.AgentId, (string?)info["vendor"], (string?)info["model"], (string?)info["agentVersion"] ?? "0",
             HomeAssistant.WebUrl(web.Enabled, web.EffectiveUrls, Environment.MachineName, _o.HomeAssistantWebUrl));
         var (topic, payload) = HomeAssistant.HealthConfig(_o.HomeAssistantPrefix, _topics, _ha);
@@ -56,17 +55,25 @@ public sealed partial class MqttPublisher
     /// <summary>
     /// A message under the discovery filter (true: handled). A retained threshold sensor an earlier HealthAgent left
     /// (<c>…_upperCritical</c>, <c>…_max</c>: thresholds are attributes now) is deleted, so an upgrade leaves no
-    /// entities the hardware does not have.
+    /// entities the hardware does not have. Called inside MQTTnet's receive handler: it only reads the payload there
+    /// (the buffer is MQTTnet's once the handler returns) and deletes on the thread pool (never block inside its
+    /// handlers, #648, #829).
     /// </summary>
-    private bool HomeAssistantReceived(string topic, ReadOnlyMemory<byte> payload, bool retain)
+    private bool HomeAssistantReceived(string topic, ReadOnlySequence<byte> payload, bool retain)
     {
         if (_ha is null || !topic.StartsWith(_o.HomeAssistantPrefix + "/", StringComparison.Ordinal)) return false;
-        if (!retain || payload.IsEmpty || !HomeAssistant.IsLegacyThresholdConfig(payload.Span)) return true;
+        if (!retain || payload.IsEmpty) return true;
+        var legacy = payload.IsSingleSegment ? HomeAssistant.IsLegacyThresholdConfig(payload.FirstSpan) : HomeAssistant.IsLegacyThresholdConfig(payload.ToArray());
+        if (legacy) _ = Task.Run(() => DeleteLegacyConfig(topic), CancellationToken.None);
+        return true;
+    }
+
+    private void DeleteLegacyConfig(string topic)
+    {
         lock (_retainedLock)
-            if (_retained.ContainsKey(topic)) return true; // ours now: its current config replaces it
+            if (_retained.ContainsKey(topic)) return; // ours now: its current config replaces it
         SetRetained(topic, []);
         LogLegacyConfig(_log, topic);
-        return true;
     }
 
     [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "Home Assistant: deleted {Topic}, a threshold sensor an earlier HealthAgent left (thresholds are attributes now)")]

@@ -1,45 +1,58 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using HealthAgent.Model;
-using HealthAgent.Mqtt;
 using HealthAgent.Pipeline;
 using Microsoft.Extensions.Logging;
-using Polly;
-using Polly.Retry;
+using MQTTnet;
+using MQTTnet.Exceptions;
+using MQTTnet.Protocol;
 
 namespace HealthAgent.Publishing.Mqtt;
 
 /// <summary>
-/// Publishes the agent's health to an MQTT broker (topic tree: README.md). Events go through the durable outbox
-/// (committed before publishing, deleted after PUBACK, replayed in order after an outage or crash); retained topics
-/// (status, health, info, state/…) are kept in memory and republished after every reconnect. Never throws on
-/// transport failure: it reconnects with jittered exponential backoff (Polly) and says once that the broker is gone.
+/// Publishes the agent's health to an MQTT broker through MQTTnet (topic tree: README.md). Events go through the
+/// transactional outbox (committed with the event, deleted after PUBACK, replayed in order after an outage or crash);
+/// retained topics (status, health, info, state/…) are kept in memory and republished after every reconnect. Never
+/// throws on transport failure: it reconnects itself (MQTTnet v5 has no managed client, #2243) with jittered backoff,
+/// notices a dead broker by its own keep-alive ping, and says once that the broker is gone.
 /// </summary>
-public sealed partial class MqttPublisher : IHealthPublisher
+public sealed partial class MqttPublisher : IOutboxPublisher
 {
-    private const int MaxInFlight = 64;
+    /// <summary>Most unacknowledged event publishes when the broker allows more (Receive Maximum, or 3.1.1).</summary>
+    public const int MaxInFlight = 256;
+    private const int ReadAhead = 512;
+    /// <summary>Longest wait between attempts while the broker cannot be reached: it is back within this (+ connect time).</summary>
+    public static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
     private static readonly byte[] Online = "online"u8.ToArray(), Offline = "offline"u8.ToArray();
 
     private readonly MqttPublisherOptions _o;
     private readonly PublisherContext _ctx;
     private readonly ILogger _log;
     private readonly MqttTopics _topics;
-    private readonly MqttClient _client;
-    private readonly Outbox _outbox;
-    private readonly ResiliencePipeline _reconnect;
+    private readonly MqttClientFactory _factory = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    // Commands are copied out of MQTTnet's receive handler and handled here: never block inside its handlers (#648, #829).
+    private readonly Channel<Command> _commandQueue = Channel.CreateBounded<Command>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly ConcurrentDictionary<string, byte[]> _retained = new(StringComparer.Ordinal);
     private readonly Lock _retainedLock = new();
     private readonly CancellationTokenSource _stop = new();
+    // `online` (after connect) and `offline` (clean stop) never cross: a stop during the connect leaves `offline` last.
+    private readonly SemaphoreSlim _statusGate = new(1, 1);
+    private readonly bool _v5;
+    private MqttClientOptions? _clientOptions;
+    private Outbox? _outbox;
     private IHealthState? _state;
     private Task _loop = Task.CompletedTask, _commands = Task.CompletedTask;
-    private volatile bool _online;
-    private CancellationTokenSource? _connection;
-    private bool _outageLogged;
-    private long _rejected;
+    private volatile IMqttClient? _client;
+    private volatile bool _online, _stopping;
+    private int _stopped;
+    private long _rejected, _commandsDropped;
+
+    private sealed record Command(string Verb, byte[] Payload, byte[]? CorrelationData);
 
     public MqttPublisher(MqttPublisherOptions options, PublisherContext ctx)
     {
@@ -47,38 +60,41 @@ public sealed partial class MqttPublisher : IHealthPublisher
         _ctx = ctx;
         _log = ctx.LoggerFactory.CreateLogger("HealthAgent.Publishing.Mqtt");
         _topics = new MqttTopics(options.TopicPrefix, ctx.AgentId);
-        _outbox = new Outbox(Path.Combine(ctx.Config.StateDirectory, "outbox.db"), options.Outbox);
-        if (_outbox.MovedAside is { } moved) LogOutboxCorrupt(_log, _outbox.Path, moved);
-        _outbox.RowsDropped += n => LogDropped(_log, n, _outbox.Dropped, _outbox.Count);
-        _client = new MqttClient(BuildClientOptions());
-        _client.ConnectionLost += OnConnectionLost;
-        _reconnect = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException || !_stop.IsCancellationRequested),
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            Delay = TimeSpan.FromSeconds(0.5),
-            MaxDelay = TimeSpan.FromSeconds(options.ReconnectMaxDelaySeconds),
-            MaxRetryAttempts = int.MaxValue,
-            OnRetry = a =>
-            {
-                if (!_outageLogged) { _outageLogged = true; LogUnreachable(_log, _o.Host, _o.Port, a.Outcome.Exception?.Message ?? "?", _outbox.Count); }
-                else LogRetry(_log, a.AttemptNumber, a.RetryDelay.TotalSeconds, a.Outcome.Exception?.Message ?? "?");
-                return ValueTask.CompletedTask;
-            },
-        }).Build();
+        _v5 = options.ProtocolVersion is "5" or "5.0";
     }
 
     public string Name => "mqtt";
     public MqttTopics Topics => _topics;
-    public Outbox Outbox => _outbox;
+    /// <summary>The event outbox (a table in state.db); set by the pipeline before start.</summary>
+    public Outbox Outbox => _outbox ?? throw new InvalidOperationException("the MQTT publisher has no outbox yet (the pipeline attaches it)");
     public bool IsOnline => _online;
     /// <summary>Events the broker refused (PUBACK reason ≥ 0x80), logged and removed from the outbox.</summary>
     public long Rejected => Interlocked.Read(ref _rejected);
+    public OutboxLimits OutboxLimits => _o.Outbox;
+
+    public void UseOutbox(Outbox outbox)
+    {
+        _outbox = outbox;
+        _outbox.RowsDropped += n => LogDropped(_log, n, outbox.Dropped, outbox.Count);
+        // Earlier versions kept the outbox in a file of its own: bring its queued events over, in order.
+        var legacy = Path.Combine(Path.GetDirectoryName(outbox.Path) ?? ".", "outbox.db");
+        try
+        {
+            if (outbox.ImportLegacy(legacy) is var n and > 0) LogLegacyImported(_log, n, legacy);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        {
+            var aside = $"{legacy}.corrupt-{DateTime.UtcNow:yyyyMMdd'T'HHmmss}";
+            try { File.Move(legacy, aside, overwrite: true); } catch (IOException) { }
+            LogOutboxCorrupt(_log, legacy, aside, e.Message);
+        }
+    }
+
+    public OutboxEntry ToOutboxEntry(HealthEvent e) =>
+        new(e.EventId, e.Seq, _topics.Event(e.Component.HwType, e.Component.Id), HealthJson.Bytes(HealthJson.Event(e)), Outbox.IsDroppable(e));
 
     private MqttClientOptions BuildClientOptions()
     {
-        var v5 = _o.ProtocolVersion is "5" or "5.0";
         var password = _o.Password;
         if (_o.PasswordFile is { } pf)
         {
@@ -87,28 +103,23 @@ public sealed partial class MqttPublisher : IHealthPublisher
             catch (IOException e) { LogPasswordFile(_log, path, e.Message); }
             catch (UnauthorizedAccessException e) { LogPasswordFile(_log, path, e.Message); }
         }
-        return new MqttClientOptions
+        return new MqttConnection(_o.Host, _o.Port, _v5, _o.ClientId is { Length: > 0 } id ? id : "healthagent-" + MqttTopics.ObjectId(_ctx.AgentId))
         {
-            Host = _o.Host,
-            Port = _o.Port,
-            ProtocolVersion = v5 ? MqttProtocolVersion.V500 : MqttProtocolVersion.V311,
-            ClientId = _o.ClientId is { Length: > 0 } id ? id : "healthagent-" + MqttTopics.ObjectId(_ctx.AgentId),
-            // Clean start: a pending QoS1 of a lost connection is not resent by the client; the outbox replays it.
+            // Clean start: MQTTnet does not resend a lost connection's QoS 1 publishes (#1096); the outbox replays them.
             CleanStart = true,
             // [MQTT-3.1.3.2.2] the will is sent at the earlier of will delay and session end: keep the session that long.
-            SessionExpirySeconds = v5 ? (uint)_o.WillDelaySeconds : 0,
+            SessionExpirySeconds = (uint)_o.WillDelaySeconds,
             KeepAliveSeconds = (ushort)_o.KeepAliveSeconds,
             Username = _o.Username,
             Password = password,
-            Will = new MqttWill { Topic = _topics.Status, Payload = Offline, Qos = MqttQos.AtLeastOnce, Retain = true, DelaySeconds = v5 ? (uint)_o.WillDelaySeconds : 0 },
-            Tls = _o.Tls is { IsOn: true } t ? new MqttTlsOptions
-            {
-                CaFile = t.CaFile is null ? null : _ctx.Config.ResolvePath(t.CaFile),
-                CertificateFile = t.CertFile is null ? null : _ctx.Config.ResolvePath(t.CertFile),
-                KeyFile = t.KeyFile is null ? null : _ctx.Config.ResolvePath(t.KeyFile),
-                PinnedSha256Fingerprint = t.CertificateFingerprint,
-            } : null,
-        };
+            Will = (_topics.Status, Offline, (uint)_o.WillDelaySeconds),
+            ConnectTimeout = TimeSpan.FromSeconds(Math.Clamp(_o.KeepAliveSeconds, 3, 10)),
+            Tls = _o.Tls is { IsOn: true } t ? new MqttTls(
+                t.CaFile is null ? null : _ctx.Config.ResolvePath(t.CaFile),
+                t.CertFile is null ? null : _ctx.Config.ResolvePath(t.CertFile),
+                t.KeyFile is null ? null : _ctx.Config.ResolvePath(t.KeyFile),
+                t.CertificateFingerprint) : null,
+        }.Build();
     }
 
     public Task StartAsync(IHealthState state, CancellationToken ct)
@@ -126,9 +137,7 @@ public sealed partial class MqttPublisher : IHealthPublisher
 
     public ValueTask PublishEventAsync(HealthEvent e, CancellationToken ct)
     {
-        var payload = HealthJson.Bytes(HealthJson.Event(e));
-        // Durable before it is published; the sender deletes it after PUBACK.
-        _outbox.Add(new OutboxEntry(e.EventId, e.Seq, _topics.Event(e.Component.HwType, e.Component.Id), payload, Outbox.IsDroppable(e)));
+        // The pipeline committed the outbox row together with the event (ToOutboxEntry): only wake the sender.
         _wake.Writer.TryWrite(true);
         return ValueTask.CompletedTask;
     }
@@ -149,118 +158,258 @@ public sealed partial class MqttPublisher : IHealthPublisher
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Clean stop: sends what the outbox holds (bounded by <paramref name="ct"/>), publishes offline, DISCONNECT.</summary>
+    /// <summary>
+    /// Clean stop, once: sends what the outbox holds (bounded by <paramref name="ct"/>), publishes <c>offline</c> (QoS 1,
+    /// waits for PUBACK), then DISCONNECT with reason 0x00 — which makes the broker discard the will [MQTT-3.14.4-3], so
+    /// subscribers see <c>offline</c> exactly once — and only then ends the connection loop.
+    /// </summary>
     public async Task StopAsync(CancellationToken ct)
     {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
+        _stopping = true; // the loop makes no new connection and publishes no `online` from here on
         try
         {
-            if (_online)
+            while (_online && _outbox is { Count: > 0 } && !ct.IsCancellationRequested)
+                await Task.Delay(20, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) { LogStopIncomplete(_log, $"{_outbox?.Count ?? 0} event(s) not sent within the stop timeout; they stay queued"); }
+        var gated = await _statusGate.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            _online = false;
+            // Connected at all (even if `online` was not published yet): say `offline` ourselves, since the
+            // DISCONNECT below discards the will.
+            if (_client is { IsConnected: true } client)
             {
-                while (_online && _outbox.Count > 0 && !ct.IsCancellationRequested)
-                    await Task.Delay(20, ct).ConfigureAwait(false);
-                using var offlineCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                offlineCts.CancelAfter(TimeSpan.FromSeconds(2));
-                await _client.PublishAsync(new MqttApplicationMessage { Topic = _topics.Status, Payload = Offline, Qos = MqttQos.AtLeastOnce, Retain = true }, offlineCts.Token).ConfigureAwait(false);
+                try
+                {
+                    using var offlineCts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                    await client.PublishAsync(Retained(_topics.Status, Offline), offlineCts.Token).ConfigureAwait(false);
+                    using var bye = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                    await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), bye.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is OperationCanceledException or MqttCommunicationException or ObjectDisposedException or InvalidOperationException)
+                {
+                    LogStopIncomplete(_log, MqttConnection.Describe(e)); // the will (if the broker got no DISCONNECT) says offline
+                }
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or MqttException or IOException or ObjectDisposedException) { LogStopIncomplete(_log, e.Message); }
-        _online = false;
+        finally { if (gated) _statusGate.Release(); }
         await _stop.CancelAsync().ConfigureAwait(false);
-        try { await _client.DisconnectAsync(MqttReasonCode.NormalDisconnection, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false); }
-        catch (Exception e) when (e is MqttException or IOException or TimeoutException or ObjectDisposedException or InvalidOperationException) { }
+        _commandQueue.Writer.TryComplete();
         await Task.WhenAll(_loop, _commands).ConfigureAwait(false);
-        LogStopped(_log, _outbox.Count);
+        LogStopped(_log, _outbox?.Count ?? 0);
     }
 
     public async ValueTask DisposeAsync()
     {
+        _stopping = true;
         if (!_stop.IsCancellationRequested) await _stop.CancelAsync().ConfigureAwait(false);
+        _commandQueue.Writer.TryComplete();
         try { await Task.WhenAll(_loop, _commands).ConfigureAwait(false); } catch (OperationCanceledException) { }
-        await _client.DisposeAsync().ConfigureAwait(false);
-        _outbox.Dispose();
+        _client?.Dispose();
         _stop.Dispose();
     }
 
     // ───────────── connection loop ─────────────
 
+    /// <summary>
+    /// Connect, serve, and on any loss start over with a fresh MQTTnet client (no "connect/disconnect is pending"
+    /// state carried over from the lost one). While the broker cannot be reached the attempts back off from 0.1 s to
+    /// <see cref="ProbeInterval"/> with jitter — a refused TCP connect is as cheap as a probe, and a broker that comes
+    /// back is found within about a second. A broker that answers but refuses (credentials, TLS, CONNACK code) backs off
+    /// exponentially up to reconnectMaxDelaySeconds instead.
+    /// </summary>
     private async Task RunAsync(CancellationToken stop)
     {
-        while (!stop.IsCancellationRequested)
+        var attempt = 0;
+        var outageLogged = false;
+        string? lastReason = null;
+        while (!stop.IsCancellationRequested && !_stopping)
         {
+            var client = _factory.CreateMqttClient();
+            using var conn = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            // Handlers only note and copy: never block inside MQTTnet's event handlers (#648, #829). A reason of
+            // NormalDisconnection can also mean a reset: any disconnect ends this connection, whoever caused it.
+            client.DisconnectedAsync += _ =>
+            {
+                _online = false;
+                try { conn.Cancel(); } catch (ObjectDisposedException) { }
+                return Task.CompletedTask;
+            };
+            client.ApplicationMessageReceivedAsync += OnMessage;
+            bool refused;
+            string reason;
             try
             {
-                await _reconnect.ExecuteAsync(async t => await _client.ConnectAsync(t).ConfigureAwait(false), stop).ConfigureAwait(false);
+                _clientOptions ??= BuildClientOptions();
+                using var connectCts = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                connectCts.CancelAfter(_clientOptions.Timeout);
+                var result = await client.ConnectAsync(_clientOptions, connectCts.Token).ConfigureAwait(false);
+                if (result.ResultCode == MqttClientConnectResultCode.Success)
+                {
+                    _client = client;
+                    attempt = 0;
+                    if (outageLogged || lastReason is not null) outageLogged = false;
+                    lastReason = null;
+                    await ServeAsync(client, result, conn.Token, stop).ConfigureAwait(false);
+                    continue;
+                }
+                refused = true;
+                reason = "refused: " + MqttConnection.Describe(result);
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested) { return; }
-            catch (Exception e) when (e is MqttException or IOException or InvalidOperationException)
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { client.Dispose(); return; }
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                // e.g. "already connected": settle and retry the loop.
-                LogRetry(_log, 0, 1, e.Message);
-                try { await Task.Delay(1000, stop).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
-                continue;
-            }
-            var conn = CancellationTokenSource.CreateLinkedTokenSource(stop);
-            Volatile.Write(ref _connection, conn);
-            if (!_client.IsConnected) conn.Cancel(); // lost between CONNACK and here
-            LogConnected(_log, _o.Host, _o.Port, _outbox.Count);
-            _outageLogged = false;
-            try
-            {
-                await _client.SubscribeAsync([new MqttTopicFilter(_topics.CmdFilter, MqttQos.AtLeastOnce, NoLocal: true),
-                    .. HomeAssistantFilters().Select(f => new MqttTopicFilter(f, MqttQos.AtLeastOnce, NoLocal: true))], conn.Token).ConfigureAwait(false);
-                await PublishRetainedAsync(_topics.Status, Online, conn.Token).ConfigureAwait(false);
-                _online = true;
-                Republish();
-                await DrainAsync(conn.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or MqttException or IOException or ObjectDisposedException)
-            {
-                if (!stop.IsCancellationRequested) LogLost(_log, e.Message, _outbox.Count);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException && !stop.IsCancellationRequested)
-            {
-                // Not a transport failure (e.g. the broker's Maximum QoS is 0): the publisher must not die silently.
-                LogUnexpected(_log, e.GetType().Name, e.Message);
-                try { await _client.DisconnectAsync(MqttReasonCode.UnspecifiedError, CancellationToken.None).ConfigureAwait(false); }
-                catch (Exception d) when (d is MqttException or IOException or ObjectDisposedException or InvalidOperationException) { }
-                try { await Task.Delay(TimeSpan.FromSeconds(_o.ReconnectMaxDelaySeconds), stop).ConfigureAwait(false); }
-                catch (OperationCanceledException) { }
+                // MqttCommunicationException (refused, reset, TLS), InvalidOperationException ("connect/disconnect is
+                // pending" right after a drop), a timeout, a bad CA file…: all retried.
+                refused = HasAuthenticationError(e) || e is ArgumentException or System.Security.Cryptography.CryptographicException;
+                reason = MqttConnection.Describe(e);
             }
             finally
             {
-                _online = false;
-                conn.Dispose();
+                if (!ReferenceEquals(_client, client)) client.Dispose();
+            }
+            _online = false;
+            if (!outageLogged) { outageLogged = true; LogUnreachable(_log, _o.Host, _o.Port, reason, _outbox?.Count ?? 0); }
+            else if (reason != lastReason) LogRetry(_log, attempt, reason);
+            lastReason = reason;
+            var delay = Backoff(attempt++, refused ? TimeSpan.FromSeconds(_o.ReconnectMaxDelaySeconds) : ProbeInterval);
+            try { await Task.Delay(delay, stop).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    private static bool HasAuthenticationError(Exception e)
+    {
+        for (var x = e; x is not null; x = x.InnerException)
+            if (x is System.Security.Authentication.AuthenticationException) return true;
+        return false;
+    }
+
+    /// <summary>Exponential from 0.1 s, capped, with "equal jitter" (half fixed, half random) so agents do not reconnect in step.</summary>
+    internal static TimeSpan Backoff(int attempt, TimeSpan cap)
+    {
+        var ceiling = Math.Min(cap.TotalSeconds, 0.1 * Math.Pow(2, Math.Min(attempt, 16)));
+        return TimeSpan.FromSeconds(ceiling / 2 + Random.Shared.NextDouble() * ceiling / 2);
+    }
+
+    private async Task ServeAsync(IMqttClient client, MqttClientConnectResult connected, CancellationToken conn, CancellationToken stop)
+    {
+        // [MQTT-3.3.4-7] no more unacknowledged QoS 1 publishes than the broker's Receive Maximum (absent: 65,535;
+        // MQTTnet does not enforce it). 3.1.1 has none: our own cap.
+        var window = Math.Min(MaxInFlight, connected.ReceiveMaximum is > 0 and var rm ? rm : MaxInFlight);
+        // [MQTT-3.1.2-21] the broker's Server Keep Alive replaces ours.
+        var keepAlive = connected.ServerKeepAlive > 0 ? connected.ServerKeepAlive : _o.KeepAliveSeconds;
+        try
+        {
+            // No Local (v5 only): our own replies on reply/… never match cmd/+, but a v5 broker need not even try.
+            var sub = new MqttClientSubscribeOptionsBuilder().WithTopicFilter(f => f.WithTopic(_topics.CmdFilter).WithAtLeastOnceQoS().WithNoLocal(_v5));
+            foreach (var filter in HomeAssistantFilters()) sub.WithTopicFilter(f => f.WithTopic(filter).WithAtLeastOnceQoS().WithNoLocal(_v5)); // MqttPublisher.HomeAssistant.cs
+            await client.SubscribeAsync(sub.Build(), conn).ConfigureAwait(false);
+            await _statusGate.WaitAsync(conn).ConfigureAwait(false);
+            try
+            {
+                if (_stopping) return; // a clean stop began meanwhile: it publishes `offline` on this connection
+                await PublishRetainedAsync(client, _topics.Status, Online, conn).ConfigureAwait(false);
+                _online = true;
+            }
+            finally { _statusGate.Release(); }
+            LogConnected(_log, _o.Host, _o.Port, _outbox?.Count ?? 0);
+            Republish();
+            using var serving = CancellationTokenSource.CreateLinkedTokenSource(conn);
+            var drain = DrainAsync(client, window, serving.Token);
+            var watchdog = WatchdogAsync(client, keepAlive, serving.Token);
+            await Task.WhenAny(drain, watchdog).ConfigureAwait(false);
+            await serving.CancelAsync().ConfigureAwait(false);
+            try { await Task.WhenAll(drain, watchdog).ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+            if (!stop.IsCancellationRequested && !_stopping) LogLost(_log, watchdog.IsCompletedSuccessfully && watchdog.Result is { } why ? why : "connection closed", _outbox?.Count ?? 0);
+        }
+        catch (Exception e) when (e is OperationCanceledException or MqttCommunicationException or ObjectDisposedException or InvalidOperationException)
+        {
+            if (!stop.IsCancellationRequested && !_stopping) LogLost(_log, MqttConnection.Describe(e), _outbox?.Count ?? 0);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException && !stop.IsCancellationRequested)
+        {
+            // Not a transport failure (e.g. the broker's Maximum QoS is 0): the publisher must not die silently.
+            LogUnexpected(_log, e.GetType().Name, e.Message);
+            try { await Task.Delay(TimeSpan.FromSeconds(_o.ReconnectMaxDelaySeconds), stop).ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+        }
+        finally
+        {
+            _online = false;
+            if (!_stopping)
+            {
+                // Abort, no DISCONNECT: the will stays armed until we are back [MQTT-3.1.2-8]. On a clean stop StopAsync
+                // has sent DISCONNECT already and disposes the client itself.
+                _client = null;
+                client.Dispose();
             }
         }
     }
 
-    private void OnConnectionLost(MqttConnectionLost lost)
+    /// <summary>
+    /// Our own keep-alive: a PINGREQ every keep-alive period that must be answered within half of it (at least 1 s).
+    /// MQTTnet pings only when nothing was sent, and a publish waiting for its PUBACK on a half-open connection would
+    /// wait forever (#2244, #2248). Returns why the connection is considered dead.
+    /// </summary>
+    private static async Task<string?> WatchdogAsync(IMqttClient client, int keepAliveSeconds, CancellationToken ct)
     {
-        _online = false;
-        try { Volatile.Read(ref _connection)?.Cancel(); } catch (ObjectDisposedException) { }
+        if (keepAliveSeconds <= 0)
+        {
+            await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+            return null;
+        }
+        var period = TimeSpan.FromSeconds(keepAliveSeconds);
+        var answer = TimeSpan.FromSeconds(Math.Max(1, keepAliveSeconds / 2.0));
+        while (true)
+        {
+            await Task.Delay(period, ct).ConfigureAwait(false);
+            using var ping = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            ping.CancelAfter(answer);
+            try { await client.PingAsync(ping.Token).ConfigureAwait(false); }
+            catch (Exception e) when (e is OperationCanceledException or MqttCommunicationTimedOutException && !ct.IsCancellationRequested)
+            {
+                return $"no PINGRESP within {answer.TotalSeconds:0.#} s (keep-alive): the broker or the path to it is dead";
+            }
+            catch (Exception e) when (e is MqttCommunicationException or InvalidOperationException or ObjectDisposedException)
+            {
+                return MqttConnection.Describe(e);
+            }
+        }
     }
 
-    /// <summary>Sends the outbox in order, up to <see cref="MaxInFlight"/> unacknowledged, deleting each row on its PUBACK.</summary>
-    private async Task DrainAsync(CancellationToken ct)
+    /// <summary>
+    /// Sends the outbox in order with up to <paramref name="window"/> unacknowledged, deleting rows once acknowledged
+    /// (in batches). MQTTnet fails the pending publishes when the connection drops; their rows stay and are replayed
+    /// on the next connection.
+    /// </summary>
+    private async Task DrainAsync(IMqttClient client, int window, CancellationToken ct)
     {
-        var inflight = new Queue<(OutboxRow Row, Task<MqttPublishResult> Ack)>();
+        var outbox = Outbox;
+        var inflight = new Queue<(OutboxRow Row, Task<MqttClientPublishResult> Ack)>();
+        var ahead = new Queue<OutboxRow>(); // rows read but not sent yet: one query per batch, not per acknowledgement
+        var acked = new List<long>();
         var last = 0L;
         try
         {
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
-                if (inflight.Count < MaxInFlight)
-                    foreach (var row in _outbox.Peek(last, MaxInFlight - inflight.Count))
+                if (ahead.Count == 0 && inflight.Count < window)
+                    foreach (var row in outbox.Peek(last, ReadAhead))
                     {
-                        inflight.Enqueue((row, _client.PublishAsync(new MqttApplicationMessage
-                        {
-                            Topic = row.Topic, Payload = row.Payload, Qos = MqttQos.AtLeastOnce, ContentType = "application/json", PayloadIsUtf8 = true,
-                        }, ct)));
+                        ahead.Enqueue(row);
                         last = row.Id;
                     }
+                while (inflight.Count < window && ahead.TryDequeue(out var next))
+                    inflight.Enqueue((next, client.PublishAsync(EventMessage(next), ct)));
                 if (inflight.Count == 0)
                 {
+                    outbox.Delete(acked);
+                    acked.Clear();
                     await _wake.Reader.ReadAsync(ct).ConfigureAwait(false);
                     continue;
                 }
@@ -269,17 +418,38 @@ public sealed partial class MqttPublisher : IHealthPublisher
                 inflight.Dequeue();
                 if (!result.IsSuccess)
                 {
+                    // [MQTT-4.4.0-2] a PUBACK ≥ 0x80 is final: resending would be refused again
                     Interlocked.Increment(ref _rejected);
-                    LogRejected(_log, r.EventId, r.Topic, result.ReasonCode.Describe());
+                    LogRejected(_log, r.EventId, r.Topic, result.ReasonCode + (result.ReasonString is { Length: > 0 } s ? $" ({s})" : ""));
                 }
-                _outbox.Delete(r.Id);
+                acked.Add(r.Id);
+                // Deleted in batches (one transaction each); a crash before a batch is deleted resends at most that many.
+                if (acked.Count >= 128)
+                {
+                    outbox.Delete(acked);
+                    acked.Clear();
+                }
             }
         }
         finally
         {
-            // The rows stay in the outbox and are replayed on the next connection.
+            outbox.Delete(acked);
             foreach (var (_, ack) in inflight) _ = ack.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
         }
+    }
+
+    private MqttApplicationMessage EventMessage(OutboxRow row)
+    {
+        var b = new MqttApplicationMessageBuilder().WithTopic(row.Topic).WithPayload(row.Payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+        if (_v5) b.WithContentType("application/json").WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData);
+        return b.Build();
+    }
+
+    private MqttApplicationMessage Retained(string topic, byte[] payload)
+    {
+        var b = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithRetainFlag();
+        if (_v5) b.WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData);
+        return b.Build();
     }
 
     // ───────────── retained topics ─────────────
@@ -296,21 +466,23 @@ public sealed partial class MqttPublisher : IHealthPublisher
 
     private void Send(string topic, byte[] payload)
     {
+        var client = _client;
+        if (client is null) return;
         try
         {
-            var t = _client.PublishAsync(new MqttApplicationMessage { Topic = topic, Payload = payload, Qos = MqttQos.AtLeastOnce, Retain = true, PayloadIsUtf8 = true }, _stop.Token);
+            var t = client.PublishAsync(Retained(topic, payload), _stop.Token);
             _ = t.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
         }
-        catch (Exception e) when (e is MqttException or ObjectDisposedException or InvalidOperationException or NotSupportedException)
+        catch (Exception e) when (e is MqttCommunicationException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
             // Not connected any more: the next connection republishes every retained topic.
         }
     }
 
-    private async Task PublishRetainedAsync(string topic, byte[] payload, CancellationToken ct)
+    private async Task PublishRetainedAsync(IMqttClient client, string topic, byte[] payload, CancellationToken ct)
     {
-        var r = await _client.PublishAsync(new MqttApplicationMessage { Topic = topic, Payload = payload, Qos = MqttQos.AtLeastOnce, Retain = true, PayloadIsUtf8 = true }, ct).ConfigureAwait(false);
-        if (!r.IsSuccess) LogRejected(_log, Guid.Empty, topic, r.ReasonCode.Describe());
+        var r = await client.PublishAsync(Retained(topic, payload), ct).ConfigureAwait(false);
+        if (!r.IsSuccess) LogRejected(_log, Guid.Empty, topic, r.ReasonCode.ToString());
     }
 
     /// <summary>Publishes every retained topic again (after a reconnect, or on cmd/republish). Returns how many.</summary>
@@ -327,17 +499,25 @@ public sealed partial class MqttPublisher : IHealthPublisher
 
     // ───────────── commands ─────────────
 
+    private Task OnMessage(MqttApplicationMessageReceivedEventArgs e)
+    {
+        var m = e.ApplicationMessage;
+        if (HomeAssistantReceived(m.Topic, m.Payload, m.Retain)) return Task.CompletedTask; // MqttPublisher.HomeAssistant.cs
+        if (!m.Topic.StartsWith(_topics.CmdPrefix, StringComparison.Ordinal)) return Task.CompletedTask;
+        // Copy: the payload buffer belongs to MQTTnet once the handler returns.
+        if (!_commandQueue.Writer.TryWrite(new Command(m.Topic[_topics.CmdPrefix.Length..], m.Payload.ToArray(), m.CorrelationData?.ToArray())))
+            if (Interlocked.Increment(ref _commandsDropped) == 1) LogCommandsDropped(_log);
+        return Task.CompletedTask;
+    }
+
     private async Task CommandsAsync(CancellationToken stop)
     {
         try
         {
-            await foreach (var m in _client.Messages.ReadAllAsync(stop).ConfigureAwait(false))
+            await foreach (var m in _commandQueue.Reader.ReadAllAsync(stop).ConfigureAwait(false))
             {
-                if (HomeAssistantReceived(m.Topic, m.Payload, m.Retain)) continue; // MqttPublisher.HomeAssistant.cs
-                if (!m.Topic.StartsWith(_topics.CmdPrefix, StringComparison.Ordinal)) continue;
-                var verb = m.Topic[_topics.CmdPrefix.Length..];
                 JsonObject reply;
-                try { reply = await HandleAsync(verb, m.Payload, stop).ConfigureAwait(false); }
+                try { reply = await HandleAsync(m.Verb, m.Payload, stop).ConfigureAwait(false); }
                 catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or ArgumentException)
                 {
                     reply = new JsonObject { ["ok"] = false, ["message"] = "bad request: " + e.Message };
@@ -347,19 +527,25 @@ public sealed partial class MqttPublisher : IHealthPublisher
                     reply = new JsonObject { ["ok"] = false, ["message"] = "failed: " + e.Message }; // e.g. the BMC refused identify
                 }
                 reply["schema"] = HealthJson.ReplySchema;
-                reply["verb"] = verb;
-                if (m.CorrelationData.Length > 0) reply["correlationData"] = Encoding.UTF8.GetString(m.CorrelationData.Span);
-                LogCommand(_log, verb, (bool?)reply["ok"] ?? false);
+                reply["verb"] = m.Verb;
+                if (m.CorrelationData is { Length: > 0 } cd) reply["correlationData"] = Encoding.UTF8.GetString(cd);
+                LogCommand(_log, m.Verb, (bool?)reply["ok"] ?? false);
+                if (_client is not { } client) continue; // the connection went away meanwhile: the caller asks again
+                var b = new MqttApplicationMessageBuilder().WithTopic(_topics.Reply(m.Verb)).WithPayload(HealthJson.Bytes(reply))
+                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+                if (_v5)
+                {
+                    // [MQTT-4.10] request/response: the reply carries the request's Correlation Data
+                    b.WithContentType("application/json").WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData)
+                        .WithUserProperty("agentId", Encoding.UTF8.GetBytes(_ctx.AgentId).AsMemory());
+                    if (m.CorrelationData is { Length: > 0 }) b.WithCorrelationData(m.CorrelationData);
+                }
                 try
                 {
-                    var r = _client.PublishAsync(new MqttApplicationMessage
-                    {
-                        Topic = _topics.Reply(verb), Payload = HealthJson.Bytes(reply), Qos = MqttQos.AtLeastOnce,
-                        CorrelationData = m.CorrelationData, ContentType = "application/json", PayloadIsUtf8 = true,
-                    }, stop);
+                    var r = client.PublishAsync(b.Build(), stop);
                     _ = r.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
                 }
-                catch (Exception e) when (e is MqttException or ObjectDisposedException or InvalidOperationException) { }
+                catch (Exception e) when (e is MqttCommunicationException or ObjectDisposedException or InvalidOperationException) { }
             }
         }
         catch (OperationCanceledException) { }
@@ -420,8 +606,8 @@ public sealed partial class MqttPublisher : IHealthPublisher
     private static partial void LogConnected(ILogger logger, string host, int port, long queued);
     [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT: broker {Host}:{Port} unreachable ({Reason}); the agent keeps running and queues events in the outbox ({Queued} queued) until it is back")]
     private static partial void LogUnreachable(ILogger logger, string host, int port, string reason, long queued);
-    [LoggerMessage(Level = LogLevel.Debug, Message = "MQTT: reconnect attempt {Attempt} failed, next in {Delay:0.#} s: {Reason}")]
-    private static partial void LogRetry(ILogger logger, int attempt, double delay, string reason);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "MQTT: reconnect attempt {Attempt} failed: {Reason}")]
+    private static partial void LogRetry(ILogger logger, int attempt, string reason);
     [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT: connection lost ({Reason}); {Queued} event(s) queued in the outbox")]
     private static partial void LogLost(ILogger logger, string reason, long queued);
     [LoggerMessage(Level = LogLevel.Error, Message = "MQTT: unexpected {Type}: {Message}; reconnecting after the longest backoff")]
@@ -430,12 +616,16 @@ public sealed partial class MqttPublisher : IHealthPublisher
     private static partial void LogRejected(ILogger logger, Guid eventId, string topic, string reason);
     [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT outbox full: dropped {Count} oldest event(s) ({Total} dropped in all, {Queued} queued)")]
     private static partial void LogDropped(ILogger logger, int count, long total, long queued);
-    [LoggerMessage(Level = LogLevel.Error, Message = "MQTT outbox {Path} was corrupt: moved aside to {Moved}, a fresh outbox was created")]
-    private static partial void LogOutboxCorrupt(ILogger logger, string path, string moved);
+    [LoggerMessage(Level = LogLevel.Error, Message = "MQTT: old outbox {Path} could not be read: moved aside to {Moved} ({Reason}); its queued events are not sent")]
+    private static partial void LogOutboxCorrupt(ILogger logger, string path, string moved, string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "MQTT: {Count} queued event(s) taken over from the old outbox {Path}")]
+    private static partial void LogLegacyImported(ILogger logger, int count, string path);
     [LoggerMessage(Level = LogLevel.Error, Message = "MQTT: cannot read passwordFile {Path}: {Reason}")]
     private static partial void LogPasswordFile(ILogger logger, string path, string reason);
     [LoggerMessage(Level = LogLevel.Information, Message = "MQTT: command {Verb} → ok={Ok}")]
     private static partial void LogCommand(ILogger logger, string verb, bool ok);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT: commands arrive faster than they are handled; extra ones are dropped (the sender gets no reply)")]
+    private static partial void LogCommandsDropped(ILogger logger);
     [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT: clean stop incomplete: {Reason}")]
     private static partial void LogStopIncomplete(ILogger logger, string reason);
     [LoggerMessage(Level = LogLevel.Information, Message = "MQTT: stopped; {Queued} event(s) remain in the outbox for the next start")]

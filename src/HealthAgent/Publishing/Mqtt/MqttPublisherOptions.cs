@@ -44,7 +44,7 @@ public sealed class MqttPublisherOptions : PublisherOptions
     public int KeepAliveSeconds { get; set; } = 30;
     /// <summary>MQTT 5 will delay: the broker publishes "offline" only if the agent has not reconnected within this time (0–30).</summary>
     public int WillDelaySeconds { get; set; } = 10;
-    /// <summary>Largest wait between reconnect attempts (exponential backoff with jitter from 0.5 s).</summary>
+    /// <summary>Largest wait between reconnect attempts after the broker refused the connection (credentials, TLS, CONNACK code); an unreachable broker is retried at most 1 s apart, so the agent is back within about a second of the broker.</summary>
     public double ReconnectMaxDelaySeconds { get; set; } = 30;
     /// <summary>Publish Home Assistant MQTT discovery configs: one device per agent, a problem binary_sensor per part, a sensor per measurement (thresholds as attributes), an overall health sensor.</summary>
     public bool HomeAssistantDiscovery { get; set; }
@@ -52,7 +52,7 @@ public sealed class MqttPublisherOptions : PublisherOptions
     public string HomeAssistantPrefix { get; set; } = "homeassistant";
     /// <summary>Link from the Home Assistant device page to the web view (configuration_url), e.g. behind a reverse proxy; default: the web view's first listen URL (a wildcard host becomes this machine's name), none when the web view is off.</summary>
     public string? HomeAssistantWebUrl { get; set; }
-    /// <summary>Bounds of the durable event outbox (outbox.db in the state directory).</summary>
+    /// <summary>Bounds of the durable event outbox (a table in state.db, written in the same transaction as the event).</summary>
     public OutboxLimits Outbox { get; set; } = new();
 
     public override void Validate(string path, ICollection<string> errors)

@@ -1,8 +1,11 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using HealthAgent.Config;
-using HealthAgent.Mqtt;
+using MQTTnet;
+using MQTTnet.Protocol;
 
 namespace HealthAgent.Publishing.Mqtt;
 
@@ -55,42 +58,60 @@ public static class Retirement
 
     /// <summary>
     /// Connects, collects the agent's retained messages, and (unless the agent is online and <paramref name="force"/> is
-    /// false) clears the planned topics with empty retained QoS 1 publishes, each acknowledged. Publishes nothing else.
+    /// false) clears the planned topics with empty retained QoS 1 publishes, each acknowledged. Publishes nothing else
+    /// but its own non-retained probe. Throws <see cref="InvalidOperationException"/> with the reason in words when the
+    /// broker cannot be reached, refuses the connection, or refuses a clear.
     /// </summary>
-    public static async Task<RetireResult> RetireAsync(MqttClientOptions client, MqttTopics topics, string haPrefix, string agentId,
+    public static async Task<RetireResult> RetireAsync(MqttClientOptions options, MqttTopics topics, string haPrefix, string agentId,
         IReadOnlyList<string> componentIds, bool force, TimeSpan collectTimeout, CancellationToken ct)
     {
-        await using var c = new MqttClient(client);
-        await c.ConnectAsync(ct).ConfigureAwait(false);
         var probe = $"{topics.Root}/retire-probe/{Guid.NewGuid():N}";
-        await c.SubscribeAsync([new(topics.Root + "/#"), new(HomeAssistant.ConfigFilter(haPrefix, agentId))], ct).ConfigureAwait(false);
+        var probeSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var retained = new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal);
+        using var c = new MqttClientFactory().CreateMqttClient();
+        // The handler only copies (the payload buffer is MQTTnet's once it returns): never block inside its handlers (#648, #829).
+        c.ApplicationMessageReceivedAsync += e =>
+        {
+            var m = e.ApplicationMessage;
+            if (m.Topic == probe) probeSeen.TrySetResult();
+            else if (m.Retain && !probeSeen.Task.IsCompleted) retained[m.Topic] = m.Payload.ToArray();
+            return Task.CompletedTask;
+        };
+        try
+        {
+            var connected = await c.ConnectAsync(options, ct).ConfigureAwait(false);
+            if (connected.ResultCode != MqttClientConnectResultCode.Success) throw new InvalidOperationException("connection refused: " + MqttConnection.Describe(connected));
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not InvalidOperationException and not OutOfMemoryException)
+        {
+            throw new InvalidOperationException(MqttConnection.Describe(e), e);
+        }
+        var sub = await c.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+            .WithTopicFilter(f => f.WithTopic(topics.Root + "/#").WithAtLeastOnceQoS())
+            .WithTopicFilter(f => f.WithTopic(HomeAssistant.ConfigFilter(haPrefix, agentId)).WithAtLeastOnceQoS())
+            .Build(), ct).ConfigureAwait(false);
+        if (sub.Items.FirstOrDefault(i => (int)i.ResultCode >= 0x80) is { } refused)
+            throw new InvalidOperationException($"the broker refused the subscription to {refused.TopicFilter.Topic}: {refused.ResultCode}");
         // The broker sends retained messages when a subscription is made, before it handles our next packet: once our
         // own (non-retained) probe comes back, everything retained has arrived. The timeout covers brokers that differ.
-        await c.PublishAsync(new MqttApplicationMessage { Topic = probe, Payload = "probe"u8.ToArray(), Qos = MqttQos.AtLeastOnce }, ct).ConfigureAwait(false);
-        var retained = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        using (var wait = CancellationTokenSource.CreateLinkedTokenSource(ct))
-        {
-            wait.CancelAfter(collectTimeout);
-            try
-            {
-                while (true)
-                {
-                    var m = await c.Messages.ReadAsync(wait.Token).ConfigureAwait(false);
-                    if (m.Topic == probe) break;
-                    if (m.Retain) retained[m.Topic] = m.Payload.ToArray();
-                }
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { } // no probe echo (an ACL?): go with what came
-        }
-        var online = retained.TryGetValue(topics.Status, out var st) && Encoding.UTF8.GetString(st) == "online";
-        var plan = Plan(retained, topics, haPrefix, agentId, componentIds);
+        await c.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(probe).WithPayload("probe"u8.ToArray())
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), ct).ConfigureAwait(false);
+        try { await probeSeen.Task.WaitAsync(collectTimeout, ct).ConfigureAwait(false); }
+        catch (TimeoutException) { } // no probe echo (an ACL?): go with what came
+        probeSeen.TrySetResult(); // from here on nothing more is collected
+        var found = new Dictionary<string, byte[]>(retained, StringComparer.Ordinal);
+        var online = found.TryGetValue(topics.Status, out var st) && Encoding.UTF8.GetString(st) == "online";
+        var plan = Plan(found, topics, haPrefix, agentId, componentIds);
         if (online && !force) plan = [];
         foreach (var t in plan)
         {
-            var r = await c.PublishAsync(new MqttApplicationMessage { Topic = t, Payload = ReadOnlyMemory<byte>.Empty, Qos = MqttQos.AtLeastOnce, Retain = true }, ct).ConfigureAwait(false);
-            if (!r.IsSuccess) throw new MqttException($"the broker refused to clear {t}: {r.ReasonCode.Describe()}");
+            // [MQTT-3.3.1-10/11] an empty retained payload deletes the retained message
+            var r = await c.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(t).WithPayload(Array.Empty<byte>())
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithRetainFlag().Build(), ct).ConfigureAwait(false);
+            if (!r.IsSuccess)
+                throw new InvalidOperationException($"the broker refused to clear {t}: {r.ReasonCode}{(r.ReasonString is { Length: > 0 } why ? " (" + why + ")" : "")}");
         }
-        await c.DisconnectAsync(ct: ct).ConfigureAwait(false);
+        await c.DisconnectAsync(cancellationToken: ct).ConfigureAwait(false);
         return new RetireResult(online, plan);
     }
 
@@ -99,23 +120,18 @@ public static class Retirement
     {
         var password = o.Password;
         if (o.PasswordFile is { } pf) password = File.ReadLines(config.ResolvePath(pf)).FirstOrDefault()?.TrimEnd('\r', '\n') ?? "";
-        return new MqttClientOptions
+        return new MqttConnection(o.Host, o.Port, o.ProtocolVersion is "5" or "5.0", $"healthagent-retire-{MqttTopics.ObjectId(agentId)}-{Environment.ProcessId}")
         {
-            Host = o.Host,
-            Port = o.Port,
-            ProtocolVersion = o.ProtocolVersion is "5" or "5.0" ? MqttProtocolVersion.V500 : MqttProtocolVersion.V311,
-            ClientId = $"healthagent-retire-{MqttTopics.ObjectId(agentId)}-{Environment.ProcessId}",
             CleanStart = true,
             KeepAliveSeconds = (ushort)o.KeepAliveSeconds,
             Username = o.Username,
             Password = password,
-            Tls = o.Tls is { IsOn: true } t ? new MqttTlsOptions
-            {
-                CaFile = t.CaFile is null ? null : config.ResolvePath(t.CaFile),
-                CertificateFile = t.CertFile is null ? null : config.ResolvePath(t.CertFile),
-                KeyFile = t.KeyFile is null ? null : config.ResolvePath(t.KeyFile),
-                PinnedSha256Fingerprint = t.CertificateFingerprint,
-            } : null,
-        };
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            Tls = o.Tls is { IsOn: true } t ? new MqttTls(
+                t.CaFile is null ? null : config.ResolvePath(t.CaFile),
+                t.CertFile is null ? null : config.ResolvePath(t.CertFile),
+                t.KeyFile is null ? null : config.ResolvePath(t.KeyFile),
+                t.CertificateFingerprint) : null,
+        }.Build();
     }
 }

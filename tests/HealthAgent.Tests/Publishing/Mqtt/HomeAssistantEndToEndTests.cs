@@ -47,7 +47,8 @@ public class HomeAssistantEndToEndTests
           "publishers": {
             "mqtt": { "host": "{{broker.Host}}", "port": {{broker.Port}}, "willDelaySeconds": 0, "keepAliveSeconds": 5, "reconnectMaxDelaySeconds": 1, "homeAssistantDiscovery": true }
           },
-          "web": { "enabled": true, "urls": ["http://0.0.0.0:8080"] }
+          "web": { "enabled": true, "urls": ["http://0.0.0.0:8080"], "allowRemote": true,
+                   "users": [ { "name": "admin", "passwordHash": "{{HealthAgent.Web.Auth.PasswordHasher.Hash("pw", 1000)}}", "role": "administrator" } ] }
         }
         """);
 

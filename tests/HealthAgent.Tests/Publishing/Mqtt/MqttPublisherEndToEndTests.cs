@@ -185,7 +185,7 @@ public class MqttPublisherEndToEndTests
     [Fact]
     public async Task BrokerDownTenSecondsDuringStream_EveryEventArrivesInOrderOnce()
     {
-        await using var broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { Persistence = true });
+        await using var broker = await MosquittoBroker.StartAsync(Collector.QueueEverything(persistence: true));
         using var dir = new AgentDir(broker);
         await using var collector = await Collector.StartAsync(broker, dir.Root + "/event/#");
         await using var agent = new InProcessAgent(dir);
@@ -223,13 +223,13 @@ public class MqttPublisherEndToEndTests
     [Trait(AgentCommand.Category, AgentCommand.Process)]
     public async Task AgentKilledMidStreamAndRestarted_NoEventLost()
     {
-        await using var broker = await MosquittoBroker.StartAsync();
+        await using var broker = await MosquittoBroker.StartAsync(Collector.QueueEverything());
         using var dir = new AgentDir(broker);
         // Events queued by an earlier run while the broker was away: the outbox the agent replays on start.
         const int total = 5000;
         var topic = dir.Root + "/event/power_supply/psu:1";
         var ids = new List<Guid>();
-        using (var outbox = new Outbox(Path.Combine(dir.StateDirectory, "outbox.db")))
+        using (var outbox = new Outbox(Path.Combine(dir.StateDirectory, "state.db")))
             for (var i = 1; i <= total; i++)
             {
                 var id = Guid.NewGuid();

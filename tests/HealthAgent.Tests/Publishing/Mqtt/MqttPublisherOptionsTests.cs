@@ -18,24 +18,21 @@ public sealed class MqttPublisherOptionsTests : IDisposable
     }
 
     [Fact]
-    public void BindAll_RepositoryDefaults_Valid()
+    public void Load_RepositoryDefaults_Valid()
     {
-        var errors = new List<string>();
-        var o = (MqttPublisherOptions)PublisherCatalog.BindAll(AgentConfig.Load(null), errors)["mqtt"];
-        Assert.Empty(errors);
+        var o = (MqttPublisherOptions)AgentConfig.Load(null).Publishers["mqtt"];
         Assert.Equal(("healthagent/v1", 1883), (o.TopicPrefix, o.Port));
         Assert.InRange(o.WillDelaySeconds, 0, 30);
     }
 
     [Fact]
-    public void BindAll_BadValues_EveryErrorListedWithItsPath()
+    public void Load_BadValues_EveryErrorListedWithItsPath()
     {
-        var errors = new List<string>();
-        PublisherCatalog.BindAll(Config("""
+        var errors = Assert.Throws<ConfigException>(() => Config("""
             { "mqtt": { "port": 0, "protocolVersion": "4", "topicPrefix": "a/#", "willDelaySeconds": 60, "password": "x", "passwordFile": "/p", "colour": 1,
                          "homeAssistantPrefix": "home+assistant", "homeAssistantWebUrl": "ftp://nvr/" },
               "kafka": {} }
-            """), errors);
+            """)).Errors;
         Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.port:", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.protocolVersion:", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.topicPrefix:", StringComparison.Ordinal));

@@ -25,12 +25,8 @@ public sealed class OtlpPublisherOptionsTests
     public void AgentJson_Shipped_BindsOtlpDisabledWithoutErrors()
     {
         var config = AgentConfig.Load(RepoAgentJson());
-        var errors = new List<string>();
 
-        var all = PublisherCatalog.BindAll(config, errors);
-
-        Assert.Empty(errors);
-        var otlp = Assert.IsType<OtlpPublisherOptions>(all["otlp"]);
+        var otlp = Assert.IsType<OtlpPublisherOptions>(config.Publishers["otlp"]);
         Assert.False(otlp.Enabled);
         Assert.Equal(60, otlp.ExportIntervalSeconds);
         Assert.Empty(otlp.Headers);
@@ -46,11 +42,9 @@ public sealed class OtlpPublisherOptionsTests
             ["publishers:otlp:protocol"] = "http/protobuf",
             ["publishers:otlp:headers:x-api-key"] = "k-1",
         });
-        var errors = new List<string>();
 
-        var otlp = Assert.IsType<OtlpPublisherOptions>(PublisherCatalog.BindAll(config, errors)["otlp"]);
+        var otlp = Assert.IsType<OtlpPublisherOptions>(config.Publishers["otlp"]);
 
-        Assert.Empty(errors);
         Assert.True(otlp.Enabled);
         Assert.Equal("http://collector:4318", otlp.Endpoint);
         Assert.Equal("k-1", otlp.Headers["x-api-key"]);
@@ -59,12 +53,9 @@ public sealed class OtlpPublisherOptionsTests
     [Fact]
     public void AgentJson_UnknownOtlpKey_IsAnError()
     {
-        var config = AgentConfig.Load(RepoAgentJson(), new Dictionary<string, string?> { ["publishers:otlp:compresion"] = "gzip" });
-        var errors = new List<string>();
+        var e = Assert.Throws<ConfigException>(() => AgentConfig.Load(RepoAgentJson(), new Dictionary<string, string?> { ["publishers:otlp:compresion"] = "gzip" }));
 
-        PublisherCatalog.BindAll(config, errors);
-
-        Assert.Contains(errors, e => e.StartsWith("publishers.otlp.compresion: unknown key", StringComparison.Ordinal));
+        Assert.Contains(e.Errors, e => e.StartsWith("publishers.otlp.compresion: unknown key", StringComparison.Ordinal));
     }
 
     [Fact]

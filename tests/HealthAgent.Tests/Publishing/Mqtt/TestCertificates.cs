@@ -1,6 +1,6 @@
 using HealthAgent.TestSupport;
 
-namespace HealthAgent.Mqtt.Tests.Interop;
+namespace HealthAgent.Tests.Publishing.Mqtt;
 
 /// <summary>A CA, a server certificate for 127.0.0.1/localhost signed by it, and an unrelated CA — made by openssl.</summary>
 public sealed class TestCertificates : IAsyncLifetime

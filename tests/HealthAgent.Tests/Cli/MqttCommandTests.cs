@@ -1,9 +1,8 @@
-using System.Text.Json;
 using HealthAgent.TestSupport;
 
-namespace HealthAgent.Mqtt.Tests.Cli;
+namespace HealthAgent.Tests.Cli;
 
-/// <summary>`healthagent mqtt pub|sub|bench` run as a process against mosquitto, cross-checked with mosquitto's own tools.</summary>
+/// <summary>`healthagent mqtt pub|sub` run as a process against mosquitto, cross-checked with mosquitto's own tools.</summary>
 [Trait(AgentCommand.Category, AgentCommand.Process)]
 public sealed class MqttCommandTests
 {
@@ -69,20 +68,27 @@ public sealed class MqttCommandTests
         Assert.Equal(1, r.ExitCode);
     }
 
-    [Theory]
-    [InlineData("0")]
-    [InlineData("1")]
-    public async Task Bench_Json_PrintsRatesAndAllocations(string qos)
+    [Fact]
+    public async Task Pub_TlsWithCaFileAndSub_RoundTripOverTls()
     {
-        await using var broker = await MosquittoBroker.StartAsync();
-        var r = await HealthAgentAsync("bench", "-p", P(broker), "-t", "bench", "-n", "2000", "-s", "16", "-q", qos, "-c", "2", "--json");
-        Assert.True(r.ExitCode == 0, r.StandardError);
-        using var json = JsonDocument.Parse(r.StandardOutput);
-        Assert.True(json.RootElement.GetProperty("messagesPerSecond").GetDouble() > 0);
-        Assert.True(json.RootElement.GetProperty("mbPerSecond").GetDouble() > 0);
-        Assert.True(json.RootElement.GetProperty("allocatedBytesPerMessage").GetDouble() >= 0);
-        Assert.Equal(2000, json.RootElement.GetProperty("messages").GetInt32());
-        Assert.Equal(0, json.RootElement.GetProperty("failed").GetInt64());
+        var certs = new HealthAgent.Tests.Publishing.Mqtt.TestCertificates();
+        await certs.InitializeAsync();
+        try
+        {
+            await using var broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { TlsCertFile = certs.ServerCert, TlsKeyFile = certs.ServerKey });
+            var sub = HealthAgentAsync("sub", "-p", P(broker), "--cafile", certs.CaCert, "-t", "tls/#", "-C", "1", "-W", "20", "-i", "tls-sub");
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            while (!broker.Log.Contains("Received SUBSCRIBE from tls-sub", StringComparison.Ordinal) && DateTime.UtcNow < deadline) await Task.Delay(50);
+            var pub = await HealthAgentAsync("pub", "-p", P(broker), "--cafile", certs.CaCert, "-t", "tls/x", "-m", "secret", "-q", "1");
+            Assert.True(pub.ExitCode == 0, pub.StandardError);
+            var r = await sub;
+            Assert.True(r.ExitCode == 0, r.StandardError);
+            Assert.Equal("secret", r.StandardOutput.Trim());
+            var wrong = await HealthAgentAsync("pub", "-p", P(broker), "--cafile", certs.WrongCaCert, "-t", "tls/x", "-m", "x");
+            Assert.Equal(1, wrong.ExitCode);
+            Assert.Contains("TLS", wrong.StandardError, StringComparison.Ordinal);
+        }
+        finally { await certs.DisposeAsync(); }
     }
 
     [Fact]
