@@ -1,71 +1,109 @@
 #!/usr/bin/env bash
-# Steady RSS and CPU of `healthagent run` on the simulated appliance (issue 6): mosquitto on a free port, the
-# simulator (Redfish + front panel + sysfs host tree, looping demo scenario), the agent with every source at 1 s.
-# Samples /proc every 5 s after the warm-up; prints RSS avg/max (MB) and CPU % of one core over the window.
-#   bench/run-footprint.sh [WARMUP_S] [WINDOW_S]
-# Environment: AGENT (command for the agent, default the Release build via dotnet), SIM (same for the simulator),
-# plus any DOTNET_* / HEALTHAGENT_* variables to compare settings; MAPS, PERF, OVERRIDES and LOG are described below.
+# Steady RSS and CPU of `healthagent run`, beside node_exporter measured in the same window (issue 14).
+#   bench/run-footprint.sh [WARMUP_S] [WINDOW_S]          (defaults 60 and 300)
+# Two runs, one after the other, each on a fresh mosquitto (free loopback port) with the MQTT publisher on:
+#   shipped  the shipped intervals (the embedded agent.json), this machine's local sources (hwmon, nic with
+#            rtnetlink, smart, mdraid, powersupply); no BMC, no front panel
+#   all-1s   every source at 1 s on the simulated appliance (Redfish + front panel + sysfs host tree, looping demo
+#            scenario; `healthagent simulate`), netlink off (the host tree is not the real host)
+# In both, Debian's prometheus-node-exporter runs on a loopback port with its default collectors, scraped every 10 s
+# by a curl loop (as Prometheus would), and is sampled the same way. Also measured: how long after the agent's start
+# its retained `online` reaches an MQTT subscriber. Samples /proc every 5 s after the warm-up; prints RSS avg/max (MB)
+# and CPU % of one core over the window for both processes.
+# Environment: AGENT (command for the agent: default the Native AOT publish at artifacts/publish/healthagent/healthagent
+# when it exists, else the Release build via dotnet), SIM (same for the simulator), RUNS ("shipped all-1s"), GC (the
+# DOTNET_GCgen0size value, default the unit's 200000), NODE_EXPORTER (its binary), plus any DOTNET_* / HEALTHAGENT_*
+# variables to compare settings; MAPS, PERF, OVERRIDES and LOG are described below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WARMUP=${1:-60}
 WINDOW=${2:-300}
 DLL=src/HealthAgent/bin/Release/net10.0/healthagent.dll
-read -r -a AGENT <<< "${AGENT:-dotnet $DLL}"
-read -r -a SIM <<< "${SIM:-dotnet $DLL}"
+AOT=artifacts/publish/healthagent/healthagent
+default_agent="dotnet $DLL"; [ -x "$AOT" ] && default_agent="$AOT"
+read -r -a AGENT <<< "${AGENT:-$default_agent}"
+read -r -a SIM <<< "${SIM:-${AGENT[*]}}"
+NODE_EXPORTER=${NODE_EXPORTER:-prometheus-node-exporter}
+command -v "$NODE_EXPORTER" >/dev/null || { echo "needs $NODE_EXPORTER (apt-get install prometheus-node-exporter)"; exit 1; }
+# the systemd unit's runtime settings (deploy/healthagent.service)
+export DOTNET_gcServer=0 DOTNET_GCgen0size=${GC:-200000} MALLOC_ARENA_MAX=2
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-MQTT_PORT=$(free_port); REDFISH_PORT=$(free_port)
-DIR=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$DIR"' EXIT
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$MQTT_PORT" > "$DIR/mosquitto.conf"
-mosquitto -c "$DIR/mosquitto.conf" >/dev/null 2>&1 & pids+=($!)
-"${SIM[@]}" simulate --scenario demo --loop --redfish-port "$REDFISH_PORT" --panel-link "$DIR/panel" \
-  --host-root "$DIR/host" > "$DIR/sim.log" 2>&1 & pids+=($!)
-for _ in $(seq 100); do [ -e "$DIR/panel" ] && [ -d "$DIR/host" ] && break; sleep 0.1; done
-export HEALTHAGENT_AGENTID=footprint HEALTHAGENT_STATEDIRECTORY="$DIR/state" HEALTHAGENT_LOGLEVEL=Warning
-export HEALTHAGENT_PUBLISHERS__MQTT__PORT=$MQTT_PORT
-export HEALTHAGENT_SOURCES__REDFISH__ENABLED=true HEALTHAGENT_SOURCES__REDFISH__INTERVALSECONDS=1
-export HEALTHAGENT_SOURCES__REDFISH__ENDPOINTS__0__NAME=bmc HEALTHAGENT_SOURCES__REDFISH__ENDPOINTS__0__URL="http://127.0.0.1:$REDFISH_PORT"
-export HEALTHAGENT_SOURCES__FRONTPANEL__ENABLED=true HEALTHAGENT_SOURCES__FRONTPANEL__DEVICE="$DIR/panel"
-for s in HWMON NIC MDRAID POWERSUPPLY; do
-  export "HEALTHAGENT_SOURCES__${s}__INTERVALSECONDS=1" "HEALTHAGENT_SOURCES__${s}__HOSTROOT=$DIR/host"
-done
-export HEALTHAGENT_SOURCES__NIC__NETLINK=false HEALTHAGENT_SOURCES__SMART__ENABLED=false
-# OVERRIDES="NAME=value …": applied last (e.g. HEALTHAGENT_SOURCES__REDFISH__ENABLED=false to split the cost by source)
-for kv in ${OVERRIDES:-}; do export "${kv?}"; done
-"${AGENT[@]}" run > "$DIR/agent.log" 2>&1 & AGENT_PID=$!; pids+=($AGENT_PID)
-# the agent's own process (dotnet exec or the apphost), not a wrapper
-sleep "$WARMUP"
 ticks=$(getconf CLK_TCK)
-cpu() { awk '{print $14+$15}' "/proc/$AGENT_PID/stat"; }
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status"; }
-# PERF=FILE: also record a CPU profile of the window (perf; managed frames via DOTNET_PerfMapEnabled=1 on the agent)
-[ -n "${PERF:-}" ] && { perf record -F 999 -g -p "$AGENT_PID" -o "$PERF" -- sleep "$WINDOW" >/dev/null 2>&1 & }
-# Redfish requests the simulator served (GET /sim/state counts them; empty for a simulator without the counter)
-sim_requests() { python3 -c 'import json,sys,urllib.request; s=json.load(urllib.request.urlopen(sys.argv[1])); print(s.get("redfishRequests") or "", s.get("redfishExpandedRequests") or "")' "http://127.0.0.1:$REDFISH_PORT/sim/state" 2>/dev/null || true; }
-read -r q0 x0 <<< "$(sim_requests)"
+cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # thread switches (voluntary + involuntary) of the threads alive: at 1 s intervals CPU is mostly wake-ups
-switches() { cat /proc/"$AGENT_PID"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s}'; }
-c0=$(cpu); s0=$(switches); t0=$(date +%s.%N); sum=0; n=0; max=0
-end=$(( $(date +%s) + WINDOW ))
-while [ "$(date +%s)" -lt "$end" ]; do
-  r=$(rss); sum=$((sum + r)); n=$((n + 1)); [ "$r" -gt "$max" ] && max=$r
-  sleep 5
-done
-c1=$(cpu); s1=$(switches); t1=$(date +%s.%N)
-read -r q1 x1 <<< "$(sim_requests)"
-smaps=$(awk '/^(Rss|Anonymous|Shared_Clean|Shared_Dirty|Private_Clean|Private_Dirty):/ {a[$1]+=$2} END {printf "anon %d MB, file-backed private clean %d MB, shared %d MB", a["Anonymous:"]/1024, a["Private_Clean:"]/1024, (a["Shared_Clean:"]+a["Shared_Dirty:"])/1024}' "/proc/$AGENT_PID/smaps")
-threads=$(ls "/proc/$AGENT_PID/task" | wc -l)
-# MAPS=1: the largest mappings by resident size (anonymous ones summed as "[anon]")
-[ -n "${MAPS:-}" ] && awk '/^[0-9a-f]+-/ {name = (NF >= 6) ? $6 : "[anon]"} /^Rss:/ {r[name] += $2} END {for (n in r) if (r[n] >= 1024) printf "%7d kB %s\n", r[n], n}' "/proc/$AGENT_PID/smaps" | sort -rn | head -25
-events=$(grep -c "" "$DIR/agent.log" || true)
-python3 - "$sum" "$n" "$max" "$c0" "$c1" "$t0" "$t1" "$ticks" <<PY
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+
+pids=(); dir=""
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; [ -n "$dir" ] && rm -rf "$dir"; pids=(); dir=""; }
+trap cleanup EXIT
+
+run_one() {
+  local mode=$1 ne_port mqtt_port redfish_port
+  dir=$(mktemp -d)
+  mqtt_port=$(free_port); redfish_port=$(free_port); ne_port=$(free_port)
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mqtt_port" > "$dir/mosquitto.conf"
+  mosquitto -c "$dir/mosquitto.conf" >/dev/null 2>&1 & pids+=($!)
+  "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$ne_port" > "$dir/node_exporter.log" 2>&1 & local ne_pid=$!; pids+=($ne_pid)
+  ( while sleep 10; do curl -s -o /dev/null "http://127.0.0.1:$ne_port/metrics"; done ) & pids+=($!)
+  sleep 0.5
+
+  local env=(HEALTHAGENT_AGENTID=footprint "HEALTHAGENT_STATEDIRECTORY=$dir/state" HEALTHAGENT_LOGLEVEL=Warning
+             "HEALTHAGENT_PUBLISHERS__MQTT__PORT=$mqtt_port")
+  if [ "$mode" = all-1s ]; then
+    "${SIM[@]}" simulate --scenario demo --loop --redfish-port "$redfish_port" --panel-link "$dir/panel" \
+      --host-root "$dir/host" > "$dir/sim.log" 2>&1 & pids+=($!)
+    for _ in $(seq 100); do [ -e "$dir/panel" ] && [ -d "$dir/host" ] && break; sleep 0.1; done
+    env+=(HEALTHAGENT_SOURCES__REDFISH__ENABLED=true HEALTHAGENT_SOURCES__REDFISH__INTERVALSECONDS=1
+          HEALTHAGENT_SOURCES__REDFISH__ENDPOINTS__0__NAME=bmc "HEALTHAGENT_SOURCES__REDFISH__ENDPOINTS__0__URL=http://127.0.0.1:$redfish_port"
+          HEALTHAGENT_SOURCES__FRONTPANEL__ENABLED=true "HEALTHAGENT_SOURCES__FRONTPANEL__DEVICE=$dir/panel"
+          HEALTHAGENT_SOURCES__NIC__NETLINK=false HEALTHAGENT_SOURCES__SMART__ENABLED=false)
+    for s in HWMON NIC MDRAID POWERSUPPLY; do
+      env+=("HEALTHAGENT_SOURCES__${s}__INTERVALSECONDS=1" "HEALTHAGENT_SOURCES__${s}__HOSTROOT=$dir/host")
+    done
+  fi
+  # OVERRIDES="NAME=value …": applied last (e.g. HEALTHAGENT_SOURCES__REDFISH__ENABLED=false to split the cost by source)
+  for kv in ${OVERRIDES:-}; do env+=("$kv"); done
+
+  # `online` after start: a subscriber waits on the status topic before the agent starts (%U: receive time, ns)
+  mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -t "healthagent/v1/footprint/status" -F '%U %p' > "$dir/status.log" 2>/dev/null & pids+=($!)
+  sleep 0.3
+  local t_start; t_start=$(date +%s.%N)
+  env "${env[@]}" "${AGENT[@]}" run > "$dir/agent.log" 2>&1 & local agent_pid=$!; pids+=($agent_pid)
+  sleep "$WARMUP"
+  local online; online=$(awk -v t0="$t_start" '$2 == "online" {printf "%.0f", ($1 - t0) * 1000; exit}' "$dir/status.log")
+
+  # PERF=FILE: also record a CPU profile of the window (perf; for the JIT build add DOTNET_PerfMapEnabled=1)
+  [ -n "${PERF:-}" ] && { perf record -F 999 -g -p "$agent_pid" -o "$PERF.$mode" -- sleep "$WINDOW" >/dev/null 2>&1 & }
+  local a_c0 n_c0 s0 t0 a_sum=0 a_max=0 n_sum=0 n_max=0 n=0 r
+  a_c0=$(cpu "$agent_pid"); n_c0=$(cpu "$ne_pid"); s0=$(switches "$agent_pid"); t0=$(date +%s.%N)
+  local end=$(( $(date +%s) + WINDOW ))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    r=$(rss "$agent_pid"); a_sum=$((a_sum + r)); [ "$r" -gt "$a_max" ] && a_max=$r
+    r=$(rss "$ne_pid"); n_sum=$((n_sum + r)); [ "$r" -gt "$n_max" ] && n_max=$r
+    n=$((n + 1)); sleep 5
+  done
+  local a_c1 n_c1 s1 t1
+  a_c1=$(cpu "$agent_pid"); n_c1=$(cpu "$ne_pid"); s1=$(switches "$agent_pid"); t1=$(date +%s.%N)
+  local smaps threads
+  smaps=$(awk '/^(Rss|Anonymous|Shared_Clean|Shared_Dirty|Private_Clean|Private_Dirty):/ {a[$1]+=$2} END {printf "anon %d MB, file-backed private clean %d MB, shared %d MB", a["Anonymous:"]/1024, a["Private_Clean:"]/1024, (a["Shared_Clean:"]+a["Shared_Dirty:"])/1024}' "/proc/$agent_pid/smaps")
+  threads=$(ls "/proc/$agent_pid/task" | wc -l)
+  echo "== $mode (agent: ${AGENT[*]}; DOTNET_GCgen0size=$DOTNET_GCgen0size)"
+  python3 - "$n" "$a_sum" "$a_max" "$a_c0" "$a_c1" "$n_sum" "$n_max" "$n_c0" "$n_c1" "$t0" "$t1" "$ticks" "$WARMUP" <<'PY'
 import sys
-s,n,m,c0,c1,t0,t1,tk=map(float,sys.argv[1:])
-print(f"RSS avg {s/n/1024:.1f} MB, max {m/1024:.1f} MB; CPU {(c1-c0)/tk/(t1-t0)*100:.2f} % of a core over {t1-t0:.0f} s after {int($WARMUP)} s warm-up")
+n,asum,amax,ac0,ac1,nsum,nmax,nc0,nc1,t0,t1,tk,warm=map(float,sys.argv[1:])
+w=t1-t0
+print(f"healthagent    RSS avg {asum/n/1024:.1f} MB, max {amax/1024:.1f} MB; CPU {(ac1-ac0)/tk/w*100:.3f} % of a core")
+print(f"node_exporter  RSS avg {nsum/n/1024:.1f} MB, max {nmax/1024:.1f} MB; CPU {(nc1-nc0)/tk/w*100:.3f} % of a core (scraped every 10 s)")
+print(f"window {w:.0f} s after {int(warm)} s warm-up")
 PY
-echo "$smaps; $threads threads; $(( (s1 - s0) / WINDOW )) thread switches/s; agent log lines: $events"
-[ -n "${q0:-}" ] && [ -n "${q1:-}" ] && python3 -c 'import sys; q0,q1,x0,x1,t0,t1=map(float,sys.argv[1:]); print(f"Redfish requests to the simulator: {(q1-q0)/(t1-t0):.1f}/s ({(x1-x0)/(t1-t0):.1f}/s with $expand)")' "$q0" "$q1" "${x0:-0}" "${x1:-0}" "$t0" "$t1"
-grep -m3 -iE "fail|error" "$DIR/agent.log" || true
-# LOG=FILE: keep the agent's log (e.g. with OVERRIDES=HEALTHAGENT_LOGLEVEL=Debug)
-[ -n "${LOG:-}" ] && cp "$DIR/agent.log" "$LOG"
+  echo "agent: $smaps; $threads threads; $(( (s1 - s0) / WINDOW )) thread switches/s; MQTT online ${online:-not seen} ms after start"
+  # MAPS=1: the largest mappings by resident size (anonymous ones summed as "[anon]")
+  [ -n "${MAPS:-}" ] && awk '/^[0-9a-f]+-/ {name = (NF >= 6) ? $6 : "[anon]"} /^Rss:/ {r[name] += $2} END {for (n in r) if (r[n] >= 1024) printf "%7d kB %s\n", r[n], n}' "/proc/$agent_pid/smaps" | sort -rn | head -25
+  grep -m3 -iE "fail|error" "$dir/agent.log" || true
+  # LOG=PREFIX: keep the agent's log (e.g. with OVERRIDES=HEALTHAGENT_LOGLEVEL=Debug)
+  [ -n "${LOG:-}" ] && cp "$dir/agent.log" "$LOG.$mode.log"
+  cleanup
+}
+
+for mode in ${RUNS:-shipped all-1s}; do run_one "$mode"; done

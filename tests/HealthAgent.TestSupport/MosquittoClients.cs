@@ -54,6 +54,8 @@ public static class ProcessRunner
 
     /// <summary>Sends SIGTERM (15) so the process can shut down cleanly.</summary>
     public static void SendSigterm(int pid) => _ = kill(pid, 15);
+    /// <summary>SIGHUP: what `systemctl reload` sends (the unit's ExecReload).</summary>
+    public static void SendSighup(int pid) => _ = kill(pid, 1);
 
     /// <summary>Sends a signal by number (x86-64 Linux: 9 KILL, 15 TERM, 18 CONT, 19 STOP).</summary>
     public static void SendSignal(int pid, int signal) => _ = kill(pid, signal);

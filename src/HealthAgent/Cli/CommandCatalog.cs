@@ -12,10 +12,18 @@ public static class CommandCatalog
         Recursive = true,
     };
 
+    /// <summary>`--log-level LEVEL`, taken by every verb; for `run` it wins over agent.json's logLevel (also after SIGHUP).</summary>
+    public static readonly Option<string?> LogLevelOption = new("--log-level")
+    {
+        Description = "Minimum log level: Trace, Debug, Information, Warning, Error, Critical, None (default: agent.json logLevel)",
+        Recursive = true,
+    };
+
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("HealthAgent: hardware health of video-surveillance appliances, explained");
         root.Options.Add(ConfigOption);
+        root.Options.Add(LogLevelOption);
         // one line per verb
         root.Subcommands.Add(ExplainCommand.Build());
         root.Subcommands.Add(RulesCommand.Build());
@@ -25,6 +33,7 @@ public static class CommandCatalog
         root.Subcommands.Add(WatchCommand.Build());
         root.Subcommands.Add(RunCommand.Build());
         root.Subcommands.Add(SnapshotCommand.Build());
+        root.Subcommands.Add(CheckCommand.Build());
         root.Subcommands.Add(RetireCommand.Build());
         return root;
     }

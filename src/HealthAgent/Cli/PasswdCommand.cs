@@ -6,10 +6,13 @@ namespace HealthAgent.Cli;
 
 /// <summary>
 /// `healthagent passwd`: reads a password on stdin (hidden when typed at a terminal) and prints a salted PBKDF2 hash
-/// for web.users[].passwordHash. The password is never echoed or logged.
+/// for web.users[].passwordHash; passwords under 12 characters are refused (exit 2). The password is never echoed or logged.
 /// </summary>
 public static class PasswdCommand
 {
+    /// <summary>Shorter passwords are refused: the web view faces the site network and its hashes may leak with agent.json.</summary>
+    public const int MinLength = 12;
+
     public static Command Build()
     {
         var iterations = new Option<int>("--iterations") { Description = "PBKDF2 iterations", DefaultValueFactory = _ => PasswordHasher.DefaultIterations };
@@ -36,6 +39,7 @@ public static class PasswdCommand
         }
         else password = input.ReadLine();
         if (string.IsNullOrEmpty(password)) { error.WriteLine("No password given (write it on stdin)."); return 2; }
+        if (password.Length < MinLength) { error.WriteLine($"Too short: a web view password needs at least {MinLength} characters (this one has {password.Length})."); return 2; }
         output.WriteLine(PasswordHasher.Hash(password, iterations));
         return 0;
     }

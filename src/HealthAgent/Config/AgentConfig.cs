@@ -32,8 +32,9 @@ public sealed class AgentConfig
     private static readonly JsonDocumentOptions JsonOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
     private AgentConfig(string source, string baseDirectory, AgentOptions agent, RuleSet rules, IReadOnlyDictionary<string, SourceOptions> sources,
-        IReadOnlyDictionary<string, PublisherOptions> publishers, WebOptions web)
+        IReadOnlyDictionary<string, PublisherOptions> publishers, WebOptions web, IReadOnlyDictionary<string, string?> values)
     {
+        Values = values;
         Source = source;
         BaseDirectory = baseDirectory;
         Agent = agent;
@@ -58,6 +59,10 @@ public sealed class AgentConfig
 
     public string ResolvePath(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(BaseDirectory, path));
     public string StateDirectory => ResolvePath(Agent.StateDirectory);
+    /// <summary>The rules directory the tables were loaded from (and are reloaded from), or null: the tables built into the binary.</summary>
+    public string? RulesDirectory => Agent.RulesDirectory is { Length: > 0 } rd ? ResolvePath(rd) : null;
+    /// <summary>Every configuration key ("sources:hwmon:intervalSeconds") and its value after overrides: what a reload compares.</summary>
+    internal IReadOnlyDictionary<string, string?> Values { get; }
 
     /// <summary>Loads, checks, binds and validates everything; throws <see cref="ConfigException"/> listing every problem.</summary>
     public static AgentConfig Load(string? path, IDictionary<string, string?>? overrides = null)
@@ -119,7 +124,8 @@ public sealed class AgentConfig
         errors.AddRange(ruleErrors.Select(e => "rules: " + e));
 
         if (errors.Count > 0) throw new ConfigException(errors);
-        return new AgentConfig(source, baseDir, agent, rules!, sources, publishers, web);
+        return new AgentConfig(source, baseDir, agent, rules!, sources, publishers, web,
+            root.AsEnumerable().ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.OrdinalIgnoreCase));
     }
 
     /// <summary>The HEALTHAGENT_* variables as configuration keys ("__" → ":"), as the environment provider reads them.</summary>

@@ -35,8 +35,11 @@ public sealed class AgentOptions : IValidatable
     /// <summary>This agent's id in topics and events; default: the host name.</summary>
     public string? AgentId { get; set; }
 
-    /// <summary>Where state, the event outbox and history live (relative paths are relative to the config file).</summary>
-    public string StateDirectory { get; set; } = "state";
+    /// <summary>Where state, the event outbox and history live (the systemd unit's StateDirectory=; a relative path is relative to the config file).</summary>
+    public string StateDirectory { get; set; } = DefaultStateDirectory;
+
+    /// <summary>The installed agent's state directory (deploy/healthagent.service StateDirectory=healthagent).</summary>
+    public const string DefaultStateDirectory = "/var/lib/healthagent";
 
     /// <summary>The rule tables; when unset or missing, the seed tables built into the binary are used.</summary>
     public string? RulesDirectory { get; set; }

@@ -48,7 +48,7 @@ public readonly record struct BlinkRate(RateKind Kind, double Hz)
 
 /// <summary>One step of what an LED does. A plain state is a single step that holds.</summary>
 /// <param name="Pattern">Off, Solid or Blinking (never Sequence).</param>
-/// <param name="Color">Null only when Off.</param>
+/// <param name="Color">Null when Off, or in a person's description that leaves the colour open (a wildcard).</param>
 /// <param name="Rate">Blink rate; null when unspecified or not blinking.</param>
 /// <param name="Count">Number of blinks ("five times"), when the step is counted.</param>
 /// <param name="Seconds">How long the step lasts ("for 3 s"), when timed.</param>
@@ -62,8 +62,11 @@ public sealed record LedStep(LedPattern Pattern, LedColor? Color, BlinkRate? Rat
     /// </summary>
     internal int Agreement(LedStep other)
     {
-        if (Pattern != other.Pattern || Color != other.Color) return -1;
+        if (Pattern != other.Pattern) return -1;
         var score = 4;
+        // A colour left open ("the activity light is blinking") matches any colour, scoring less than a named one.
+        if (Color is { } x && other.Color is { } y) { if (x != y) return -1; }
+        else if (Color.HasValue != other.Color.HasValue) score -= 2;
         if (Rate is { } a && other.Rate is { } b) { if (!a.IsCompatibleWith(b)) return -1; score += 2; }
         else if (Rate.HasValue != other.Rate.HasValue) score--;
         if (Count is { } c && other.Count is { } d) { if (c != d) return -1; score += 2; }

@@ -56,7 +56,22 @@ public static partial class LedText
     // ---- parsing: one LED ------------------------------------------------------------------------------
 
     /// <summary>Parses one LED's state. Throws <see cref="LedTextException"/> naming the word it did not understand.</summary>
-    public static LedState Parse(string text) => ParseTokens(Tokenize(text), text);
+    public static LedState Parse(string text) => ParseTokens(Tokenize(text), text, Strict);
+
+    /// <summary>How strictly to read: rule tables (every step needs its colour) or what a person describes.</summary>
+    /// <param name="OpenColour">A step may leave its colour open ("the activity light is blinking"): it matches any colour.</param>
+    /// <param name="ImplicitPattern">The pattern of a coloured step with no pattern word ("the drive light is amber").</param>
+    /// <param name="SequenceBlinks">Several colours with no pattern word ("green, amber, then off") are a flash sequence.</param>
+    public sealed record ParseMode(bool OpenColour, LedPattern ImplicitPattern, bool SequenceBlinks);
+
+    /// <summary>Rule tables and canonical text: every lit step names its colour; a bare colour is solid.</summary>
+    public static readonly ParseMode Strict = new(false, LedPattern.Solid, false);
+
+    /// <summary>What people say in front of the LED.</summary>
+    public static readonly ParseMode Description = new(true, LedPattern.Solid, true);
+
+    /// <summary>The words of <paramref name="text"/> as the parser sees them (lowercase, punctuation dropped but for , and ;).</summary>
+    public static List<string> Words(string text) => Tokenize(text);
 
     public static bool TryParse(string text, out LedState? state, out string? error)
     {
@@ -68,17 +83,34 @@ public static partial class LedText
     /// Parses what an indicator shows. With one LED the whole text is its state. With several, each LED is named
     /// ("link amber, activity blinking green"; "link and activity indicators are off"); an LED not mentioned is unknown.
     /// </summary>
-    public static IndicatorState ParseIndicator(string text, IReadOnlyList<string> ledNames)
+    public static IndicatorState ParseIndicator(string text, IReadOnlyList<string> ledNames) =>
+        ParseIndicatorWords(Tokenize(text), text, ledNames, Strict);
+
+    /// <summary>True when the words describe no state: only filler ("the", "light") and LED names.</summary>
+    public static bool IsOnlyFiller(IReadOnlyList<string> words, IReadOnlyList<string> ledNames) =>
+        words.All(w => Filler.Contains(w) || w is "," or ";" or "and" or "table" or "states" or "all" || IndexOfName(ledNames, w) >= 0);
+
+    /// <summary>Whether any of <paramref name="ledNames"/> is named in <paramref name="words"/> (see <see cref="Words"/>).</summary>
+    public static bool NamesAnyLed(IReadOnlyList<string> words, IReadOnlyList<string> ledNames) => words.Any(w => IndexOfName(ledNames, w) >= 0);
+
+    /// <summary>One LED's state from words already split by <see cref="Words"/> (a family's name taken out), read as <paramref name="how"/>.</summary>
+    public static LedState ParseWords(IReadOnlyList<string> words, string text, ParseMode how) => ParseTokens(words.ToList(), text, how);
+
+    /// <summary><see cref="ParseIndicator(string, IReadOnlyList{string})"/> on words already split by <see cref="Words"/>, read as <paramref name="how"/>.</summary>
+    public static IndicatorState ParseIndicatorWords(IReadOnlyList<string> wordList, string text, IReadOnlyList<string> ledNames, ParseMode how)
     {
-        var tokens = Tokenize(text);
+        var tokens = wordList.ToList();
         if (ledNames.Count == 1)
         {
             var rest = tokens.Where(t => t != ledNames[0]).ToList();
-            return IndicatorState.Single(ledNames[0], ParseTokens(rest, text));
+            return IndicatorState.Single(ledNames[0], ParseTokens(rest, text, how));
         }
 
         var states = new LedState?[ledNames.Count];
         var i = 0;
+        // "the link light is off": words before the first LED named carry nothing.
+        if (tokens.Any(t => IndexOfName(ledNames, t) >= 0))
+            while (i < tokens.Count && IndexOfName(ledNames, tokens[i]) < 0 && Filler.Contains(tokens[i])) i++;
         var sawName = false;
         while (i < tokens.Count)
         {
@@ -96,7 +128,7 @@ public static partial class LedText
                 if (!sawName)
                 {
                     // No LED named: "off" or "dark" means all of them; anything else is ambiguous.
-                    var whole = ParseTokens(tokens, text);
+                    var whole = ParseTokens(tokens, text, how);
                     if (whole.Pattern == LedPattern.Off) return new IndicatorState(ledNames, ledNames.Select(_ => (LedState?)LedState.Off).ToArray());
                     throw new LedTextException($"say which LED you mean ({string.Join(", ", ledNames)}), e.g. \"{ledNames[0]} green, {ledNames[1]} off\" — in \"{text}\"");
                 }
@@ -108,7 +140,7 @@ public static partial class LedText
             var words = tokens.GetRange(start, i - start);
             while (words.Count > 0 && words[^1] is "," or ";" or "and") words.RemoveAt(words.Count - 1);
             if (words.Count == 0) throw new LedTextException($"no state given for '{ledNames[group[0]]}' in \"{text}\"");
-            var state = ParseTokens(words, text);
+            var state = ParseTokens(words, text, how);
             foreach (var g in group)
             {
                 if (states[g] is not null) throw new LedTextException($"'{ledNames[g]}' is described twice in \"{text}\"");
@@ -129,19 +161,23 @@ public static partial class LedText
     [GeneratedRegex(@"\d+(?:\.\d+)?|[a-z]+|[,;]")]
     private static partial Regex TokenRegex();
 
+    [GeneratedRegex(@"(?<=[a-z])'s\b")]
+    private static partial Regex Possessive();
+
     [GeneratedRegex(@"\([^)]*\)")]
     private static partial Regex Parenthetical();
 
     private static List<string> Tokenize(string text)
     {
-        var lowered = Parenthetical().Replace(text.ToLowerInvariant().Replace('×', 'x').Replace("'", "").Replace("’", ""), " ");
+        // "the port's link light": a possessive is the word itself; other apostrophes go ("isn't" → "isnt").
+        var lowered = Parenthetical().Replace(Possessive().Replace(text.ToLowerInvariant().Replace('×', 'x').Replace('’', '\''), "").Replace("'", ""), " ");
         var tokens = new List<string>();
         var pos = 0;
         foreach (Match m in TokenRegex().Matches(lowered))
         {
             var gap = lowered.AsSpan(pos, m.Index - pos).Trim();
             foreach (var ch in gap)
-                if (ch is not ('-' or '.' or ':' or '\'' or '"' or '/' or '–' or '—'))
+                if (ch is not ('-' or '.' or ':' or '\'' or '"' or '/' or '–' or '—' or '?' or '!'))
                     throw new LedTextException($"did not understand '{ch}' in \"{text}\"");
             tokens.Add(m.Value);
             pos = m.Index + m.Length;
@@ -159,12 +195,21 @@ public static partial class LedText
         // the component a person names while describing its LED ("the PSU handle is flashing orange")
         "psu", "supply", "power", "drive", "disk", "hdd", "ssd", "nic", "port", "system", "server", "health", "idrac",
         "quick", "sync", "quicksync", "carrier", "tray", "bay", "unit",
+        // the rest of a technician's sentence ("what does it mean when the second disk looks like it's flickering?")
+        "what", "does", "do", "did", "mean", "means", "meaning", "why", "when", "was", "has", "been", "doing", "looks",
+        "look", "like", "seems", "appears", "just", "very", "really", "kind", "sort", "quite", "pretty", "about",
+        "around", "roughly", "maybe", "probably", "currently", "still", "also", "all", "up", "so", "there", "here",
+        "went", "going", "turning", "becomes", "became", "getting", "gets", "coloured", "colored", "alternating",
+        "alternates", "alternately", "between", "from", "changes", "switches", "switching", "button", "card",
+        "adapter", "controller", "connector", "socket", "machine", "box", "appliance", "recorder", "terminal",
+        "left", "right", "top", "bottom", "upper", "lower", "middle", "rear", "back", "first", "second", "third",
+        "fourth", "last", "hard", "network", "ethernet", "lan", "id", "idrac", "slot", "number", "activity",
     ];
 
     private static readonly Dictionary<string, LedColor> Colors = new()
     {
         ["green"] = LedColor.Green, ["amber"] = LedColor.Amber, ["orange"] = LedColor.Amber, ["blue"] = LedColor.Blue,
-        ["white"] = LedColor.White, ["red"] = LedColor.Red,
+        ["white"] = LedColor.White, ["red"] = LedColor.Red, ["yellow"] = LedColor.Amber,
     };
 
     private static readonly Dictionary<string, LedPattern> Patterns = new()
@@ -176,6 +221,12 @@ public static partial class LedText
         ["illuminated"] = LedPattern.Solid, ["constant"] = LedPattern.Solid, ["glowing"] = LedPattern.Solid,
         ["glows"] = LedPattern.Solid, ["static"] = LedPattern.Solid,
         ["off"] = LedPattern.Off, ["unlit"] = LedPattern.Off, ["dark"] = LedPattern.Off, ["extinguished"] = LedPattern.Off,
+        ["flickering"] = LedPattern.Blinking, ["flickers"] = LedPattern.Blinking, ["flicker"] = LedPattern.Blinking,
+        ["flickery"] = LedPattern.Blinking, ["twinkling"] = LedPattern.Blinking, ["strobing"] = LedPattern.Blinking,
+        ["pulses"] = LedPattern.Blinking, ["pulsating"] = LedPattern.Blinking, ["winking"] = LedPattern.Blinking,
+        ["blinked"] = LedPattern.Blinking, ["flashed"] = LedPattern.Blinking, ["blinkin"] = LedPattern.Blinking,
+        ["steadily"] = LedPattern.Solid, ["always"] = LedPattern.Solid, ["stable"] = LedPattern.Solid,
+        ["out"] = LedPattern.Off, ["dead"] = LedPattern.Off, ["nothing"] = LedPattern.Off, ["blank"] = LedPattern.Off,
     };
 
     private static readonly Dictionary<string, RateKind> RateWords = new()
@@ -204,7 +255,7 @@ public static partial class LedText
         public bool HasLook => Pattern is not null || Color is not null;
     }
 
-    private static LedState ParseTokens(List<string> t, string text)
+    private static LedState ParseTokens(List<string> t, string text, ParseMode how)
     {
         var clauses = new List<Clause>();
         var cur = new Clause();
@@ -228,10 +279,43 @@ public static partial class LedText
                 if (SecondWords.Contains(Peek(1) ?? "")) i++;
                 continue;
             }
-            if (w == "not" && Peek(1) is "illuminated" or "lit" or "on")
+            if (w is "not" or "isnt" or "arent" or "never" && Peek(1) is "illuminated" or "lit" or "on")
             {
                 SetPattern(cur, LedPattern.Off, w, text);
                 i++;
+                continue;
+            }
+            if (w is "no" or "none" && Peek(1) is null or "light" or "lights" or "led" or "leds" or "lamp" or "indicator" or "indicators" or "at")
+            {
+                // "no lights", "no light at all"
+                if (cur.Color is not null) Close();
+                SetPattern(cur, LedPattern.Off, w, text);
+                continue;
+            }
+            if ((w, Peek(1), Peek(2)) is ("on", "and", "off") or ("off", "and", "on") || (w, Peek(1)) is ("on", "off") or ("off", "on"))
+            {
+                // "going on and off": blinking
+                SetPattern(cur, LedPattern.Blinking, w, text);
+                i += Peek(1) == "and" ? 2 : 1;
+                continue;
+            }
+            if (w == "on" && Peek(1) is "the" or "my" or "this" or "a" or "an" or "our" or "its" or "each" or "one")
+                continue; // "on the front": a place, not a state
+            if (w is "bay" or "slot" or "number" or "unit" or "port" or "psu" or "drive" or "disk" or "nic" && IsNumber(Peek(1)) && !IsUnit(Peek(2)))
+            {
+                i++; // "bay 3", "PSU 2": which part, not how it blinks
+                continue;
+            }
+            if (w == "every" && SecondWords.Contains(Peek(1) ?? ""))
+            {
+                cur.Rate = BlinkRate.FromHz(1);
+                i++;
+                continue;
+            }
+            if (w == "every" && TryNumber(Peek(1), out var every) && every > 0 && SecondWords.Contains(Peek(2) ?? ""))
+            {
+                cur.Rate = BlinkRate.FromHz(1 / every);
+                i += 2;
                 continue;
             }
             if (Colors.TryGetValue(w, out var color))
@@ -242,8 +326,10 @@ public static partial class LedText
             }
             if (Patterns.TryGetValue(w, out var pattern))
             {
-                // "green on" / "on" is solid; a second pattern word starts a new clause ("blinks, then off").
+                // "green on" / "on" is solid; a second pattern word starts a new clause ("blinks, then off"), and so
+                // does "off" after a colour ("green amber off": two colours, then dark).
                 if (cur.Pattern is not null && cur.Pattern != pattern) Close();
+                else if (pattern == LedPattern.Off && cur.Color is not null) Close();
                 SetPattern(cur, pattern, w, text);
                 continue;
             }
@@ -272,7 +358,8 @@ public static partial class LedText
             if (TryNumber(w, out var n))
             {
                 var next = Peek(1);
-                if (next == "hz") { cur.Rate = BlinkRate.FromHz(n); i++; continue; }
+                if (next is "hz" or "hertz") { cur.Rate = BlinkRate.FromHz(n); i++; continue; }
+                if (next == "x" && Peek(2) is "per" or "a" or "every" && SecondWords.Contains(Peek(3) ?? "")) { cur.Rate = BlinkRate.FromHz(n); i += 3; continue; }
                 if (next is "per" or "a" or "every" && SecondWords.Contains(Peek(2) ?? ""))
                 {
                     cur.Rate = BlinkRate.FromHz(n); i += 2; continue;
@@ -308,6 +395,13 @@ public static partial class LedText
             if (!clauses[k].HasLook && !clauses[k].Repeat && Compatible(clauses[k - 1], clauses[k])) { Merge(clauses[k - 1], clauses[k]); clauses.RemoveAt(k); k--; }
         }
 
+        // "green, amber, then off" with no pattern word at all: a sequence of colours is a flash sequence.
+        var implicitPattern = how.ImplicitPattern;
+        var lit = clauses.Count(c => c.Color is not null);
+        if (how.SequenceBlinks && clauses.All(c => c.Pattern is null or LedPattern.Off) && lit >= 1
+            && (lit >= 2 || clauses[^1].Pattern == LedPattern.Off && clauses.Count > 1))
+            implicitPattern = LedPattern.Blinking;
+
         var steps = new List<LedStep>();
         var end = SequenceEnd.Hold;
         for (var k = 0; k < clauses.Count; k++)
@@ -326,14 +420,15 @@ public static partial class LedText
                 continue;
             }
             if (!c.HasLook) throw new LedTextException($"a count or duration without a colour in \"{text}\"");
-            var pat = c.Pattern ?? (steps.Count > 0 ? steps[^1].Pattern : LedPattern.Solid);
+            // A rate or count says it blinks ("amber, four times a second").
+            var pat = c.Pattern ?? (steps.Count > 0 ? steps[^1].Pattern : c.Rate is not null || c.Count is not null ? LedPattern.Blinking : implicitPattern);
             if (pat == LedPattern.Off)
             {
                 if (c.Color is not null) throw new LedTextException($"an LED that is off has no colour ('{ColorName(c.Color.Value)}') in \"{text}\"");
                 steps.Add(new LedStep(LedPattern.Off, null, null, null, c.Seconds));
                 continue;
             }
-            if (c.Color is null) throw new LedTextException($"no colour given for '{(pat == LedPattern.Solid ? "solid" : "blinking")}' in \"{text}\"");
+            if (c.Color is null && !how.OpenColour) throw new LedTextException($"no colour given for '{(pat == LedPattern.Solid ? "solid" : "blinking")}' in \"{text}\"");
             if (pat == LedPattern.Solid && (c.Rate is not null || c.Count is not null))
                 throw new LedTextException($"a solid LED has no blink rate or count in \"{text}\"");
             steps.Add(new LedStep(pat, c.Color, c.Rate, c.Count, c.Seconds));
@@ -363,6 +458,8 @@ public static partial class LedText
     }
 
     private static bool IsNumber(string? w) => TryNumber(w, out _);
+
+    private static bool IsUnit(string? w) => w is "hz" or "hertz" or "x" or "time" or "times" or "per" || SecondWords.Contains(w ?? "");
 
     private static bool TryNumber(string? w, out double value)
     {

@@ -30,6 +30,10 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly List<SourceRunner> _runners = [];
     private readonly Dictionary<string, DateTimeOffset> _lastStatePublish = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _loggedAs = new(StringComparer.Ordinal);
+
+    /// <summary>EventId of the one log line per component change (see <see cref="ChangeText"/>).</summary>
+    public const int ComponentChangeEventId = 100;
     private readonly Dictionary<string, Dictionary<string, ComponentRef>> _bySource = new(StringComparer.Ordinal);
     private readonly List<Channel<HealthChange>> _watchers = [];
     private readonly Lock _watchLock = new();
@@ -51,6 +55,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         _store = new HealthStore(Path.Combine(stateDirectory, "state.db"));
         if (_store.MovedAside is { } moved) LogStoreCorrupt(_log, moved);
         _tracker = new StateTracker(new Evaluator(rules), _store.LoadConditions());
+        Rules = rules;
         // Transactional outbox: an event and its outbox rows commit together (Pipeline/README.md).
         foreach (var p in publishers.OfType<IOutboxPublisher>())
         {
@@ -68,7 +73,14 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     public string BootId { get; }
 
     /// <summary>Evaluates with a reloaded, already validated rule set from the next observation on.</summary>
-    public void UseRules(RuleSet rules) => _tracker.UseRules(rules);
+    public void UseRules(RuleSet rules)
+    {
+        _tracker.UseRules(rules);
+        Rules = rules;
+    }
+
+    /// <summary>The rule set evaluations use now (the one given at start, or the last reloaded one).</summary>
+    public RuleSet Rules { get; private set; }
     public IReadOnlyList<ComponentStatus> Components => _components;
     public HealthRollup Rollup => _rollup;
     public IReadOnlyList<SourceStats> SourceStats => _runners.Select(r => r.Stats).ToList();
@@ -120,6 +132,42 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         lock (_watchLock) foreach (var w in _watchers) w.Writer.TryComplete();
     }
 
+    /// <summary>
+    /// `healthagent run --once`: every source polled once (each within its timeout), the results evaluated and
+    /// published, then the publishers stopped (they flush within <paramref name="stopTimeout"/>). Returns what the
+    /// exit code reports: the worst severity, and whether anything could not be told (unknown state, a source failed).
+    /// </summary>
+    public async Task<(Severity Worst, bool AnyUnknown)> RunOnceAsync(CancellationToken ct, TimeSpan? stopTimeout = null)
+    {
+        foreach (var p in _publishers) await p.StartAsync(this, ct).ConfigureAwait(false);
+        LogStarted(_log, AgentId, _runners.Count, string.Join(", ", _runners.Select(r => r.Source.Name)), string.Join(", ", _publishers.Select(p => p.Name)));
+        var polls = Task.WhenAll(_runners.Select(r => Task.Run(() => r.PollOnlyOnceAsync(ct), CancellationToken.None)));
+        var failed = false;
+        // Drain while polling: the input channel is bounded, a runner waits when it is full.
+        while (true)
+        {
+            while (_input.Reader.TryRead(out var result))
+            {
+                failed |= result.Errors.Any(e => e.Device == SourceRunner.WholeSource);
+                try { await ProcessAsync(result, ct).ConfigureAwait(false); }
+                catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException) { LogStateLoopError(_log, result.Source, e.Message); }
+            }
+            if (polls.IsCompleted) break;
+            await Task.WhenAny(polls, _input.Reader.WaitToReadAsync(ct).AsTask()).ConfigureAwait(false);
+        }
+        await polls.ConfigureAwait(false);
+        using var stop = new CancellationTokenSource(stopTimeout ?? TimeSpan.FromSeconds(10));
+        await Task.WhenAll(_publishers.Select(p => p.FlushAsync(stop.Token))).ConfigureAwait(false);
+        foreach (var p in _publishers)
+        {
+            try { await p.StopAsync(stop.Token).ConfigureAwait(false); }
+            catch (Exception e) when (e is not OutOfMemoryException) { LogPublisherError(_log, p.Name, e.Message); }
+        }
+        var statuses = _tracker.Statuses;
+        var worst = statuses.Select(s => s.Evaluation.Verdict.Severity).DefaultIfEmpty(Severity.Ok).Max();
+        return (worst, failed || statuses.Any(s => s.Evaluation.Verdict.State == HwState.Unknown));
+    }
+
     /// <summary>One source result through the state loop (public for tests that drive the pipeline directly).</summary>
     public async Task ProcessAsync(SourceResult result, CancellationToken ct)
     {
@@ -147,11 +195,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
 
             var publishState = r.StatusChanged || (r.ReadingsChanged && (!_lastStatePublish.TryGetValue(id, out var last) || now - last >= ReadingsRepublish));
             if (publishState) _lastStatePublish[id] = now;
-            if (r.StatusChanged && r.Status.Evaluation.Verdict.State == HwState.Unknown) LogUnknown(_log, id, r.Status.Evaluation.UnknownReason ?? "?");
-            else if (r.StatusChanged) LogState(_log, id, r.Status.Evaluation.Led?.ToString() ?? "-", HealthWords.Name(r.Status.Evaluation.Verdict.State), r.Status.Evaluation.Verdict.Code);
-
-            if (e is not null) LogEvent(_log, e.Severity >= Severity.Warning ? LogLevel.Warning : LogLevel.Information,
-                HealthJson.KindName(e.Kind), e.Component.Id, HealthWords.Name(e.Severity), e.Code, e.Meaning, e.Action, e.Led?.ToString() ?? "-", e.Seq);
+            if (e is not null || r.StatusChanged) LogChange(obs.Component, r, e);
 
             if (publishState || e is not null)
             {
@@ -175,6 +219,25 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
                 Broadcast(new HealthChange(e, publishState ? r.Status : null, _rollup));
             }
         }
+    }
+
+    /// <summary>
+    /// One console line per change: an event, or a state first seen or whose verdict (or unknown reason) changed. An
+    /// LED that only flips between rows of the same verdict (a NIC's activity) is published, not logged again.
+    /// </summary>
+    private void LogChange(ComponentRef component, TrackResult r, HealthEvent? e)
+    {
+        var eval = r.Transition?.Evaluation ?? r.Status.Evaluation;
+        var v = eval.Verdict;
+        var key = v.State == HwState.Unknown ? "unknown: " + eval.UnknownReason : $"{v.Code} {v.Severity} {v.State}";
+        if (e is null && _loggedAs.TryGetValue(component.Id, out var last) && last == key) return;
+        _loggedAs[component.Id] = key;
+        var severity = e?.Severity ?? v.Severity;
+        var what = ChangeText.What(eval, _tracker.Rules);
+        if (e is not null && e.Kind == EventKind.Cleared) what = "cleared: " + what;
+        var action = v.State == HwState.Unknown ? "why: " + eval.UnknownReason : severity >= Severity.Warning ? e?.Action ?? v.Action : "";
+        LogComponent(_log, severity >= Severity.Warning ? LogLevel.Warning : LogLevel.Information,
+            HealthWords.Name(severity), ChangeText.PartName(component), what, action);
     }
 
     private HealthEvent CreateEvent(Transition t, long seq, DateTimeOffset now)
@@ -216,6 +279,8 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     public Task<bool> AcknowledgeAsync(Guid eventId, string user, CancellationToken ct) =>
         Task.FromResult(_store.Acknowledge(eventId, user, _time.GetUtcNow()));
 
+    public bool CanIdentify(string componentId) => _sources.Any(s => s.Source is IIdentifySource ids && ids.CanIdentify(componentId));
+
     public async Task<bool> IdentifyAsync(string componentId, bool on, CancellationToken ct)
     {
         foreach (var (s, _) in _sources)
@@ -232,12 +297,9 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "agent {AgentId}: {Count} source(s) [{Sources}], publishers [{Publishers}]")]
     private static partial void LogStarted(ILogger logger, string agentId, int count, string sources, string publishers);
-    [LoggerMessage(Level = LogLevel.Information, Message = "state {Component}: LED {Led} → {State} ({Code})")]
-    private static partial void LogState(ILogger logger, string component, string led, string state, string code);
-    [LoggerMessage(Level = LogLevel.Information, Message = "state {Component}: unknown: {Reason}")]
-    private static partial void LogUnknown(ILogger logger, string component, string reason);
-    [LoggerMessage(Message = "{Kind} {Component}: {Severity} {Code} — {Meaning} Action: {Action} [LED {Led}, seq {Seq}]")]
-    private static partial void LogEvent(ILogger logger, LogLevel level, string kind, string component, string severity, string code, string meaning, string action, string led, long seq);
+    /// <summary>A component's change. The console formatter (Cli/ConsoleLog) lays out {Health}, {Part}, {What} and {Action}.</summary>
+    [LoggerMessage(EventId = ComponentChangeEventId, Message = "{Health} {Part}: {What} {Action}")]
+    private static partial void LogComponent(ILogger logger, LogLevel level, string health, string part, string what, string action);
     [LoggerMessage(Level = LogLevel.Warning, Message = "publisher {Publisher}: {Message}")]
     private static partial void LogPublisherError(ILogger logger, string publisher, string message);
     [LoggerMessage(Level = LogLevel.Error, Message = "state loop: a result of {Source} could not be processed: {Message}")]

@@ -48,6 +48,8 @@ public sealed record PollClock(long Origin, double PhaseFraction)
 /// each bounded by the source's timeout. A poll past its timeout is reported hung and cancelled, but it is not
 /// abandoned: sysfs reads can't be cancelled, so no second poll starts until the stuck one returns. Push sources
 /// also run their <see cref="IPushSource.RunAsync"/> loop for immediate changes.
+/// <para>The runner logs a source's per-device errors on change (a warning when a device starts failing or fails
+/// differently, one information line when it recovers), not every interval; sources only return them.</para>
 /// </summary>
 public sealed partial class SourceRunner(ISource source, SourceOptions options, ChannelWriter<SourceResult> output, ILogger logger, TimeProvider time, PollClock? clock = null)
 {
@@ -59,6 +61,9 @@ public sealed partial class SourceRunner(ISource source, SourceOptions options, 
 
     public SourceStats Stats { get; } = new(source.Name);
     public ISource Source => source;
+
+    /// <summary>The per-device errors last logged, by device (several errors of one device joined): "on change".</summary>
+    private readonly Dictionary<string, string> _loggedErrors = new(StringComparer.Ordinal);
 
     public async Task RunAsync(CancellationToken ct)
     {
@@ -98,6 +103,9 @@ public sealed partial class SourceRunner(ISource source, SourceOptions options, 
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         await push.ConfigureAwait(false);
     }
+
+    /// <summary>One poll and no schedule (`healthagent run --once`): its result, or the hung/failed report, goes to the output.</summary>
+    public Task PollOnlyOnceAsync(CancellationToken ct) => PollOnceAsync(ct);
 
     /// <summary>
     /// The number of the next tick (polls are due at phase + tick × interval after the start): the one after
@@ -142,7 +150,7 @@ public sealed partial class SourceRunner(ISource source, SourceOptions options, 
             if (!Stats.Up) LogUp(logger, source.Name, result.Observations.Count, result.Errors.Count);
             Stats.Up = true;
             if (result.NotPresent is { } why) LogNotPresent(logger, source.Name, why);
-            foreach (var e in result.Errors) LogDeviceError(logger, source.Name, e.Device, e.Message);
+            LogDeviceErrorsOnChange(result.Errors);
             await output.WriteAsync(result with { Complete = true }, ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
@@ -154,6 +162,19 @@ public sealed partial class SourceRunner(ISource source, SourceOptions options, 
             await ReportWholeAsync($"source '{source.Name}' failed: {e.Message}", ct).ConfigureAwait(false);
         }
         return null;
+    }
+
+    /// <summary>Logs each device whose error is new or different, and each device that no longer has one.</summary>
+    internal void LogDeviceErrorsOnChange(IReadOnlyList<SourceError> errors)
+    {
+        var now = errors.GroupBy(e => e.Device, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => string.Join("; ", g.Select(e => e.Message).Distinct(StringComparer.Ordinal)), StringComparer.Ordinal);
+        foreach (var (device, message) in now)
+            if (!_loggedErrors.TryGetValue(device, out var before) || before != message) LogDeviceError(logger, source.Name, device, message);
+        foreach (var device in _loggedErrors.Keys.Where(d => !now.ContainsKey(d)))
+            LogDeviceRecovered(logger, source.Name, device);
+        _loggedErrors.Clear();
+        foreach (var (device, message) in now) _loggedErrors[device] = message;
     }
 
     private static Task<SourceResult> Start(ISource s, CancellationToken ct)
@@ -196,8 +217,10 @@ public sealed partial class SourceRunner(ISource source, SourceOptions options, 
     private static partial void LogUp(ILogger logger, string source, int observations, int errors);
     [LoggerMessage(Level = LogLevel.Debug, Message = "source {Source}: not present: {Why}")]
     private static partial void LogNotPresent(ILogger logger, string source, string why);
-    [LoggerMessage(Level = LogLevel.Debug, Message = "source {Source}: {Device}: {Message}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "source {Source}: {Device}: {Message}")]
     private static partial void LogDeviceError(ILogger logger, string source, string device, string message);
+    [LoggerMessage(Level = LogLevel.Information, Message = "source {Source}: {Device}: no error any more")]
+    private static partial void LogDeviceRecovered(ILogger logger, string source, string device);
     [LoggerMessage(Level = LogLevel.Warning, Message = "source {Source}: poll failed: {Message}")]
     private static partial void LogFailed(ILogger logger, string source, string message);
     [LoggerMessage(Level = LogLevel.Warning, Message = "source {Source}: push loop failed, restarting after one interval: {Message}")]

@@ -38,6 +38,9 @@ public sealed class StateTracker(Evaluator evaluator, IReadOnlyDictionary<string
     /// <summary>Evaluates from now on with a reloaded rule set (web "reload rules"); a reference swap, safe from any thread.</summary>
     public void UseRules(RuleSet rules) => _evaluator = new Evaluator(rules);
 
+    /// <summary>The rule set evaluations use now.</summary>
+    public RuleSet Rules => _evaluator.Rules;
+
     private sealed class Entry
     {
         public Evaluation? LastKnown;          // last non-unknown evaluation: the "previous" for hysteresis

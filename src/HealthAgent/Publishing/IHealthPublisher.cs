@@ -25,6 +25,12 @@ public interface IHealthPublisher : IAsyncDisposable
 
     /// <summary>Clean stop (MQTT: publish offline, then DISCONNECT).</summary>
     Task StopAsync(CancellationToken ct);
+
+    /// <summary>
+    /// `healthagent run --once`: returns when everything published so far has reached its destination (or when
+    /// <paramref name="ct"/> ends); never throws for transport failures. Called before <see cref="StopAsync"/>.
+    /// </summary>
+    Task FlushAsync(CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>What the agent knows right now, for publishers (republish after reconnect) and the web view.</summary>
@@ -45,6 +51,9 @@ public interface IHealthState
 
     /// <summary>Turns a component's identify (ID) LED on or off where a source supports it; false when none does.</summary>
     Task<bool> IdentifyAsync(string componentId, bool on, CancellationToken ct);
+
+    /// <summary>Whether a source can switch this component's identify LED (false: no "Identify" is offered).</summary>
+    bool CanIdentify(string componentId) => false;
 }
 
 /// <summary>One live change: an event, or a component status update (Event null).</summary>

@@ -31,7 +31,7 @@ public static class Deriver
                 var row = FirstMatch(table, rows, obs, previousRows?.GetValueOrDefault(name));
                 if (row is null) { unknown.Add($"{name}: no derivation row matched"); continue; }
                 traces.Add(Trace(table, name, row, obs));
-                if (row.Unknown is not null) unknown.Add($"{name}: {row.Unknown}");
+                if (row.Unknown is not null) unknown.Add($"{name}: {WithReasons(row.Unknown, row, obs)}");
                 else states[i] = row.Led;
             }
             led = new IndicatorState(family.Leds, states);
@@ -40,15 +40,28 @@ public static class Deriver
         if (table.Health.Count > 0)
         {
             var row = FirstMatch(table, table.Health, obs, previousRows?.GetValueOrDefault("health"));
-            if (row is null) unknown.Add("no derivation row matched");
+            // In a family table, health rows only override the LED's verdict: none matching is not unknown.
+            if (row is null) { if (family is null) unknown.Add("no derivation row matched"); }
             else
             {
                 traces.Add(Trace(table, "health", row, obs));
-                if (row.Unknown is not null) unknown.Add(row.Unknown);
+                if (row.Unknown is not null) unknown.Add(WithReasons(row.Unknown, row, obs));
                 else verdict = row.Verdict;
             }
         }
         return new Derived(led, verdict, unknown, traces);
+    }
+
+    /// <summary>
+    /// An unknown row's text plus why the readings it tests are unknown, as the source said it
+    /// ("… (readingCelsius: ReadingCelsius is a string ("95"), not a number)"), so the reason is the real one.
+    /// </summary>
+    private static string WithReasons(string text, DerivationRow row, Observation obs)
+    {
+        var reasons = row.When.Select(c => c.Reading).Distinct()
+            .Select(n => obs.Readings.FirstOrDefault(r => r.Name == n && r.Value is null && r.Reason is not null))
+            .OfType<Reading>().Select(r => $"{r.Name}: {r.Reason}").ToList();
+        return reasons.Count == 0 ? text : $"{text} ({string.Join("; ", reasons)})";
     }
 
     private static DerivationTrace Trace(DerivationTable table, string led, DerivationRow row, Observation obs)

@@ -40,6 +40,10 @@ public sealed class Evaluator(RuleSet rules)
             if (d.Unknown.Count > 0 && (led is null || led.States.All(s => s is null)) && sensorVerdict is null)
                 return Unknown(obs, led, string.Join("; ", d.Unknown), trace);
         }
+        // A family table may also have `health:` rows for states its manual's LED table has no row for (an empty bay,
+        // a BMC Warning): the first that matches gives the verdict; the derived LED is still shown.
+        if (family is not null && sensorVerdict is not null)
+            return new Evaluation(c, led, null, sensorVerdict, obs.Readings, trace, null);
         if (family is null)
             return sensorVerdict is not null
                 ? new Evaluation(c, null, null, sensorVerdict, obs.Readings, trace, null)
@@ -52,16 +56,18 @@ public sealed class Evaluator(RuleSet rules)
         // Some LED unknown (a NIC's activity before the second poll): fine when every row still possible says the
         // same thing; otherwise the agent would be guessing.
         if (!led.IsKnown && match.Candidates.Any(r => !SameVerdict(r.Verdict, rule.Verdict)))
-            return Unknown(obs, led, (unknownLeds.Count > 0 ? string.Join("; ", unknownLeds) : $"'{led}' is not fully known")
-                + $"; it could be {string.Join(" or ", match.Candidates.Select(r => r.Verdict.Code).Distinct())}", trace);
+            // The guesses follow the LEDs that are known (a NIC's activity flips with traffic): they go in the meaning,
+            // not the reason, so the reason stays the same while nothing new is known.
+            return Unknown(obs, led, unknownLeds.Count > 0 ? string.Join("; ", unknownLeds) : $"'{led}' is not fully known", trace,
+                $"it could be {string.Join(" or ", match.Candidates.Select(r => r.Verdict.Code).Distinct())}");
         return new Evaluation(c, led, rule, rule.Verdict, obs.Readings, trace, null);
     }
 
     private static bool SameVerdict(Verdict a, Verdict b) => a.Code == b.Code && a.Severity == b.Severity && a.State == b.State;
 
-    private static Evaluation Unknown(Observation obs, IndicatorState? led, string reason, IReadOnlyList<DerivationTrace> trace) =>
+    private static Evaluation Unknown(Observation obs, IndicatorState? led, string reason, IReadOnlyList<DerivationTrace> trace, string? guess = null) =>
         new(obs.Component, led, null,
-            new Verdict(HwState.Unknown, Severity.Info, "agent.unknown", "The agent cannot tell this component's state: " + reason + ".",
+            new Verdict(HwState.Unknown, Severity.Info, "agent.unknown", "The agent cannot tell this component's state: " + reason + (guess is null ? "" : "; " + guess) + ".",
                 "Check that the agent can read this component (permissions, BMC reachability, configuration)."),
             obs.Readings, trace, reason);
 }

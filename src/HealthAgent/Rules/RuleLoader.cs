@@ -151,8 +151,8 @@ public static partial class RuleLoader
             {
                 foreach (var item in seq.Children)
                 {
-                    var r = ctx.Map(item, ["id", "row", "seen", "led", "state", "severity", "code", "meaning", "action", "debounce"],
-                        ["id", "led", "state", "severity", "code", "meaning", "action"]);
+                    var r = ctx.Map(item, ["id", "row", "seen", "led", "state", "severity", "code", "meaning", "action", "advice", "debounce"],
+                        ["id", "led", "state", "severity", "code", "meaning"]);
                     if (r is null || name is null) continue;
                     var id = ctx.Str(r, "id");
                     if (id is not null && !IdPattern().IsMatch(id)) ctx.Error(r["id"], $"rule id '{id}' must be dotted lowercase, e.g. 'psu.mismatch'");
@@ -167,12 +167,14 @@ public static partial class RuleLoader
                         }
                         catch (LedTextException e) { ctx.Error(r["led"], "LED state: " + e.Message); }
                     }
-                    var verdict = ReadVerdict(ctx, r);
+                    var (manualAction, advice) = ReadActionAndAdvice(ctx, r, item);
+                    var verdict = ReadVerdict(ctx, r, advice is null ? manualAction : manualAction is null ? advice : advice + " " + manualAction);
                     int? row = null;
                     if (r.TryGetValue("row", out var rowNode)) row = ctx.Int(rowNode, "row", 1, 1000);
                     var debounce = r.TryGetValue("debounce", out var rd) ? ReadDebounce(ctx, rd) : null;
                     if (id is not null && led is not null && verdict is not null)
-                        rules.Add(new Rule(id, name, led, verdict, row, r.TryGetValue("seen", out var seenNode) ? ctx.Scalar(seenNode, "seen") : null, debounce ?? familyDebounce, ctx.At(item)));
+                        rules.Add(new Rule(id, name, led, verdict, row, r.TryGetValue("seen", out var seenNode) ? ctx.Scalar(seenNode, "seen") : null, debounce ?? familyDebounce, ctx.At(item))
+                            { Advice = advice, ManualAction = manualAction });
                 }
             }
         }
@@ -186,7 +188,26 @@ public static partial class RuleLoader
         return new IndicatorFamily(name, ctx.Str(m, "title") ?? name, aliases, hwType, leds, source, familyDebounce, rules, ctx.At(root));
     }
 
-    private static Verdict? ReadVerdict(Ctx ctx, Dictionary<string, YamlNode> r)
+    /// <summary>
+    /// An indicator row's <c>action</c> (the manual's own action or CAUTION wording) and <c>advice</c> (ours: short and
+    /// direct, at most <see cref="ActionText.MaxAdviceWords"/> words); at least one is given.
+    /// </summary>
+    private static (string? Action, string? Advice) ReadActionAndAdvice(Ctx ctx, Dictionary<string, YamlNode> r, YamlNode item)
+    {
+        var action = r.ContainsKey("action") ? ctx.Str(r, "action") : null;
+        var advice = r.ContainsKey("advice") ? ctx.Str(r, "advice") : null;
+        if (action is { Length: 0 }) ctx.Error(r["action"], "action must not be empty");
+        if (advice is { Length: 0 }) ctx.Error(r["advice"], "advice must not be empty");
+        if (!r.ContainsKey("action") && !r.ContainsKey("advice"))
+            ctx.Error(item, "a row needs 'action' (the manual's wording) or 'advice' (ours), or both");
+        if (advice is { Length: > 0 } && ActionText.Words(advice) > ActionText.MaxAdviceWords)
+            ctx.Error(r["advice"], $"advice has {ActionText.Words(advice)} words; keep it to {ActionText.MaxAdviceWords} (the manual's long wording belongs in 'action')");
+        if (advice is { Length: > 0 } && advice.StartsWith("The table gives no action", StringComparison.OrdinalIgnoreCase))
+            ctx.Error(r["advice"], "advice says what to do; that the manual gives no action is already known from its absence in 'action'");
+        return (action is { Length: > 0 } ? action : null, advice is { Length: > 0 } ? advice : null);
+    }
+
+    private static Verdict? ReadVerdict(Ctx ctx, Dictionary<string, YamlNode> r, string? actionOverride = null)
     {
         HwState? state = null;
         Severity? severity = null;
@@ -203,9 +224,9 @@ public static partial class RuleLoader
         var code = ctx.Str(r, "code");
         if (code is not null && !CodePattern().IsMatch(code)) ctx.Error(r["code"], $"event code '{code}' must be dotted lowercase, e.g. 'psu.mismatch'");
         var meaning = ctx.Str(r, "meaning");
-        var action = ctx.Str(r, "action");
+        var action = actionOverride ?? ctx.Str(r, "action");
         if (meaning is { Length: 0 }) ctx.Error(r["meaning"], "meaning must not be empty");
-        if (action is { Length: 0 }) ctx.Error(r["action"], "action must not be empty");
+        if (actionOverride is null && action is { Length: 0 }) ctx.Error(r["action"], "action must not be empty");
         return state is null || severity is null || code is null || meaning is null || action is null
             ? null
             : new Verdict(state.Value, severity.Value, code, meaning, action);

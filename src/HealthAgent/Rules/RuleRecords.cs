@@ -23,7 +23,18 @@ public sealed record Verdict(HwState State, Severity Severity, string Code, stri
 /// <summary>One row of an indicator table: this LED state means this.</summary>
 /// <param name="Row">Row number in the source table (1-based), for people checking against the manual.</param>
 /// <param name="Seen">The LED column as the manual words it.</param>
-public sealed record Rule(string Id, string Family, IndicatorState Led, Verdict Verdict, int? Row, string? Seen, Debounce? Debounce, SourceLocation Location);
+/// <remarks>
+/// <see cref="Verdict"/>'s action is <see cref="Advice"/> followed by <see cref="ManualAction"/>: our short advice
+/// first, then the manual's own wording (its Action column or CAUTION notes).
+/// </remarks>
+public sealed record Rule(string Id, string Family, IndicatorState Led, Verdict Verdict, int? Row, string? Seen, Debounce? Debounce, SourceLocation Location)
+{
+    /// <summary>Our advice (the rule table's <c>advice:</c>), where the manual gives no action or too little; null when none.</summary>
+    public string? Advice { get; init; }
+
+    /// <summary>The manual's own action or CAUTION wording (the rule table's <c>action:</c>); null when the manual gives none.</summary>
+    public string? ManualAction { get; init; }
+}
 
 /// <summary>Where a family's table comes from in a vendor document.</summary>
 public sealed record TableSource(string Document, string Table);
@@ -61,7 +72,8 @@ public sealed record RuleSet(IReadOnlyList<IndicatorFamily> Families, IReadOnlyL
     /// <summary>Finds a family by name or alias, case-insensitively.</summary>
     public IndicatorFamily? FindFamily(string nameOrAlias)
     {
-        var key = nameOrAlias.Trim().ToLowerInvariant();
+        // "power supply", "power_supply" and "power-supply" are one alias.
+        var key = string.Join('-', nameOrAlias.Trim().ToLowerInvariant().Split([' ', '_', '-'], StringSplitOptions.RemoveEmptyEntries));
         return Families.FirstOrDefault(f => f.Name == key) ?? Families.FirstOrDefault(f => f.Aliases.Contains(key));
     }
 

@@ -23,12 +23,12 @@ public sealed class PanelEmulator : IDisposable
         _appliance = appliance;
         Link = Path.GetFullPath(link);
         HeartbeatSeconds = heartbeatSeconds;
-        (_master, _slave, SlavePath) = Termios.OpenPty();
+        (_master, _slave, SlavePath) = Pty.OpenPty();
         try
         {
             // The slave stays open here too, so the master never sees EIO while no reader is attached; raw so nothing echoes.
-            Termios.ConfigureRaw(_slave, 115200);
-            Termios.SetNonBlocking(_master);
+            Pty.ConfigureRaw(_slave, 115200);
+            Pty.SetNonBlocking(_master);
             Directory.CreateDirectory(Path.GetDirectoryName(Link)!);
             var existing = new FileInfo(Link);
             if (existing.LinkTarget is not null) existing.Delete();
@@ -37,8 +37,8 @@ public sealed class PanelEmulator : IDisposable
         }
         catch
         {
-            Termios.Close(_master);
-            Termios.Close(_slave);
+            Pty.Close(_master);
+            Pty.Close(_slave);
             throw;
         }
         _appliance.Changed += OnChanged;
@@ -78,7 +78,7 @@ public sealed class PanelEmulator : IDisposable
 
     private void WriteLine(string line)
     {
-        try { Termios.Write(_master, Encoding.ASCII.GetBytes(line)); }
+        try { Pty.Write(_master, Encoding.ASCII.GetBytes(line)); }
         catch (IOException) { } // nobody listening and the buffer full: the line is lost, as on a real wire
         _recent.Enqueue(line.TrimEnd('\n'));
         while (_recent.Count > 200) _recent.Dequeue();
@@ -93,12 +93,12 @@ public sealed class PanelEmulator : IDisposable
         {
             var wait = (int)Math.Clamp(nextBeat - Environment.TickCount64, 0, 100);
             short ev;
-            try { ev = Termios.Poll(_master, -1, wait); }
+            try { ev = Pty.Poll(_master, -1, wait); }
             catch (IOException) { break; }
-            if ((ev & Termios.POLLIN) != 0)
+            if ((ev & Pty.POLLIN) != 0)
             {
                 int n;
-                try { n = Termios.Read(_master, buf); }
+                try { n = Pty.Read(_master, buf); }
                 catch (IOException) { n = 0; Thread.Sleep(50); }
                 if (n > 0)
                     foreach (var line in framer.Feed(buf.AsSpan(0, n)))
@@ -118,12 +118,12 @@ public sealed class PanelEmulator : IDisposable
         if (!Noise) { WriteLine(hb); return; }
         try
         {
-            Termios.Write(_master, [0x00, 0xFF, 0x1B, 0x07, 0x9B]);
+            Pty.Write(_master, [0x00, 0xFF, 0x1B, 0x07, 0x9B]);
             var bad = FrontPanelParser.Frame("LED psu 1 blinking amber");
-            Termios.Write(_master, Encoding.ASCII.GetBytes(bad[..^3] + (bad[^3] == '0' ? '1' : '0') + bad[^2..]));
-            Termios.Write(_master, Encoding.ASCII.GetBytes(hb[..3]));
+            Pty.Write(_master, Encoding.ASCII.GetBytes(bad[..^3] + (bad[^3] == '0' ? '1' : '0') + bad[^2..]));
+            Pty.Write(_master, Encoding.ASCII.GetBytes(hb[..3]));
             Thread.Sleep(20);
-            Termios.Write(_master, Encoding.ASCII.GetBytes(hb[3..]));
+            Pty.Write(_master, Encoding.ASCII.GetBytes(hb[3..]));
         }
         catch (IOException) { }
     }
@@ -135,8 +135,8 @@ public sealed class PanelEmulator : IDisposable
         _thread.Join(TimeSpan.FromSeconds(2));
         lock (_gate)
         {
-            Termios.Close(_master);
-            Termios.Close(_slave);
+            Pty.Close(_master);
+            Pty.Close(_slave);
             _master = _slave = -1;
         }
         try { if (new FileInfo(Link).LinkTarget == SlavePath) File.Delete(Link); } catch (IOException) { }

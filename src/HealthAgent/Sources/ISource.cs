@@ -50,4 +50,7 @@ public interface IIdentifySource : ISource
 {
     /// <summary>False when the component is not this source's or the hardware refused.</summary>
     Task<bool> IdentifyAsync(string componentId, bool on, CancellationToken ct);
+
+    /// <summary>Whether this source can switch the component's identify LED (the web view offers "Identify" only then).</summary>
+    bool CanIdentify(string componentId);
 }

@@ -61,6 +61,9 @@ public sealed partial class WebServer : IAsyncDisposable
     internal RuleSet Rules { get => Volatile.Read(ref _rules); set => Volatile.Write(ref _rules, value); }
     internal CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
 
+    /// <summary>Answers explain and draws LEDs with a reloaded rule set (SIGHUP); the admin button sets it too.</summary>
+    public void UseRules(RuleSet rules) => Rules = rules;
+
     /// <summary>The addresses actually listened on (with the real port when 0 was configured).</summary>
     public IReadOnlyList<string> Addresses =>
         _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];

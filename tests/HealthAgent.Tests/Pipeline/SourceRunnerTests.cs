@@ -185,4 +185,25 @@ public sealed class SourceRunnerTests : IDisposable
     [InlineData(30, 40, 1000, 0, 1)]     // still before the phase: tick 1
     public void NextTick_FixedRate_SkipsMissedTicks(int elapsedMs, int phaseMs, int intervalMs, long last, long expected) =>
         Assert.Equal(expected, SourceRunner.NextTick(TimeSpan.FromMilliseconds(elapsedMs), TimeSpan.FromMilliseconds(phaseMs), TimeSpan.FromMilliseconds(intervalMs), last));
+
+    [Fact]
+    public void DeviceErrors_LoggedOnChangeOnly_RecoveryOnce()
+    {
+        var logs = new HealthAgent.Tests.Sources.Redfish.CapturingLoggerProvider();
+        var runner = new SourceRunner(new PartialSource(), new SourceOptions(), Channel.CreateUnbounded<SourceResult>().Writer, logs.CreateLogger("runner"), TimeProvider.System);
+        string[] Poll(params SourceError[] errors)
+        {
+            logs.Messages.Clear();
+            runner.LogDeviceErrorsOnChange(errors);
+            return logs.Messages.Select(m => m[..m.IndexOf(" Source=", StringComparison.Ordinal)]).Order(StringComparer.Ordinal).ToArray();
+        }
+
+        Assert.Equal(["Warning: source partial: hwmon0: temp1_input: EIO; temp2_input: EIO", "Warning: source partial: sda: open failed"],
+            Poll(new("hwmon0", "temp1_input: EIO"), new("hwmon0", "temp2_input: EIO"), new("sda", "open failed")));
+        Assert.Empty(Poll(new("hwmon0", "temp1_input: EIO"), new("hwmon0", "temp2_input: EIO"), new("sda", "open failed")));
+        Assert.Equal(["Information: source partial: sda: no error any more", "Warning: source partial: hwmon0: temp1_input: EIO"],
+            Poll(new SourceError("hwmon0", "temp1_input: EIO")));
+        Assert.Equal(["Information: source partial: hwmon0: no error any more"], Poll());
+        Assert.Empty(Poll());
+    }
 }

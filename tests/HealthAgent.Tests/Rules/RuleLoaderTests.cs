@@ -49,6 +49,34 @@ public class RuleLoaderTests
     }
 
     [Fact]
+    public void Load_RowWithoutActionOrAdvice_Reported()
+    {
+        var row = Row("psu.a", "solid green").Replace("\n    action: none", "");
+        var e = Assert.Single(Errors(("psu.yaml", Header + "\n" + row)));
+        Assert.Contains("needs 'action' (the manual's wording) or 'advice' (ours)", e.Message);
+    }
+
+    [Fact]
+    public void Load_AdviceOverSixtyWords_Reported()
+    {
+        var advice = string.Join(' ', Enumerable.Repeat("word", 61));
+        var e = Assert.Single(Errors(("psu.yaml", Header + "\n" + Row("psu.a", "solid green", "\n    advice: " + advice))));
+        Assert.Contains("advice has 61 words; keep it to 60", e.Message);
+        Assert.Equal(13, e.Location.Line);
+    }
+
+    [Fact]
+    public void Load_AdviceAndAction_ActionIsAdviceThenManual()
+    {
+        var (rules, errors) = RuleLoader.Load([("psu.yaml", Header + "\n" + Row("psu.a", "solid green", "\n    advice: Do this."))]);
+        Assert.Empty(errors);
+        var r = rules!.FindRule("psu.a")!;
+        Assert.Equal("Do this. none", r.Verdict.Action);
+        Assert.Equal("Do this.", r.Advice);
+        Assert.Equal("none", r.ManualAction);
+    }
+
+    [Fact]
     public void Load_TwoRowsSameLedState_ReportsConflict()
     {
         var e = Assert.Single(Errors(("psu.yaml", Header + "\n" + Row("psu.a", "solid green") + "\n" + Row("psu.b", "steady green"))));

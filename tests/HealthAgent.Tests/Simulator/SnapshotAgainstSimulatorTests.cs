@@ -30,9 +30,9 @@ public class SnapshotAgainstSimulatorTests
             .ToDictionary(c => (string)c!["id"]!, c => c!.AsObject());
         // The simulated appliance: one system, two PSUs with redundancy, four drives in a volume, four NIC ports, fans, temperatures, the BMC.
         Assert.Equal("system.healthy", (string?)components["redfish:bmc:system:1"]["ruleId"]);
-        foreach (var psu in new[] { "PSU1", "PSU2" }) Assert.Equal("psu.operational", (string?)components[$"redfish:bmc:psu:{psu}"]["ruleId"]);
-        for (var d = 0; d < 4; d++) Assert.Equal("drive.online", (string?)components[$"redfish:bmc:drive:Disk.Bay.{d}"]["ruleId"]);
-        for (var p = 1; p <= 4; p++) Assert.StartsWith("nic.max-speed", (string?)components[$"redfish:bmc:nic:NIC1:{p}"]["ruleId"]);
+        foreach (var psu in new[] { "PSU1", "PSU2" }) Assert.Equal("psu.operational", (string?)components[$"redfish:bmc:psu:1:{psu}"]["ruleId"]);
+        for (var d = 0; d < 4; d++) Assert.Equal("drive.online", (string?)components[$"redfish:bmc:drive:1:RAID1:Disk.Bay.{d}"]["ruleId"]);
+        for (var p = 1; p <= 4; p++) Assert.StartsWith("nic.max-speed", (string?)components[$"redfish:bmc:nic:1:NIC1:{p}"]["ruleId"]);
         Assert.Contains(components.Keys, k => k.StartsWith("redfish:bmc:psu-redundancy:", StringComparison.Ordinal));
         Assert.Contains(components.Keys, k => k.StartsWith("redfish:bmc:volume:", StringComparison.Ordinal));
         Assert.Equal(4, components.Keys.Count(k => k.StartsWith("redfish:bmc:fan:", StringComparison.Ordinal)));

@@ -110,6 +110,8 @@ public sealed class InMemoryHealthState(string agentId, RuleSet rules, TimeProvi
         }
     }
 
+    public bool CanIdentify(string componentId) => Identifiable.Contains(componentId);
+
     public Task<bool> IdentifyAsync(string componentId, bool on, CancellationToken ct)
     {
         lock (_lock)

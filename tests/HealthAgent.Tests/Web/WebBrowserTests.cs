@@ -194,12 +194,82 @@ public sealed class WebBrowserTests(ChromiumFixture chromium) : IClassFixture<Ch
     }
 
     [Fact]
+    public async Task LoginPage_ShowsOnlyTheLogin()
+    {
+        var context = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = _host.BaseUri.ToString(), ViewportSize = new ViewportSize { Width = 390, Height = 844 } });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/");
+        await page.Locator("#login-form").WaitForAsync();
+        Assert.True(await VisibleAsync(page, "#username"));
+        Assert.False(await VisibleAsync(page, "#session"));   // .session { display: flex } must not beat [hidden]
+        Assert.False(await VisibleAsync(page, "#logout"));
+        Assert.False(await VisibleAsync(page, "#animate"));
+        Assert.False(await VisibleAsync(page, "#app"));
+        Assert.DoesNotContain("Sign out", await page.InnerTextAsync("body"), StringComparison.Ordinal);
+        await context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Identify_OnlyWhereASourceCanSwitchIt_ErrorShownOnTheCard()
+    {
+        var page = await SignInAsync("operator");
+        await page.Locator("[data-component='psu:1']").WaitForAsync();
+        Assert.Equal(1, await page.Locator("[data-component='system'] button", new PageLocatorOptions { HasText = "Identify" }).CountAsync());
+        Assert.Equal(1, await page.Locator("[data-component='drive:0'] button", new PageLocatorOptions { HasText = "Identify" }).CountAsync());
+        foreach (var id in new[] { "psu:1", "nic:eth0", "fan:1", "temp:cpu" })
+            Assert.Equal(0, await page.Locator($"[data-component='{id}'] button", new PageLocatorOptions { HasText = "Identify" }).CountAsync());
+
+        await page.ClickAsync("[data-component='system'] button");
+        await page.Locator("[data-component='system'] button[aria-pressed='true']").WaitForAsync();
+        Assert.Contains(("system", true), _host.State.Identified);
+
+        // the hardware stops answering: the error is on screen, beside the button, not only for the screen reader
+        _host.State.Identifiable.Remove("drive:0");
+        await page.ClickAsync("[data-component='drive:0'] button");
+        var error = page.Locator("[data-component='drive:0'] .identify-error");
+        await error.WaitForAsync();
+        Assert.True(await error.IsVisibleAsync());
+        Assert.Contains("no source can switch", await error.InnerTextAsync(), StringComparison.Ordinal);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Lookup_NewFamily_StartsAfreshWithOnlyItsColours()
+    {
+        var page = await SignInAsync("viewer");
+        await page.SelectOptionAsync("#lookup-family", "psu");
+        await page.FillAsync("#lookup-text", "blinking amber");
+        await page.ClickAsync("#lookup-form button[type=submit]");
+        await page.Locator("#lookup-answer .result").WaitForAsync();
+        await page.SelectOptionAsync("#lookup-family", "nic");
+        Assert.Equal("", await page.InputValueAsync("#lookup-text"));
+        Assert.Equal(0, await page.Locator("#lookup-answer > *").CountAsync());
+        // the colours offered per LED are the ones its table has
+        var families = System.Text.Json.Nodes.JsonNode.Parse(await page.EvaluateAsync<string>("async () => JSON.stringify(await (await fetch('/api/explain')).json())"))!["families"]!.AsArray();
+        foreach (var family in new[] { "nic", "psu", "drive" })
+        {
+            await page.SelectOptionAsync("#lookup-family", family);
+            var fam = families.Single(f => (string?)f!["family"] == family)!;
+            foreach (var led in fam["leds"]!.AsArray().Select(l => (string)l!))
+            {
+                var offered = await page.Locator($"#pick-{led}-color option").AllInnerTextsAsync();
+                var table = fam["colors"]![led]!.AsArray().Select(c => (string)c!).ToList();
+                Assert.NotEmpty(table);
+                Assert.Equal(table, offered);
+            }
+        }
+        Assert.DoesNotContain("blue", await page.Locator("#pick-status-color option").AllInnerTextsAsync()); // drive: green and amber only
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task Phone_NarrowScreen_NoSidewaysScrolling()
     {
         _host.FailPsu2();
         var page = await SignInAsync("operator", new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 390, Height = 844 }, IsMobile = true, HasTouch = true });
         await page.Locator("[data-component='psu:2']").WaitForAsync();
-        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth + 1"));
+        Assert.True(await page.EvaluateAsync<bool>("() => document.scrollingElement.scrollWidth <= window.innerWidth"),
+            await page.EvaluateAsync<string>("() => `${document.scrollingElement.scrollWidth} px wide at ${window.innerWidth}`"));
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = ChromiumFixture.ScreenshotPath("phone.png"), FullPage = true, Animations = ScreenshotAnimations.Disabled });
         await page.Context.CloseAsync();
     }

@@ -201,6 +201,26 @@ public sealed partial class MqttPublisher : IOutboxPublisher
         LogStopped(_log, _outbox?.Count ?? 0);
     }
 
+    /// <summary>
+    /// `run --once`: waits (within <paramref name="ct"/>) for the connection, then publishes every retained topic
+    /// (states, health, info) and waits for the broker's acknowledgements; the outbox is sent by <see cref="StopAsync"/>.
+    /// </summary>
+    public async Task FlushAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (!_online) await Task.Delay(20, ct).ConfigureAwait(false);
+            if (_client is not { } client) return;
+            KeyValuePair<string, byte[]>[] all;
+            lock (_retainedLock) all = _retained.ToArray();
+            await Task.WhenAll(all.Select(kv => PublishRetainedAsync(client, kv.Key, kv.Value, ct))).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or MqttCommunicationException or ObjectDisposedException or InvalidOperationException)
+        {
+            LogStopIncomplete(_log, MqttConnection.Describe(e));
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _stopping = true;
@@ -250,7 +270,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
                 {
                     _client = client;
                     attempt = 0;
-                    if (outageLogged || lastReason is not null) outageLogged = false;
+                    outageLogged = false; // the next outage is reported again
                     lastReason = null;
                     await ServeAsync(client, result, conn.Token, stop).ConfigureAwait(false);
                     continue;

@@ -13,7 +13,7 @@ public sealed class FrontPanelOptions : SourceOptions
     /// <summary>Serial device of the panel controller, e.g. /dev/ttyUSB0, /dev/serial/by-id/..., or the simulator's /tmp/healthagent-panel.</summary>
     public string Device { get; set; } = "/dev/ttyUSB0";
 
-    /// <summary>Line speed in baud (8N1, no flow control). Any rate the UART supports; set as a plain number (termios2 BOTHER).</summary>
+    /// <summary>Line speed in baud (8N1, no flow control). Any rate the UART supports.</summary>
     public int BaudRate { get; set; } = 115200;
 
     /// <summary>Seconds between the controller's heartbeats. After 3 × this without a valid line every panel LED becomes unknown.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.Ports;
 using System.Threading.Channels;
 using HealthAgent.Model;
 using HealthAgent.Rules;
@@ -7,9 +8,10 @@ using Microsoft.Extensions.Logging;
 namespace HealthAgent.Sources.FrontPanel;
 
 /// <summary>
-/// Reads a front-panel controller on a serial line (protocol: README.md). A dedicated reader thread owns the
-/// descriptor: it opens and configures the line, asks for every LED (SYNC), parses lines, reopens with backoff
-/// when the device goes away, and pushes each change. Components are <c>panel:&lt;family&gt;:&lt;index&gt;</c>
+/// Reads a front-panel controller on a serial line (protocol: README.md) through System.IO.Ports. A dedicated reader
+/// thread owns the port and reads in a loop (no DataReceived handler: an exception escaping one kills the process):
+/// it opens the line, asks for every LED (SYNC), parses lines, closes and reopens with backoff when the device goes
+/// away, and pushes each change. Components are <c>panel:&lt;family&gt;:&lt;index&gt;</c>
 /// with the LED state as observed; all of them turn unknown when the panel stays silent for 3 heartbeats.
 /// </summary>
 public sealed partial class FrontPanelSource : IPushSource, IDisposable
@@ -26,8 +28,8 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _firstLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _reader;
-    /// <summary>Written to on stop so the reader's poll() returns at once; lets it sleep up to a second between wake-ups.</summary>
-    private readonly (int Read, int Write) _wake = Termios.Pipe();
+    /// <summary>The open port, so Dispose can close it under a blocked Read.</summary>
+    private volatile SerialPort? _port;
     private int _disposed;
     private DateTimeOffset _lastValid;
     private bool _silent = true;
@@ -131,12 +133,9 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
         var buffer = new byte[512];
         while (!ct.IsCancellationRequested)
         {
-            int fd;
-            try
-            {
-                fd = Termios.OpenSerial(_options.Device, _options.BaudRate);
-            }
-            catch (IOException e)
+            SerialPort port;
+            try { port = Open(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
             {
                 if (_deviceError != e.Message) LogOpenFailed(_options.Device, e.Message, backoff.TotalSeconds);
                 lock (_gate) _deviceError = e.Message;
@@ -144,9 +143,10 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
                 continue;
             }
+            _port = port;
             Opens++;
             lock (_gate) _deviceError = null;
-            LogOpened(_options.Device, _options.BaudRate, Termios.LibcVersion);
+            LogOpened(_options.Device, _options.BaudRate);
             var target = LinkTarget(_options.Device);
             var linesBefore = Lines;
             framer.Reset();
@@ -154,35 +154,69 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
             string? why = null;
             try
             {
-                Termios.Write(fd, FrontPanelParser.SyncLine);
+                port.Write(FrontPanelParser.SyncLine);
                 var lastCheck = Environment.TickCount64;
                 while (!ct.IsCancellationRequested)
                 {
-                    var ev = Termios.Poll(fd, _wake.Read, PollMilliseconds);
-                    CheckSilence();
-                    if ((ev & Termios.POLLIN) != 0)
+                    try
                     {
-                        var n = Termios.Read(fd, buffer);
+                        var n = port.Read(buffer, 0, buffer.Length);
                         if (n == 0) { why = "end of file"; break; }
-                        if (n > 0) Handle(framer, buffer.AsSpan(0, n));
+                        Handle(framer, buffer.AsSpan(0, n));
                     }
-                    else if ((ev & (Termios.POLLHUP | Termios.POLLERR | Termios.POLLNVAL)) != 0) { why = "hang-up"; break; }
-                    // A device path that now names another file (symlink re-created, USB adapter re-enumerated) means reopen.
+                    catch (TimeoutException) { } // ReadTimeout: nothing arrived; time to look at silence and the device path
+                    CheckSilence();
+                    // A device path that is gone or now names another file (USB adapter unplugged or re-enumerated, symlink
+                    // re-created) means close and reopen: a vanished pty does not always fail the read.
                     if (Environment.TickCount64 - lastCheck > 1000)
                     {
                         lastCheck = Environment.TickCount64;
-                        if (LinkTarget(_options.Device) != target) { why = "device path now names another device"; break; }
+                        if (LinkTarget(_options.Device) != target) { why = target is null || File.Exists(_options.Device) ? "device path now names another device" : "device gone"; break; }
                     }
                 }
             }
-            catch (IOException e) { why = e.Message; }
-            finally { Termios.Close(fd); }
+            // Whatever the port throws once the device is gone — IOException, or ArgumentOutOfRangeException from a
+            // System.IO.Ports bug while IsOpen still says true, or ObjectDisposedException when Dispose closed it — the
+            // line is treated as vanished: closed and reopened with backoff. Nothing escapes this thread.
+            catch (Exception e) { why = $"{e.GetType().Name}: {e.Message}"; }
+            finally
+            {
+                _port = null;
+                try { port.Dispose(); } catch (Exception) { } // closing a vanished device may fail too; it is closed either way
+            }
             if (ct.IsCancellationRequested) break;
             LogDisconnected(_options.Device, why ?? "closed");
             lock (_gate) _deviceError = "disconnected: " + why;
             if (Lines > linesBefore) backoff = FirstBackoff;
             Wait(backoff, ct);
             backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+        }
+    }
+
+    /// <summary>
+    /// Opens the line 8N1 without flow control. The modem-line properties (DtrEnable, RtsEnable, CtsHolding, DsrHolding,
+    /// CDHolding) are never touched: they throw IOException on a pty and the protocol does not use them. Parity stays
+    /// None (setting Even throws on a pty). A failure after Open closes the port again.
+    /// </summary>
+    private SerialPort Open()
+    {
+        var port = new SerialPort(_options.Device, _options.BaudRate, Parity.None, 8, StopBits.One)
+        {
+            Handshake = Handshake.None,
+            ReadTimeout = PollMilliseconds,
+            WriteTimeout = 1000,
+            ReadBufferSize = 4096,
+        };
+        try
+        {
+            port.Open();
+            port.DiscardInBuffer(); // drop whatever queued up before we listened
+            return port;
+        }
+        catch
+        {
+            port.Dispose();
+            throw;
         }
     }
 
@@ -198,7 +232,7 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
         catch (UnauthorizedAccessException) { return null; }
     }
 
-    /// <summary>How long one poll() may sleep: silence is noticed within a quarter of its limit, and at most every second.</summary>
+    /// <summary>How long one read may wait: silence is noticed within a quarter of its limit, and at most every second.</summary>
     private int PollMilliseconds => (int)Math.Clamp(_options.SilenceLimit.TotalMilliseconds / 4, 50, 1000);
 
     private void Wait(TimeSpan span, CancellationToken ct)
@@ -281,17 +315,12 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _stop.Cancel();
-        Termios.Write(_wake.Write, "x");
-        if (_reader?.Join(TimeSpan.FromSeconds(2)) is not false)
-        {
-            Termios.Close(_wake.Read);
-            Termios.Close(_wake.Write);
-        }
-        _stop.Dispose();
+        try { _port?.Dispose(); } catch (Exception) { } // a Read blocked on it returns at once (or within ReadTimeout)
+        if (_reader?.Join(TimeSpan.FromSeconds(2)) is not false) _stop.Dispose(); // a reader still running keeps its token
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "front panel {Device} opened at {Baud} baud (termios2 BOTHER; glibc {Libc})")]
-    private partial void LogOpened(string device, int baud, string libc);
+    [LoggerMessage(Level = LogLevel.Information, Message = "front panel {Device} opened at {Baud} baud")]
+    private partial void LogOpened(string device, int baud);
     [LoggerMessage(Level = LogLevel.Warning, Message = "front panel {Device} cannot be opened: {Error}; retrying (backoff from {Seconds} s)")]
     private partial void LogOpenFailed(string device, string error, double seconds);
     [LoggerMessage(Level = LogLevel.Warning, Message = "front panel {Device} disconnected ({Why}); reopening")]

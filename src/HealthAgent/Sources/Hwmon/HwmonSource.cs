@@ -17,7 +17,6 @@ public sealed partial class HwmonSource : ISource
     private List<Channel>? _channels;
     private string? _notPresent;
     private int _pollsSinceRefresh;
-    private string? _lastErrors;
 
     public HwmonSource(HwmonOptions options, SourceContext ctx)
     {
@@ -34,15 +33,7 @@ public sealed partial class HwmonSource : ISource
 
     public async Task<SourceResult> PollAsync(CancellationToken ct)
     {
-        var result = await _files.RunAsync(Poll, ct).ConfigureAwait(false);
-        var errors = result.Errors.Count == 0 ? null : string.Join("; ", result.Errors.Select(e => e.Device + ": " + e.Message));
-        if (errors != _lastErrors)
-        {
-            if (errors is not null) LogReadErrors(_log, result.Errors.Count, errors);
-            else if (_lastErrors is not null) LogRecovered(_log);
-            _lastErrors = errors;
-        }
-        return result;
+        return await _files.RunAsync(Poll, ct).ConfigureAwait(false); // the runner logs per-device errors on change
     }
 
     private SourceResult Poll(KernelFiles.Session s)
@@ -208,9 +199,4 @@ public sealed partial class HwmonSource : ISource
         public readonly Reading True = new(name, true), False = new(name, false);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "hwmon: {Count} sensor file(s) could not be read: {Errors}")]
-    private static partial void LogReadErrors(ILogger logger, int count, string errors);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "hwmon: all sensor files read again")]
-    private static partial void LogRecovered(ILogger logger);
 }

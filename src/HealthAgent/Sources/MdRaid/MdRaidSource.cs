@@ -24,7 +24,6 @@ public sealed partial class MdRaidSource : ISource
     private SourceResult? _lastResult;
     private bool _stable;
     private bool _inPoll;
-    private string? _lastErrors;
 
     public MdRaidSource(MdRaidOptions options, SourceContext ctx)
     {
@@ -49,13 +48,7 @@ public sealed partial class MdRaidSource : ISource
             _stopped.Clear();
             foreach (var (k, v) in stopped) _stopped[k] = v;
         }
-        var errors = result.Errors.Count == 0 ? null : string.Join("; ", result.Errors.Select(e => e.Device + ": " + e.Message));
-        if (errors != _lastErrors)
-        {
-            if (errors is not null) LogReadErrors(_log, errors);
-            _lastErrors = errors;
-        }
-        return result;
+        return result; // the runner logs per-device errors on change
     }
 
     private static bool SameMemory(Dictionary<string, IReadOnlySet<string>> r1, Dictionary<string, HashSet<string>> s1,
@@ -179,6 +172,4 @@ public sealed partial class MdRaidSource : ISource
         public string[] Paths { get; }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "mdraid: {Errors}")]
-    private static partial void LogReadErrors(ILogger logger, string errors);
 }

@@ -13,7 +13,6 @@ public sealed partial class PowerSupplySource : ISource
     private readonly PowerSupplyOptions _options;
     private readonly ILogger _log;
     private readonly KernelFiles _files;
-    private string? _lastErrors;
 
     public PowerSupplySource(PowerSupplyOptions options, SourceContext ctx)
     {
@@ -27,14 +26,7 @@ public sealed partial class PowerSupplySource : ISource
 
     public async Task<SourceResult> PollAsync(CancellationToken ct)
     {
-        var result = await _files.RunAsync(Poll, ct).ConfigureAwait(false);
-        var errors = result.Errors.Count == 0 ? null : string.Join("; ", result.Errors.Select(e => e.Device + ": " + e.Message));
-        if (errors != _lastErrors)
-        {
-            if (errors is not null) LogReadErrors(_log, errors);
-            _lastErrors = errors;
-        }
-        return result;
+        return await _files.RunAsync(Poll, ct).ConfigureAwait(false); // the runner logs per-device errors on change
     }
 
     private SourceResult Poll(KernelFiles.Session s)
@@ -70,6 +62,4 @@ public sealed partial class PowerSupplySource : ISource
         return new SourceResult(Name, observations, errors);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "powersupply: {Errors}")]
-    private static partial void LogReadErrors(ILogger logger, string errors);
 }

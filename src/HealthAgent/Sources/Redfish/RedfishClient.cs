@@ -201,6 +201,11 @@ public sealed partial class RedfishClient : IAsyncDisposable
                 return new RedfishResponse(path, null, $"{Trim(path)}: expected a JSON object, got {doc.RootElement.ValueKind}", status);
             return new RedfishResponse(path, doc.RootElement.Clone(), null, status);
         }
+        catch (JsonException e) when (e.Message.Contains("maximum configured depth", StringComparison.OrdinalIgnoreCase))
+        {
+            // System.Text.Json stops at MaxDepth: the answer is well-formed as far as read, just nested too deep to trust.
+            return new RedfishResponse(path, null, $"{Trim(path)}: JSON nested deeper than 64 levels; not read", status);
+        }
         catch (JsonException e)
         {
             return new RedfishResponse(path, null, $"{Trim(path)}: malformed or truncated JSON ({body.Length} bytes): {e.Message}", status);

@@ -5,9 +5,8 @@ using HealthAgent.Config;
 namespace HealthAgent.Sources.Redfish;
 
 /// <summary>
-/// <c>sources.redfish</c>: BMCs read over DMTF Redfish. Each endpoint is walked on the source's own background
-/// schedule (every <see cref="SourceOptions.IntervalSeconds"/>); a poll returns the latest completed walk, so a slow
-/// BMC never blocks the agent.
+/// <c>sources.redfish</c>: BMCs read over DMTF Redfish. Each poll (every <see cref="SourceOptions.IntervalSeconds"/>,
+/// bounded by <see cref="SourceOptions.TimeoutSeconds"/>, under the SourceRunner like every source) walks every endpoint.
 /// </summary>
 public sealed partial class RedfishOptions : SourceOptions
 {
@@ -25,6 +24,19 @@ public sealed partial class RedfishOptions : SourceOptions
 
     public TimeSpan StaleAfter => TimeSpan.FromSeconds(StaleAfterSeconds ?? IntervalSeconds * 3 + 60);
 
+    /// <summary>
+    /// Most members read from one collection (all pages of <c>Members@odata.nextLink</c> together) or one link array
+    /// (a Storage's <c>Drives[]</c>). Beyond it the rest is not read and the service component is degraded, naming the
+    /// collection — a BMC listing thousands of volumes cannot keep a walk busy for minutes.
+    /// </summary>
+    public int MaxMembersPerCollection { get; set; } = 512;
+
+    /// <summary>
+    /// Most requests one walk of one BMC makes. When reached, the walk stops reading, keeps what it has, and the
+    /// service component is degraded, naming where it stopped. The largest tree of the DMTF corpus needs under 300.
+    /// </summary>
+    public int MaxResourcesPerWalk { get; set; } = 2048;
+
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
     private static partial Regex NamePattern();
 
@@ -33,6 +45,8 @@ public sealed partial class RedfishOptions : SourceOptions
         base.Validate(path, errors);
         if (StaleAfterSeconds is { } s && s <= IntervalSeconds)
             errors.Add($"{path}.staleAfterSeconds: must be longer than intervalSeconds ({IntervalSeconds}) (is {s})");
+        if (MaxMembersPerCollection is < 1 or > 100_000) errors.Add($"{path}.maxMembersPerCollection: must be from 1 to 100000 (is {MaxMembersPerCollection})");
+        if (MaxResourcesPerWalk is < 10 or > 1_000_000) errors.Add($"{path}.maxResourcesPerWalk: must be from 10 to 1000000 (is {MaxResourcesPerWalk})");
         if (Enabled && Endpoints.Count == 0) errors.Add($"{path}.endpoints: at least one endpoint is needed when the source is enabled");
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < Endpoints.Count; i++)

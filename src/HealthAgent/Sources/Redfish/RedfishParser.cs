@@ -8,10 +8,12 @@ public enum IdentifyProperty { None, LocationIndicatorActive, IndicatorLed }
 
 /// <summary>
 /// Pure JSON → observations for DMTF Redfish resources (no I/O). Each function names its schema; readings use the
-/// names the derivation tables in rules/derivations/redfish.*.yaml declare. A missing or null property becomes an
-/// unknown reading whose reason names the property, so the table can say why the component is unknown.
+/// names the derivation tables in rules/derivations/redfish.*.yaml declare. A missing, null or wrongly typed property
+/// becomes an unknown reading whose reason names the property and what was wrong, so the table can say why.
+/// This file holds ids, links and JSON helpers; one file per Redfish area (RedfishPower.cs, RedfishThermal.cs,
+/// RedfishStorage.cs, RedfishNetwork.cs, RedfishSystem.cs) holds that area's parsing and walking.
 /// </summary>
-public static class RedfishParser
+public static partial class RedfishParser
 {
     public const string SourceName = "redfish";
 
@@ -26,6 +28,58 @@ public static class RedfishParser
         var chars = s.Trim().Select(c => c is '/' or '+' or '#' or ':' || char.IsWhiteSpace(c) || char.IsControl(c) ? '_' : c).ToArray();
         return chars.Length == 0 ? "_" : new string(chars);
     }
+
+    /// <summary>
+    /// Collections whose next path segment is a member id (DSP0266: a resource's URI is its collection's plus its Id).
+    /// <see cref="ScopedId"/> keeps those member ids, so a component id carries its chassis / system / controller path.
+    /// </summary>
+    private static readonly HashSet<string> MemberCollections = new(StringComparer.Ordinal)
+    {
+        "Systems", "Chassis", "Managers", "Storage", "Drives", "Volumes", "PowerSupplies", "Fans", "Sensors", "NetworkAdapters",
+        "Ports", "NetworkPorts", "EthernetInterfaces", "SimpleStorage", "ResourceBlocks", "Controllers", "Batteries",
+    };
+
+    /// <summary>
+    /// The member ids along a resource path: <c>/redfish/v1/Systems/S1/Storage/RAID1/Drives/0</c> → <c>[S1, RAID1, 0]</c>,
+    /// <c>/redfish/v1/Chassis/1U/PowerSubsystem/PowerSupplies/Bay1</c> → <c>[1U, Bay1]</c>. Unique within a service
+    /// (the path is) and stable across walks: the same drive under two controllers, or PSU "0" in four chassis, gets
+    /// two / four ids, never one. A path without known collections yields its last segment.
+    /// </summary>
+    public static string[] ScopedId(string path)
+    {
+        var p = path;
+        var hash = p.IndexOf('#');
+        if (hash >= 0) p = p[..hash];
+        var q = p.IndexOf('?');
+        if (q >= 0) p = p[..q];
+        var seg = p.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var start = seg.Length >= 2 && seg[0] == "redfish" && seg[1] == "v1" ? 2 : 0;
+        var parts = new List<string>();
+        for (var i = start + 1; i < seg.Length; i++)
+            if (MemberCollections.Contains(seg[i - 1])) parts.Add(Uri.UnescapeDataString(seg[i]));
+        return parts.Count > 0 ? [.. parts] : [seg.Length > 0 ? Uri.UnescapeDataString(seg[^1]) : "_"];
+    }
+
+    /// <summary>
+    /// Why a resource is not of the schema its link promises (a Drives[] link to the Storage or the ComputerSystem, a
+    /// chassis among the PowerSupplies), or null when it is. The schema is the namespace of <c>@odata.type</c>
+    /// (<c>#Drive.v1_9_0.Drive</c> → Drive). A resource without <c>@odata.type</c> is accepted (some BMCs omit it on
+    /// members); an error object served with HTTP 200 is not.
+    /// </summary>
+    public static string? WrongType(JsonElement resource, params string[] expected)
+    {
+        var type = Str(resource, "@odata.type");
+        if (type is null)
+        {
+            if (resource.TryGetProperty("error", out var err) && !resource.TryGetProperty("@odata.id", out _))
+                return "answered an error object instead of the resource" + (Str(err, "message") is { } m ? $" ({Shorten(m)})" : "");
+            return null;
+        }
+        var schema = type.TrimStart('#').Split('.')[0];
+        return expected.Contains(schema, StringComparer.Ordinal) ? null : $"is a {schema} (@odata.type {Shorten(type)}), not a {string.Join(" or ", expected)}";
+    }
+
+    private static string Shorten(string s) => s.Length > 120 ? s[..120] + "…" : s;
 
     /// <summary>The service id of a component: <c>redfish:&lt;endpoint&gt;</c>.</summary>
     public static string ServiceId(string endpoint) => "redfish:" + endpoint;
@@ -110,9 +164,9 @@ public static class RedfishParser
         return null;
     }
 
-    /// <summary>The resource's Id, else MemberId (array members of the older schemas), else the last segment of its path.</summary>
-    public static string IdOf(JsonElement e, string path) =>
-        Str(e, "Id") ?? Str(e, "MemberId") ?? path.TrimEnd('/').Split('/').Last();
+    /// <summary>Members@odata.count of a collection, when given as a whole number.</summary>
+    public static int? Count(JsonElement collection) =>
+        collection.TryGetProperty("Members@odata.count", out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt32(out var c) ? c : null;
 
     public static string LastSegment(string path) => path.TrimEnd('/').Split('/').Last();
 
@@ -147,8 +201,25 @@ public static class RedfishParser
         {
             null => string.Join('.', path) + " is missing",
             { ValueKind: JsonValueKind.Null } => string.Join('.', path) + " is null",
-            var x => $"{string.Join('.', path)} has an unexpected {x.Value.ValueKind} value",
+            { ValueKind: JsonValueKind.String } x => $"{string.Join('.', path)} is a string (\"{Shorten(x.GetString() ?? "")}\"), not a {Expected(path[^1])}",
+            { ValueKind: JsonValueKind.Number } x when !double.IsFinite(x.GetDouble()) => $"{string.Join('.', path)} is not a finite number",
+            var x => $"{string.Join('.', path)} is {Kind(x.Value.ValueKind)}, not a {Expected(path[^1])}",
         };
+
+    private static string Kind(JsonValueKind k) => k switch
+    {
+        JsonValueKind.Number => "a number", JsonValueKind.True or JsonValueKind.False => "a boolean", JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array", _ => k.ToString(),
+    };
+
+    // What the schema has there, for the message: readings, speeds and thresholds are numbers; flags booleans.
+    private static string Expected(string property) =>
+        property is "LocationIndicatorActive" or "FailurePredicted" ? "boolean"
+        : property.StartsWith("Reading", StringComparison.Ordinal) || property.Contains("Threshold", StringComparison.Ordinal)
+          || property.EndsWith("Gbps", StringComparison.Ordinal) || property.EndsWith("Mbps", StringComparison.Ordinal)
+          || property.EndsWith("Watts", StringComparison.Ordinal) || property.EndsWith("Voltage", StringComparison.Ordinal)
+          || property.EndsWith("Percent", StringComparison.Ordinal) || property is "Reading" or "SpeedRPM" or "PercentageComplete" ? "number"
+        : "string";
 
     private sealed class Readings(JsonElement json)
     {
@@ -163,7 +234,45 @@ public static class RedfishParser
         }
         private void Add(string name, object? value, string[] path, string? unit = null) =>
             List.Add(value is null ? Reading.Unknown(name, Missing(json, path), unit) : new Reading(name, value, unit));
+        /// <summary>
+        /// Drops thresholds that contradict each other (seen in the DMTF corpus: LowerThresholdNonCritical 42 above a
+        /// reading of 21 with UpperThresholdNonCritical 42): a lower limit not below every upper limit, or limits out of
+        /// order (fatal beyond critical beyond caution). Such limits would raise alarms the BMC does not have; the
+        /// reading is then judged by the BMC's own Status.Health, and the reading says why.
+        /// </summary>
+        public Readings SaneThresholds()
+        {
+            double? V(string n) => List.FirstOrDefault(r => r.Name == n)?.Value as double?;
+            var (uc, ucr, uf, lc, lcr, lf) = (V("upperCaution"), V("upperCritical"), V("upperFatal"), V("lowerCaution"), V("lowerCritical"), V("lowerFatal"));
+            static bool Ordered(params double?[] xs)
+            {
+                var known = xs.OfType<double>().ToList();
+                for (var i = 1; i < known.Count; i++) if (known[i] < known[i - 1]) return false;
+                return true;
+            }
+            var uppers = new[] { uc, ucr, uf }.OfType<double>().ToList();
+            var lowers = new[] { lc, lcr, lf }.OfType<double>().ToList();
+            var crossed = uppers.Count > 0 && lowers.Count > 0 && lowers.Max() >= uppers.Min();
+            if (crossed || !Ordered(lf, lcr, lc)) Drop(["lowerCaution", "lowerCritical", "lowerFatal"], crossed ? "a lower threshold is not below the upper thresholds" : "the lower thresholds are out of order (fatal, critical, caution)");
+            if (!Ordered(uc, ucr, uf)) Drop(["upperCaution", "upperCritical", "upperFatal"], "the upper thresholds are out of order (caution, critical, fatal)");
+            return this;
+        }
+
+        private void Drop(string[] names, string why)
+        {
+            for (var i = 0; i < List.Count; i++)
+                if (names.Contains(List[i].Name) && List[i].Value is double d)
+                    List[i] = Reading.Unknown(List[i].Name, $"not used: {why} (was {d.ToString(global::System.Globalization.CultureInfo.InvariantCulture)})", List[i].Unit);
+        }
+
         public Readings Status() => Text("state", "Status", "State").Text("health", "Status", "Health");
+        /// <summary>The resource's own path (where an operator finds it in the BMC's tree) and its Status.Conditions messages.</summary>
+        public Readings Where(string path)
+        {
+            Value("path", path);
+            if (Conditions(json) is { Length: > 0 } c) Value("conditions", c);
+            return this;
+        }
     }
 
     // ---- identify -------------------------------------------------------------------------------------
@@ -191,309 +300,17 @@ public static class RedfishParser
         r.Value("identify", identify, "neither LocationIndicatorActive nor IndicatorLED is reported");
     }
 
-    // ---- systems, chassis, managers -------------------------------------------------------------------
-
-    /// <summary>ComputerSystem: Status (Health, HealthRollup), PowerState, ID LED, Dell roll-ups (Oem.Dell.DellSystem).</summary>
-    public static Observation System(string endpoint, string path, JsonElement j)
-    {
-        var id = IdOf(j, path);
-        var r = new Readings(j).Status().Text("healthRollup", "Status", "HealthRollup").Text("powerState", "PowerState");
-        Identify(r, j);
-        // Dell iDRAC roll-ups: informational, the system LED follows HealthRollup.
-        if (Str(j, "Oem", "Dell", "DellSystem", "PSRollupStatus") is { } psu) r.Value("dellPsuRollup", psu);
-        if (Str(j, "Oem", "Dell", "DellSystem", "StorageRollupStatus") is { } st) r.Value("dellStorageRollup", st);
-        var c = new ComponentRef(Id(endpoint, "system", id), "enclosure", Str(j, "Name") ?? id, ServiceId(endpoint), "system", "redfish.system");
-        return new Observation(c, r.List);
-    }
-
-    /// <summary>Chassis: Status and ID LED, as an LED-less health row (the system's LED carries the front panel state).</summary>
-    public static Observation Chassis(string endpoint, string path, JsonElement j)
-    {
-        var id = IdOf(j, path);
-        var r = new Readings(j).Status().Text("healthRollup", "Status", "HealthRollup");
-        Identify(r, j);
-        var c = new ComponentRef(Id(endpoint, "chassis", id), "enclosure", Str(j, "Name") ?? id, ServiceId(endpoint), null, "redfish.health");
-        return new Observation(c, r.List);
-    }
-
-    /// <summary>Manager (the BMC itself): Status and firmware.</summary>
-    public static Observation Manager(string endpoint, string path, JsonElement j)
-    {
-        var id = IdOf(j, path);
-        var r = new Readings(j).Status().Text("firmwareVersion", "FirmwareVersion");
-        var c = new ComponentRef(Id(endpoint, "bmc", id), "bmc", Str(j, "Name") ?? id, ServiceId(endpoint), null, "redfish.health");
-        return new Observation(c, r.List);
-    }
-
-    // ---- power ----------------------------------------------------------------------------------------
-
-    /// <summary>
-    /// A power supply: PowerSubsystem/PowerSupplies/{id} (PowerSupply schema: Status, LineInputStatus) or an element
-    /// of the deprecated Power.PowerSupplies[] (MemberId, LineInputVoltage). HPE marks mismatch in Oem.Hpe.Mismatched.
-    /// </summary>
-    public static Observation Psu(string endpoint, string chassisId, string path, JsonElement j)
-    {
-        var id = IdOf(j, path);
-        var r = new Readings(j).Status();
-        var lineStatus = Str(j, "LineInputStatus");
-        var volts = Num(j, "LineInputVoltage");
-        // iDRAC's PSU view: DetailedState carries the IPMI power-supply sensor offsets ("Presence Detected",
-        // "Failure Detected", "AC lost", "Configuration error" = offset 06h, rating mismatch).
-        var dell = Str(j, "Oem", "Dell", "DellPowerSupplyView", "DetailedState");
-        var dellLost = dell?.Contains("lost", StringComparison.OrdinalIgnoreCase) == true;
-        // The old schema has no LineInputStatus: 0 V on the input means the cord is out.
-        var line = lineStatus ?? (volts is 0 || dellLost ? "LossOfInput" : volts > 0 ? "Normal" : null);
-        r.Value("lineInput", line, "neither LineInputStatus nor LineInputVoltage is reported");
-        r.Value("inputVolts", volts, Missing(j, ["LineInputVoltage"]), "V");
-        r.Number("capacityWatts", "W", "PowerCapacityWatts");
-        var mismatch = Bool(j, "Oem", "Hpe", "Mismatched") ?? Bool(j, "Oem", "Hp", "Mismatched")
-            ?? (dell?.Contains("Configuration error", StringComparison.OrdinalIgnoreCase) == true ? true : null);
-        r.Value("mismatch", mismatch ?? false); // no DMTF property: absent means the BMC reports none
-        if (dell is not null) r.Value("dellDetailedState", dell);
-        if (Str(j, "Oem", "Dell", "DellPowerSupplyView", "RedundancyStatus") is { } dr) r.Value("dellRedundancy", dr);
-        r.Text("firmwareVersion", "FirmwareVersion");
-        var c = new ComponentRef(Id(endpoint, "psu", id), "power_supply", Str(j, "Name") ?? id, Id(endpoint, "chassis", chassisId), "psu", "redfish.psu");
-        return new Observation(c, r.List);
-    }
-
-    /// <summary>True when a PSU observation counts as delivering power (Enabled, Health OK, input not lost).</summary>
-    public static bool PsuWorking(Observation psu) =>
-        psu.UnknownReason is null && psu["health"] is "OK" && psu["state"] is null or "Enabled" && psu["lineInput"] is not ("LossOfInput" or "OutOfRange");
-
-    /// <summary>
-    /// The PSU redundancy roll-up of one chassis, from PowerSubsystem.PowerSupplyRedundancy[] (RedundantGroup) or the
-    /// deprecated Power.Redundancy[], and from the PSUs themselves: redundancy is lost when fewer PSUs work than
-    /// needed plus one, even when the BMC's own redundancy status still says OK (ipmitool #176).
-    /// </summary>
-    public static Observation Redundancy(string endpoint, string chassisId, JsonElement? group, IReadOnlyList<Observation> psus)
-    {
-        var r = new Readings(group ?? default);
-        if (group is { } g)
-        {
-            r.Status().Text("mode", g.TryGetProperty("RedundancyType", out _) ? "RedundancyType" : "Mode");
-            var min = Num(g, "MinNeededInGroup") ?? Num(g, "MinNumNeeded");
-            r.Value("minNeeded", min, "neither MinNeededInGroup nor MinNumNeeded is reported");
-        }
-        else
-        {
-            r.Value("state", null, "the BMC reports no redundancy group").Value("health", null, "the BMC reports no redundancy group")
-             .Value("mode", null, "the BMC reports no redundancy group").Value("minNeeded", null, "the BMC reports no redundancy group");
-        }
-        var unreadable = psus.FirstOrDefault(p => p.UnknownReason is not null);
-        var present = psus.Count(p => p["state"] is not "Absent");
-        var working = psus.Count(PsuWorking);
-        var minNeeded = r.List.First(x => x.Name == "minNeeded").Value as double? ?? 1;
-        r.Value("psuBays", (double)psus.Count).Value("psuPresent", (double)present);
-        // Dell repeats the set's redundancy on every PSU view; the first one that knows counts.
-        r.Value("dellRedundancy", psus.Select(p => p["dellRedundancy"] as string).FirstOrDefault(x => x is not null and not "Unknown"), "no Oem.Dell.DellPowerSupplyView.RedundancyStatus");
-        if (unreadable is null) r.Value("psuWorking", (double)working).Value("sparePsus", working - minNeeded);
-        else r.Value("psuWorking", null, $"{unreadable.Component.Name} could not be read").Value("sparePsus", null, $"{unreadable.Component.Name} could not be read");
-        var c = new ComponentRef(Id(endpoint, "psu-redundancy", chassisId), "power_supply", "PSU redundancy", Id(endpoint, "chassis", chassisId), null, "redfish.psu-redundancy");
-        return new Observation(c, r.List);
-    }
-
-    // ---- thermal --------------------------------------------------------------------------------------
-
-    /// <summary>An element of the deprecated Thermal.Temperatures[] (ReadingCelsius, Upper/LowerThreshold{NonCritical,Critical,Fatal}).</summary>
-    public static Observation LegacyTemperature(string endpoint, string chassisId, string path, JsonElement j)
-    {
-        var id = IdOf(j, path);
-        var r = new Readings(j).Status().Number("readingCelsius", "Cel", "ReadingCelsius")
-            .Number("upperCaution", "Cel", "UpperThresholdNonCritical").Number("upperCritical", "Cel", "UpperThresholdCritical")
-            .Number("upperFatal", "Cel", "UpperThresholdFatal").Number("lowerCaution", "Cel", "LowerThresholdNonCritical")
-            .Number("lowerCritical", "Cel", "LowerThresholdCritical").Number("lowerFatal", "Cel", "LowerThresholdFatal");
-        return new Observation(TempRef(endpoint, chassisId, id, j), r.List);
-    }
-
-    /// <summary>A Sensor with ReadingType Temperature (ThermalSubsystem/ThermalMetrics → DataSourceUri): Reading and Thresholds.*.Reading.</summary>
-    public static Observation SensorTemperature(string endpoint, string chassisId, string path, JsonElement j)
-    {
-        var id = IdOf(j, path);
-        var r = new Readings(j).Status().Number("readingCelsius", "Cel", "Reading")
-            .Number("upperCaution", "Cel", "Thresholds", "UpperCaution", "Reading").Number("upperCritical", "Cel", "Thresholds", "UpperCritical", "Reading")
-            .Number("upperFatal", "Cel", "Thresholds", "UpperFatal", "Reading").Number("lowerCaution", "Cel", "Thresholds", "LowerCaution", "Reading")
-            .Number("lowerCritical", "Cel", "Thresholds", "LowerCritical", "Reading").Number("lowerFatal", "Cel", "Thresholds", "LowerFatal", "Reading");
-        return new Observation(TempRef(endpoint, chassisId, id, j), r.List);
-    }
-
-    private static ComponentRef TempRef(string endpoint, string chassisId, string id, JsonElement j) =>
-        new(Id(endpoint, "temp", chassisId, id), "temperature", Str(j, "Name") ?? id, Id(endpoint, "chassis", chassisId), null, "redfish.temperature");
-
-    /// <summary>An element of the deprecated Thermal.Fans[] (Reading + ReadingUnits RPM|Percent, LowerThreshold*).</summary>
-    public static Observation LegacyFan(string endpoint, string chassisId, string path, JsonElement j)
-    {
-        var id = IdOf(j, path);
-        var r = new Readings(j).Status().Number("reading", Str(j, "ReadingUnits") is "Percent" ? "%" : "rpm", "Reading")
-            .Text("units", "ReadingUnits").Number("lowerCaution", null, "LowerThresholdNonCritical")
-            .Number("lowerCritical", null, "LowerThresholdCritical").Number("lowerFatal", null, "LowerThresholdFatal");
-        return new Observation(FanRef(endpoint, chassisId, id, Str(j, "FanName") ?? Str(j, "Name")), r.List);
-    }
-
-    /// <summary>ThermalSubsystem/Fans/{id} (Fan schema: SpeedPercent.Reading / SpeedRPM, Status) with thresholds from its speed sensor when linked.</summary>
-    public static Observation Fan(string endpoint, string chassisId, string path, JsonElement j, JsonElement? sensor)
-    {
-        var id = IdOf(j, path);
-        var r = new Readings(j).Status();
-        var rpm = Num(j, "SpeedPercent", "SpeedRPM");
-        var pct = Num(j, "SpeedPercent", "Reading");
-        // Thresholds on the sensor are in the sensor's unit; use the reading of that unit.
-        var sensorUnits = sensor is { } s0 ? Str(s0, "ReadingUnits") : null;
-        var useRpm = sensorUnits is "RPM" || (sensorUnits is null && pct is null && rpm is not null);
-        r.Value("reading", useRpm ? rpm : pct, "SpeedPercent.Reading is missing or null", useRpm ? "rpm" : "%");
-        r.Value("units", useRpm ? "RPM" : "Percent");
-        if (sensor is { } s)
-        {
-            var sr = new Readings(s).Number("lowerCaution", null, "Thresholds", "LowerCaution", "Reading")
-                .Number("lowerCritical", null, "Thresholds", "LowerCritical", "Reading").Number("lowerFatal", null, "Thresholds", "LowerFatal", "Reading");
-            r.List.AddRange(sr.List);
-        }
-        else
-        {
-            r.Value("lowerCaution", null, "no speed sensor linked").Value("lowerCritical", null, "no speed sensor linked").Value("lowerFatal", null, "no speed sensor linked");
-        }
-        return new Observation(FanRef(endpoint, chassisId, id, Str(j, "Name")), r.List);
-    }
-
-    private static ComponentRef FanRef(string endpoint, string chassisId, string id, string? name) =>
-        new(Id(endpoint, "fan", chassisId, id), "fan", name ?? id, Id(endpoint, "chassis", chassisId), null, "redfish.fan");
-
-    // ---- storage --------------------------------------------------------------------------------------
-
-    /// <summary>Whether Operations[] holds a running Rebuild, and its PercentageComplete (Drive and Volume schemas).</summary>
-    public static (bool Rebuilding, double? Percent) RebuildOperation(JsonElement j)
-    {
-        if (!j.TryGetProperty("Operations", out var ops) || ops.ValueKind != JsonValueKind.Array) return (false, null);
-        foreach (var op in ops.EnumerateArray())
-            if ((Str(op, "Operation") ?? Str(op, "OperationName")) is { } name && name.Contains("Rebuild", StringComparison.OrdinalIgnoreCase))
-                return (true, Num(op, "PercentageComplete"));
-        return (false, null);
-    }
-
-    /// <summary>
-    /// A Drive: Status, StatusIndicator, FailurePredicted, PredictedMediaLifeLeftPercent, Operations[] Rebuild and the
-    /// ID LED. <paramref name="volumeRebuilding"/>: a volume holding this drive rebuilds (for BMCs that only report the volume's operation).
-    /// </summary>
-    public static Observation Drive(string endpoint, string parentId, string path, JsonElement j, bool volumeRebuilding)
-    {
-        var id = IdOf(j, path);
-        var r = new Readings(j).Status().Text("statusIndicator", "StatusIndicator").Flag("failurePredicted", "FailurePredicted")
-            .Number("lifeLeftPercent", "%", "PredictedMediaLifeLeftPercent").Text("mediaType", "MediaType");
-        var (op, pct) = RebuildOperation(j);
-        var indicator = Str(j, "StatusIndicator");
-        // A volume's rebuild is the drive's only when nothing else explains the drive's Warning (a predicted failure
-        // or failed drive beside the rebuilding one keeps its own state).
-        var volumeExplains = volumeRebuilding && Str(j, "Status", "Health") is "Warning" && Bool(j, "FailurePredicted") is not true
-            && indicator is null or "OK" or "InACriticalArray";
-        var rebuilding = op || indicator is "Rebuild" || volumeExplains;
-        r.Value("rebuilding", rebuilding).Value("rebuildPercent", pct, "no rebuild operation with PercentageComplete", "%");
-        Identify(r, j);
-        var c = new ComponentRef(Id(endpoint, "drive", id), "physical_disk", Str(j, "Name") ?? id, parentId, "drive", "redfish.drive");
-        return new Observation(c, r.List);
-    }
-
-    /// <summary>A Volume: Status, RAIDType and Operations[] Rebuild.</summary>
-    public static Observation Volume(string endpoint, string parentId, string path, JsonElement j)
-    {
-        var id = IdOf(j, path);
-        var r = new Readings(j).Status().Text("raidType", "RAIDType");
-        var (op, pct) = RebuildOperation(j);
-        r.Value("rebuilding", op).Value("rebuildPercent", pct, "no rebuild operation with PercentageComplete", "%");
-        var c = new ComponentRef(Id(endpoint, "volume", id), "logical_disk", Str(j, "Name") ?? id, parentId, null, "redfish.volume");
-        return new Observation(c, r.List);
-    }
-
-    /// <summary>
-    /// Rebuild stopped has no Redfish value: infer it. It holds when the previous walk saw a rebuild (or a stop) and
-    /// now there is none while the drive or volume is still not OK; it clears once health is OK or the rebuild resumes.
-    /// Null when health is unknown.
-    /// </summary>
-    public static bool? RebuildStopped(bool wasRebuildingOrStopped, Observation now)
-    {
-        if (now["rebuilding"] is true) return false;
-        if (!wasRebuildingOrStopped) return false;
-        return now["health"] switch { "OK" => false, string => true, _ => null };
-    }
-
-    public static Observation With(Observation o, Reading r) => o with { Readings = [.. o.Readings.Where(x => x.Name != r.Name), r] };
-
-    // ---- network --------------------------------------------------------------------------------------
-
-    /// <summary>
-    /// A NIC port: NetworkAdapters/{id}/Ports/{id} (Port schema: LinkStatus LinkUp/LinkDown/NoLink/Starting/Training,
-    /// CurrentSpeedGbps, MaxSpeedGbps or LinkConfiguration[].CapableLinkSpeedGbps[]) or the deprecated
-    /// NetworkPorts/{id} (LinkStatus Up/Down, CurrentLinkSpeedMbps, SupportedLinkCapabilities[].LinkSpeedMbps).
-    /// </summary>
-    public static Observation Port(string endpoint, string adapterId, string path, JsonElement j)
-    {
-        var id = IdOf(j, path);
-        var r = new Readings(j).Status().Text("linkStatus", "LinkStatus");
-        var link = Str(j, "LinkStatus");
-        r.Value("linkUp", LinkUp(link), link is null ? Missing(j, ["LinkStatus"]) : $"LinkStatus is {link} (neither up nor down)");
-        double? speed, max;
-        string? speedWhy, maxWhy;
-        if (j.TryGetProperty("CurrentLinkSpeedMbps", out _) || j.TryGetProperty("SupportedLinkCapabilities", out _))
-        {
-            speed = Num(j, "CurrentLinkSpeedMbps") / 1000;
-            speedWhy = Missing(j, ["CurrentLinkSpeedMbps"]);
-            // iDRAC firmware sometimes echoes the current speed here; then a downshift cannot be seen (REFERENCE.md).
-            max = MaxOf(j, "SupportedLinkCapabilities", "LinkSpeedMbps") / 1000;
-            maxWhy = "SupportedLinkCapabilities[].LinkSpeedMbps is missing";
-        }
-        else
-        {
-            speed = Num(j, "CurrentSpeedGbps");
-            speedWhy = Missing(j, ["CurrentSpeedGbps"]);
-            max = Num(j, "MaxSpeedGbps") ?? MaxOf(j, "LinkConfiguration", "CapableLinkSpeedGbps");
-            maxWhy = "neither MaxSpeedGbps nor LinkConfiguration[].CapableLinkSpeedGbps is reported";
-        }
-        r.Value("speedGbps", speed, speedWhy, "Gbit/s").Value("maxSpeedGbps", max, maxWhy, "Gbit/s");
-        r.Value("active", null, "Redfish reports no port activity");
-        var c = new ComponentRef(Id(endpoint, "nic", adapterId, id), "network", Str(j, "Name") ?? id, Id(endpoint, "adapter", adapterId), "nic", "redfish.nic");
-        return new Observation(c, r.List);
-    }
-
-    /// <summary>An EthernetInterface (LinkStatus LinkUp/NoLink/LinkDown, SpeedMbps); used for NICs when no adapter ports exist.</summary>
-    public static Observation EthernetInterface(string endpoint, string systemId, string path, JsonElement j)
-    {
-        var id = IdOf(j, path);
-        var r = new Readings(j).Status().Text("linkStatus", "LinkStatus");
-        var link = Str(j, "LinkStatus");
-        r.Value("linkUp", LinkUp(link), link is null ? Missing(j, ["LinkStatus"]) : $"LinkStatus is {link}");
-        r.Value("speedGbps", Num(j, "SpeedMbps") / 1000, Missing(j, ["SpeedMbps"]), "Gbit/s");
-        r.Value("maxSpeedGbps", null, "EthernetInterface has no maximum speed; the NetworkAdapters ports have it", "Gbit/s");
-        r.Value("active", null, "Redfish reports no port activity");
-        r.Text("macAddress", "MACAddress");
-        var c = new ComponentRef(Id(endpoint, "ethernet", systemId, id), "network", Str(j, "Name") ?? id, Id(endpoint, "system", systemId), "nic", "redfish.nic");
-        return new Observation(c, r.List);
-    }
-
-    private static bool? LinkUp(string? status) => status switch
-    {
-        "LinkUp" or "Up" => true,
-        "LinkDown" or "NoLink" or "Down" => false,
-        _ => null,
-    };
-
-    private static double? MaxOf(JsonElement j, string array, string field)
-    {
-        if (!j.TryGetProperty(array, out var a) || a.ValueKind != JsonValueKind.Array) return null;
-        double? best = null;
-        foreach (var item in a.EnumerateArray())
-        {
-            if (!item.TryGetProperty(field, out var v)) continue;
-            var values = v.ValueKind == JsonValueKind.Array ? v.EnumerateArray() : (IEnumerable<JsonElement>)[v];
-            foreach (var x in values)
-                if (x.ValueKind == JsonValueKind.Number && x.TryGetDouble(out var d) && (best is null || d > best)) best = d;
-        }
-        return best;
-    }
-
     // ---- service --------------------------------------------------------------------------------------
 
     /// <summary>The Redfish service as a component: reachable, age and duration of the last walk, overrun.</summary>
-    public static Observation Service(string endpoint, string url, bool? reachable, double? ageSeconds, double? walkSeconds, bool overrunning, double staleAfterSeconds, string? lastError)
+    public static Observation Service(string endpoint, string url, bool? reachable, double? ageSeconds, double? walkSeconds, bool overrunning, double staleAfterSeconds, string? lastError,
+        IReadOnlyList<string>? walkProblems = null, int? requests = null)
     {
+        var problems = walkProblems ?? [];
         var r = new Readings(default)
+            .Value("walkComplete", reachable is null ? null : problems.Count == 0, "no walk has completed yet")
+            .Value("walkProblem", problems.Count == 0 ? "" : problems.Count == 1 ? problems[0] : $"{problems[0]} (and {problems.Count - 1} more)")
+            .Value("requests", requests is { } n ? (double)n : null, "no walk has completed yet")
             .Value("reachable", reachable, lastError ?? "no walk has completed yet")
             .Value("walkAgeSeconds", ageSeconds is { } a ? Math.Round(a, 1) : null, "no walk has completed yet", "s")
             .Value("walkSeconds", walkSeconds is { } w ? Math.Round(w, 2) : null, "no walk has completed yet", "s")
@@ -504,6 +321,28 @@ public static class RedfishParser
     }
 
     public static Observation Unknown(ComponentRef c, string reason) => new(c, [], null, reason);
+
+    /// <summary>
+    /// Status.Conditions (Resource v1.14+) as one line: "Warning: Power supply 'PSU 1' has a predicted failure condition."
+    /// Conditions that name another resource (OriginOfCondition) are attached to that part by the walk.
+    /// </summary>
+    public static string? Conditions(JsonElement j)
+    {
+        if (j.ValueKind != JsonValueKind.Object || Walk(j, ["Status", "Conditions"]) is not { ValueKind: JsonValueKind.Array } arr) return null;
+        var lines = arr.EnumerateArray().Where(c => c.ValueKind == JsonValueKind.Object)
+            .Select(c => (Str(c, "Severity") is { } sev ? sev + ": " : "") + (Str(c, "Message") ?? Str(c, "MessageId") ?? "condition"))
+            .Distinct().ToList();
+        return lines.Count == 0 ? null : string.Join(" | ", lines);
+    }
+
+    /// <summary>Status.Conditions[] that name a resource (OriginOfCondition), with their one-line text.</summary>
+    public static IEnumerable<(string Origin, string Text)> ConditionOrigins(JsonElement j)
+    {
+        if (j.ValueKind != JsonValueKind.Object || Walk(j, ["Status", "Conditions"]) is not { ValueKind: JsonValueKind.Array } arr) yield break;
+        foreach (var c in arr.EnumerateArray())
+            if (c.ValueKind == JsonValueKind.Object && Link(c, "OriginOfCondition") is { } origin)
+                yield return (origin, (Str(c, "Severity") is { } sev ? sev + ": " : "") + (Str(c, "Message") ?? Str(c, "MessageId") ?? "condition"));
+    }
 
     // ---- events ---------------------------------------------------------------------------------------
 

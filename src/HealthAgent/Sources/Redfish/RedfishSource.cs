@@ -7,10 +7,10 @@ using Microsoft.Extensions.Logging;
 namespace HealthAgent.Sources.Redfish;
 
 /// <summary>
-/// Reads BMCs over Redfish. Each endpoint is walked on its own background loop (one walk at a time, never stacked);
-/// <see cref="PollAsync"/> returns the latest completed walk at once, with its age on the service component, so a slow
-/// BMC never blocks the agent. With an EventService SSE stream, events re-read the affected resource and push a fresh
-/// observation immediately. Identify switches LocationIndicatorActive (or IndicatorLED) on systems, chassis and drives.
+/// Reads BMCs over Redfish. Each poll walks every endpoint under the SourceRunner's schedule, timeout and hung
+/// handling, like every other source (one walk per endpoint at a time, never stacked). With an EventService SSE
+/// stream, events re-read the affected resource and push a fresh observation immediately, then a walk is pushed so
+/// roll-ups follow. Identify switches LocationIndicatorActive (or IndicatorLED) on systems, chassis and drives.
 /// </summary>
 public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsyncDisposable
 {
@@ -20,7 +20,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     private readonly List<Endpoint> _endpoints;
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new();
-    private Task[] _loops = [];
+    private readonly List<Task> _eventWalks = [];
     private ChannelWriter<SourceResult>? _push;
 
     public RedfishSource(RedfishOptions options, SourceContext ctx, Func<RedfishEndpointOptions, HttpMessageHandler?>? handlers = null)
@@ -32,25 +32,22 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     }
 
     public string Name => RedfishParser.SourceName;
-    public bool PollNeverBlocks => true; // returns the latest completed walk
+    public bool PollNeverBlocks => true; // a walk is asynchronous network I/O only: it never blocks a thread
 
     // ---- poll: the cached view ------------------------------------------------------------------------
 
-    /// <summary>Returns the latest completed walk of every endpoint. Only the very first poll waits, briefly, for a first walk.</summary>
+    /// <summary>
+    /// Walks every endpoint now and returns what they show. The runner owns the schedule and the timeout: a BMC slower
+    /// than the poll timeout is reported hung by the runner (and no second poll starts); its last good view is kept
+    /// until it is older than <see cref="RedfishOptions.StaleAfter"/>.
+    /// </summary>
     public async Task<SourceResult> PollAsync(CancellationToken ct)
     {
-        EnsureStarted();
-        var pending = _endpoints.Where(e => e.Last is null).Select(e => e.FirstWalk.Task).ToList();
-        if (pending.Count > 0)
-        {
-            var budget = TimeSpan.FromTicks((long)(_options.Timeout.Ticks * 0.75));
-            try { await Task.WhenAll(pending).WaitAsync(budget, _time, ct).ConfigureAwait(false); }
-            catch (TimeoutException) { }
-        }
+        await Task.WhenAll(_endpoints.Select(e => WalkOnceAsync(e, ct))).ConfigureAwait(false);
         return LatestWalks();
     }
 
-    /// <summary>The latest completed walk of every endpoint as a poll returns it, without starting the background schedule.</summary>
+    /// <summary>The latest completed walk of every endpoint, without walking.</summary>
     internal SourceResult LatestWalks()
     {
         var observations = new List<Observation>();
@@ -70,7 +67,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             errors.Add(new SourceError(e.Name, $"walk has run {running.Value.TotalSeconds:0} s, longer than the {_options.IntervalSeconds:0.#} s interval; not starting another, reporting the last completed walk"));
         var age = last is null ? (TimeSpan?)null : now - last.CompletedAt;
         observations.Add(RedfishParser.Service(e.Name, e.Client.BaseUri.ToString(), last?.Reachable, age?.TotalSeconds, last?.Duration.TotalSeconds,
-            overrun, _options.StaleAfter.TotalSeconds, last?.LastError));
+            overrun, _options.StaleAfter.TotalSeconds, last?.LastError, last?.Problems, last?.Requests));
         if (last is null) { errors.Add(new SourceError(e.Name, "no walk has completed yet")); return; }
         errors.AddRange(last.Errors);
         var stale = age > _options.StaleAfter;
@@ -80,90 +77,74 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
                 : o);
     }
 
-    /// <summary>Walks every endpoint now, outside the schedule (tests, and `snapshot` when it wants a fresh view).</summary>
-    internal Task WalkNowAsync(CancellationToken ct) => Task.WhenAll(_endpoints.Select(e => WalkAsync(e, ct)));
+    /// <summary>Walks every endpoint now (tests; the same as a poll without its result).</summary>
+    internal Task WalkNowAsync(CancellationToken ct) => Task.WhenAll(_endpoints.Select(e => WalkOnceAsync(e, ct)));
 
-    // ---- background schedule --------------------------------------------------------------------------
+    // ---- walks: one at a time per endpoint ------------------------------------------------------------
 
-    private void EnsureStarted()
+    /// <summary>One walk of an endpoint, after any walk of it still running (polls and event walks never run side by side).</summary>
+    private async Task<Snapshot?> WalkOnceAsync(Endpoint e, CancellationToken ct)
     {
-        lock (_gate)
+        await e.WalkLock.WaitAsync(ct).ConfigureAwait(false);
+        var start = _time.GetUtcNow();
+        e.WalkStartedAt = start;
+        try { return await WalkAsync(e, ct).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
+        catch (Exception ex)
         {
-            if (_loops.Length > 0 || _stop.IsCancellationRequested) return;
-            _loops = _endpoints.Select(e => Task.Run(() => LoopAsync(e, _stop.Token))).ToArray();
+            // A bug in the walk must not take the source down: report it as the walk's outcome.
+            LogWalkCrashed(_log, e.Name, ex);
+            var failed = e.Last is { } prev ? prev with { Reachable = false, LastError = "walk failed: " + e.Client.Scrub(ex.Message) }
+                : Snapshot.Failed(e.Name, "walk failed: " + e.Client.Scrub(ex.Message), _time.GetUtcNow(), TimeSpan.Zero);
+            Complete(e, failed);
+            return failed;
         }
-    }
-
-    private async Task LoopAsync(Endpoint e, CancellationToken ct)
-    {
-        while (!ct.IsCancellationRequested)
+        finally
         {
-            var start = _time.GetUtcNow();
-            e.WalkStartedAt = start;
-            Interlocked.Exchange(ref e.WalkRequested, 0);
-            try
-            {
-                var snap = await WalkAsync(e, ct).ConfigureAwait(false);
-                // Every completed walk goes to the pipeline at once, not only those events asked for: the runner's
-                // poll runs on its own clock, so a change would otherwise wait for the walk *and* the next poll
-                // (~2 intervals at worst). The state tracker raises events only on change, so repeats cost nothing.
-                if (_push is { } push && snap.Reachable)
-                    await push.WriteAsync(new SourceResult(Name, snap.Observations, snap.Errors), ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
-            catch (Exception ex)
-            {
-                // A bug in the walk must not end the loop: report it as the walk's outcome.
-                LogWalkCrashed(_log, e.Name, ex);
-                Complete(e, e.Last is { } prev ? prev with { Reachable = false, LastError = "walk failed: " + e.Client.Scrub(ex.Message) } : Snapshot.Failed(e.Name, "walk failed: " + e.Client.Scrub(ex.Message), _time.GetUtcNow(), TimeSpan.Zero));
-            }
-            finally { e.WalkStartedAt = null; }
+            e.WalkStartedAt = null;
+            e.LastWalkStart = start;
             var took = _time.GetUtcNow() - start;
             var overran = took > _options.Interval;
             if (overran && !e.LoggedOverrun) LogOverrun(_log, e.Name, took.TotalSeconds, _options.IntervalSeconds);
             e.LoggedOverrun = overran; // logged when it starts, not on every slow walk
-            var wait = _options.Interval - took;
-            if (wait < TimeSpan.FromMilliseconds(50)) wait = TimeSpan.FromMilliseconds(50);
-            using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            e.Wake = wake;
-            // An event that arrived during the walk (before Wake was set) asks for another walk straight away.
-            if (Volatile.Read(ref e.WalkRequested) == 1) wake.Cancel();
-            try { await Task.Delay(wait, _time, wake.Token).ConfigureAwait(false); }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                // Woken by an event: still leave the BMC a breather, so an event storm cannot make walks back to back.
-                var gap = MinEventWalkGap - (_time.GetUtcNow() - start);
-                if (gap > TimeSpan.Zero)
-                {
-                    try { await Task.Delay(gap, _time, ct).ConfigureAwait(false); }
-                    catch (OperationCanceledException) { break; }
-                }
-            }
-            catch (OperationCanceledException) { break; }
-            finally { e.Wake = null; }
+            e.WalkLock.Release();
         }
     }
 
     /// <summary>Least time between the starts of two walks when events ask for them.</summary>
     private static readonly TimeSpan MinEventWalkGap = TimeSpan.FromSeconds(2);
 
-    /// <summary>Asks the endpoint's loop to walk now (coalesced: one pending request at most) and push the result.</summary>
-    private static void WalkSoon(Endpoint e)
+    /// <summary>
+    /// Starts a walk soon (coalesced: one pending at most, at least 2 s after the previous walk started, so an event
+    /// storm cannot pin the BMC) and pushes its result: roll-ups (redundancy, system health) follow an event.
+    /// </summary>
+    private void WalkSoon(Endpoint e)
     {
-        Interlocked.Exchange(ref e.WalkRequested, 1);
-        try { e.Wake?.Cancel(); } catch (ObjectDisposedException) { }
+        if (Interlocked.Exchange(ref e.WalkRequested, 1) == 1 || _stop.IsCancellationRequested) return;
+        var task = Task.Run(async () =>
+        {
+            try
+            {
+                var gap = MinEventWalkGap - (_time.GetUtcNow() - e.LastWalkStart);
+                if (gap > TimeSpan.Zero) await Task.Delay(gap, _time, _stop.Token).ConfigureAwait(false);
+                Interlocked.Exchange(ref e.WalkRequested, 0);
+                var snap = await WalkOnceAsync(e, _stop.Token).ConfigureAwait(false);
+                if (_push is { } push && snap is { Reachable: true })
+                    await push.WriteAsync(new SourceResult(Name, snap.Observations, snap.Errors), _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { Interlocked.Exchange(ref e.WalkRequested, 0); }
+        });
+        lock (_eventWalks)
+        {
+            _eventWalks.RemoveAll(t => t.IsCompleted);
+            _eventWalks.Add(task);
+        }
     }
 
     private void Complete(Endpoint e, Snapshot snap)
     {
         e.Last = snap;
-        var summary = snap.LastError ?? (snap.Errors.Count == 0 ? null : $"{snap.Errors.Count} resource(s) unreadable, first: {snap.Errors[0].Message}");
-        if (summary != e.LoggedProblem)
-        {
-            if (summary is null) LogRecovered(_log, e.Name);
-            else LogProblem(_log, e.Name, summary);
-            e.LoggedProblem = summary;
-        }
+        // Its errors are logged by the runner, on change, from the poll result (the snapshot's per-device errors).
         e.FirstWalk.TrySetResult();
     }
 
@@ -172,7 +153,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     private async Task<Snapshot> WalkAsync(Endpoint e, CancellationToken ct)
     {
         var start = _time.GetUtcNow();
-        var w = new Walk(e, ct, _log);
+        var w = new Walk(e, ct, _log, _options);
         var root = await e.Client.GetAsync("/redfish/v1", ct).ConfigureAwait(false);
         if (!root.Ok)
         {
@@ -193,8 +174,12 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             WalkChassisAsync(w, chassis),
             WalkManagersAsync(w, managers),
             ReadEventServiceAsync(w, events)).ConfigureAwait(false);
-        // EthernetInterfaces only stand in for NIC ports when no NetworkAdapters ports exist (else they would double-count).
-        if (!w.SawPorts) await Task.WhenAll(w.SystemPaths.Select(p => WalkEthernetAsync(w, p.Path, p.Id))).ConfigureAwait(false);
+        // Second phase, after every Storage was read: drives that only a chassis lists, so that a drive reached both
+        // ways always gets the same parent; and EthernetInterfaces only stand in for NIC ports when no NetworkAdapters
+        // ports exist (else they would double-count).
+        await Task.WhenAll(w.ChassisDrives.Select(c => WalkChassisDrivesAsync(w, c.Collection, c.ChassisRef))).ConfigureAwait(false);
+        if (!w.SawPorts) await Task.WhenAll(w.SystemPaths.Select(p => WalkEthernetAsync(w, p.Path, p.Ref))).ConfigureAwait(false);
+        w.AttachConditions();
 
         // Anything the previous walk had that this walk could not reach (a collection failed) stays, marked unknown.
         var seen = w.Observations.Select(o => o.Component.Id).ToHashSet(StringComparer.Ordinal);
@@ -202,7 +187,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             foreach (var o in last.Observations.Where(o => !seen.Contains(o.Component.Id)))
                 w.Observations.Add(o with { UnknownReason = "not reached in the last walk (" + w.Errors[0].Message + ")" });
 
-        var snap = new Snapshot([.. w.Observations], [.. w.Errors], _time.GetUtcNow(), _time.GetUtcNow() - start, true, null);
+        var snap = new Snapshot([.. w.Observations], [.. w.Errors], _time.GetUtcNow(), _time.GetUtcNow() - start, true, null, [.. w.Problems], w.Requests + 1);
         lock (e.Sync)
         {
             e.Readers = w.Readers;
@@ -213,7 +198,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         return snap;
     }
 
-    private sealed class Walk(Endpoint e, CancellationToken ct, ILogger log)
+    private sealed class Walk(Endpoint e, CancellationToken ct, ILogger log, RedfishOptions limits)
     {
         public Endpoint E { get; } = e;
         public CancellationToken Ct { get; } = ct;
@@ -221,17 +206,40 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         public string? ExpandQuery;
         /// <summary>Resources that came inline in expanded answers during this walk, by path; only filled with $expand.</summary>
         private readonly ConcurrentDictionary<string, JsonElement> _expanded = new(StringComparer.Ordinal);
+        /// <summary>Resources already made into a component this walk: a link listed twice, or reached two ways, is read once.</summary>
+        private readonly Dictionary<string, string[]?> _claimed = new(StringComparer.Ordinal);
+        /// <summary>Component id by resource path, for Status.Conditions that name the part (OriginOfCondition).</summary>
+        private readonly Dictionary<string, int> _byPath = new(StringComparer.Ordinal);
+        private readonly List<(string Origin, string Text, string FallbackId)> _conditions = [];
+        private int _requests;
+        private bool _budgetSpent;
+        public int Requests => Volatile.Read(ref _requests);
         public List<Observation> Observations { get; } = [];
         public List<SourceError> Errors { get; } = [];
+        /// <summary>What kept this walk from being complete (a collection unreadable, a bound exceeded): the service component shows it.</summary>
+        public List<string> Problems { get; } = [];
         public Dictionary<string, Reader> Readers { get; } = new(StringComparer.Ordinal);
         public Dictionary<string, (string Path, IdentifyProperty Property)> Identify { get; } = new(StringComparer.Ordinal);
-        public List<(string Path, string Id)> SystemPaths { get; } = [];
+        public List<(string Path, string Ref)> SystemPaths { get; } = [];
+        public List<(string Collection, string ChassisRef)> ChassisDrives { get; } = [];
         public bool SawPorts;
         public string? SseUri;
 
-        public void Add(Observation o) { lock (this) Observations.Add(o); }
-        public void Add(IEnumerable<Observation> os) { lock (this) Observations.AddRange(os); }
+        public void Add(Observation o)
+        {
+            lock (this)
+            {
+                if (o.Readings.FirstOrDefault(x => x.Name == "path")?.Value is string p && !p.Contains('#', StringComparison.Ordinal)) _byPath[Key(p)] = Observations.Count;
+                Observations.Add(o);
+            }
+        }
+        public void Add(IEnumerable<Observation> os) { foreach (var o in os) Add(o); }
         public void Error(string path, string message) { lock (this) Errors.Add(new SourceError($"{E.Name}:{path}", message)); }
+        public void Problem(string path, string cause)
+        {
+            var text = cause.StartsWith(path, StringComparison.Ordinal) ? cause : $"{path}: {cause}";
+            lock (this) if (!Problems.Contains(text)) Problems.Add(text);
+        }
         public void Read(string path, Reader reader) { lock (this) Readers[Key(path)] = reader; }
         public void Ident(Observation o, string path, JsonElement j)
         {
@@ -239,26 +247,103 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             if (p != IdentifyProperty.None) lock (this) Identify[o.Component.Id] = (path, p);
         }
 
-        /// <summary>GETs a resource; on failure records the error and, when given, marks that component unknown with the reason.</summary>
-        public async Task<JsonElement?> Get(string? path, ComponentRef? unknownAs = null)
+        /// <summary>
+        /// True the first time a resource path is claimed for a component in this walk. A link to a resource already read
+        /// as another kind (a Drives[] link to the ComputerSystem) is an error on that link.
+        /// </summary>
+        public bool Claim(string path, string[]? types = null)
+        {
+            string[]? before;
+            lock (this)
+            {
+                if (_claimed.TryAdd(Key(path), types)) return true;
+                before = _claimed[Key(path)];
+            }
+            if (types is not null && before is not null && !before.Intersect(types).Any())
+                Error(path, $"{path} is a {before[0]}, not a {string.Join(" or ", types)}; the link is ignored");
+            return false;
+        }
+
+        /// <summary>Remembers the Status.Conditions of a resource that name other parts, to attach them once every part is known.</summary>
+        public void Conditions(JsonElement j, string fallbackId)
+        {
+            foreach (var (origin, text) in RedfishParser.ConditionOrigins(j)) lock (this) _conditions.Add((origin, text, fallbackId));
+        }
+
+        /// <summary>
+        /// Status.Conditions (of a system, chassis or manager) that name a part: the message goes to that part's
+        /// <c>conditions</c> reading; when the walk has no such part, it stays on the resource that reported it.
+        /// </summary>
+        public void AttachConditions()
+        {
+            foreach (var group in _conditions.GroupBy(c => _byPath.TryGetValue(Key(c.Origin), out var i) ? i : -1))
+            {
+                foreach (var c in group)
+                {
+                    var index = group.Key >= 0 ? group.Key : Observations.FindIndex(o => o.Component.Id == c.FallbackId);
+                    if (index < 0) continue;
+                    var o = Observations[index];
+                    var old = o["conditions"] as string;
+                    var text = group.Key >= 0 ? c.Text : $"{c.Text} (about {c.Origin})";
+                    if (old?.Contains(c.Text, StringComparison.Ordinal) == true) continue;
+                    Observations[index] = RedfishParser.With(o, new Reading("conditions", old is null ? text : old + " | " + text));
+                }
+            }
+        }
+
+        /// <summary>
+        /// GETs a resource; on failure records the error and, when given, marks that component unknown with the reason.
+        /// With <paramref name="types"/>, a resource of another schema is an error on that link and yields null: it never becomes a component.
+        /// </summary>
+        public async Task<JsonElement?> Get(string? path, ComponentRef? unknownAs = null, string[]? types = null)
         {
             if (path is null) return null;
-            if (_expanded.TryGetValue(Key(path), out var inline)) return inline;
-            var r = await E.Client.GetAsync(path, Ct).ConfigureAwait(false);
-            if (r.Ok) return r.Json;
-            Error(path, r.Error!);
-            if (unknownAs is not null) Add(RedfishParser.Unknown(unknownAs, r.Error!));
-            return null;
+            JsonElement json;
+            if (_expanded.TryGetValue(Key(path), out var inline)) json = inline;
+            else
+            {
+                if (!Spend(path)) { if (unknownAs is not null) Add(RedfishParser.Unknown(unknownAs, $"not read: the walk reached maxResourcesPerWalk ({limits.MaxResourcesPerWalk})")); return null; }
+                var r = await E.Client.GetAsync(path, Ct).ConfigureAwait(false);
+                if (!r.Ok)
+                {
+                    Error(path, r.Error!);
+                    if (unknownAs is not null) Add(RedfishParser.Unknown(unknownAs, r.Error!));
+                    return null;
+                }
+                json = r.Json!.Value;
+            }
+            if (types is not null && RedfishParser.WrongType(json, types) is { } why)
+            {
+                Error(path, $"{path} {why}; the link is ignored");
+                return null;
+            }
+            return json;
+        }
+
+        /// <summary>Counts one request against maxResourcesPerWalk; false (and a walk problem, once) when the budget is spent.</summary>
+        private bool Spend(string path)
+        {
+            if (Interlocked.Increment(ref _requests) <= limits.MaxResourcesPerWalk) return true;
+            Interlocked.Decrement(ref _requests);
+            lock (this)
+            {
+                if (_budgetSpent) return false;
+                _budgetSpent = true;
+            }
+            Problem("walk", $"stopped after {limits.MaxResourcesPerWalk} requests (maxResourcesPerWalk); not read from {path} on");
+            return false;
         }
 
         /// <summary>
         /// Reads a resource that is one component: unknown with the reason when unreadable; else parsed, kept for SSE
         /// re-reads and, with <paramref name="identify"/>, for identify. <paramref name="stub"/> names the component
-        /// from its path alone (defaults to <paramref name="parse"/> of an empty object).
+        /// from its path alone (defaults to <paramref name="parse"/> of an empty object). A resource already claimed in
+        /// this walk, or not of one of <paramref name="types"/>, yields nothing.
         /// </summary>
-        public async Task<(Observation? Observation, JsonElement Json)> Component(string path, Func<JsonElement, Observation> parse, bool identify = false, Func<JsonElement, Observation>? stub = null)
+        public async Task<(Observation? Observation, JsonElement Json)> Component(string path, Func<JsonElement, Observation> parse, string[] types, bool identify = false, Func<JsonElement, Observation>? stub = null)
         {
-            if (await Get(path, (stub ?? parse)(Empty).Component).ConfigureAwait(false) is not { } j) return (null, default);
+            if (!Claim(path, types)) return (null, default);
+            if (await Get(path, (stub ?? parse)(Empty).Component, types).ConfigureAwait(false) is not { } j) return (null, default);
             var o = parse(j);
             Add(o);
             if (identify) Ident(o, path, j);
@@ -266,24 +351,71 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
             return (o, j);
         }
 
+        /// <summary>
+        /// The member links of a collection, each once, following <c>Members@odata.nextLink</c> (DSP0266 "Paging"),
+        /// at most <see cref="RedfishOptions.MaxMembersPerCollection"/>. A collection that cannot be read, or holds more,
+        /// is a walk problem (the service component says which and why); the members up to the bound are still read.
+        /// </summary>
         public async Task<IReadOnlyList<string>> MembersOf(string? collection)
         {
             if (collection is null) return [];
             if (ExpandQuery is not null)
             {
                 // Members already inline in an earlier answer need no request; else the collection with its members inline.
-                if (_expanded.TryGetValue(Key(collection), out var known) && RedfishParser.Members(known) is var m && m.All(x => _expanded.ContainsKey(Key(x)))) return m;
-                if (await Expanded(collection).ConfigureAwait(false) is { } c) return RedfishParser.Members(c);
+                if (_expanded.TryGetValue(Key(collection), out var known) && RedfishParser.IncompleteMembers(known) is null
+                    && RedfishParser.Members(known) is var m && m.All(x => _expanded.ContainsKey(Key(x)))) return Bound(collection, m, null);
+                if (await Expanded(collection).ConfigureAwait(false) is { } c) return Bound(collection, RedfishParser.Members(c), RedfishParser.Count(c));
             }
-            return await Get(collection).ConfigureAwait(false) is { } plain ? RedfishParser.Members(plain) : [];
+            if (!Spend(collection)) return [];
+            var first = await E.Client.GetAsync(collection, Ct).ConfigureAwait(false);
+            if (!first.Ok)
+            {
+                Error(collection, first.Error!);
+                Problem(collection, first.Error!);
+                return [];
+            }
+            var members = new List<string>(RedfishParser.Members(first.Json!.Value));
+            var next = RedfishParser.Str(first.Json!.Value, "Members@odata.nextLink");
+            var pages = new HashSet<string>(StringComparer.Ordinal) { Key(collection) };
+            while (next is not null && members.Count <= limits.MaxMembersPerCollection)
+            {
+                // A nextLink back to a page already read would loop forever: stop there.
+                if (!pages.Add(next)) { Problem(collection, $"Members@odata.nextLink '{next}' repeats a page already read"); break; }
+                if (!Spend(next)) break;
+                var page = await E.Client.GetAsync(next, Ct).ConfigureAwait(false);
+                if (!page.Ok) { Error(next, page.Error!); Problem(collection, "next page: " + page.Error!); break; }
+                members.AddRange(RedfishParser.Members(page.Json!.Value));
+                next = RedfishParser.Str(page.Json!.Value, "Members@odata.nextLink");
+            }
+            return Bound(collection, members, RedfishParser.Count(first.Json!.Value));
+        }
+
+        /// <summary>Each link once, at most maxMembersPerCollection of them (a walk problem when there are more).</summary>
+        public IReadOnlyList<string> Bound(string collection, IEnumerable<string> links, int? advertised)
+        {
+            var distinct = links.Distinct(StringComparer.Ordinal).ToList();
+            var total = Math.Max(distinct.Count, advertised ?? 0);
+            if (total <= limits.MaxMembersPerCollection) return distinct;
+            Problem(collection, $"lists {total} members, more than maxMembersPerCollection ({limits.MaxMembersPerCollection}); only the first {limits.MaxMembersPerCollection} are read");
+            return distinct.Take(limits.MaxMembersPerCollection).ToList();
         }
 
         /// <summary>
         /// Reads a resource whose subordinate resources the walk reads next (Storage → Drives[], ThermalSubsystem →
         /// ThermalMetrics) with them inline when $expand is on; else, or when that fails, as <see cref="Get"/>.
         /// </summary>
-        public async Task<JsonElement?> GetWithSubordinates(string? path) =>
-            path is not null && await Expanded(path).ConfigureAwait(false) is { } j ? j : await Get(path).ConfigureAwait(false);
+        public async Task<JsonElement?> GetWithSubordinates(string? path, string[]? types = null)
+        {
+            if (path is not null && await Expanded(path).ConfigureAwait(false) is { } j)
+                return types is not null && RedfishParser.WrongType(j, types) is { } why ? Fail(path, why) : j;
+            return await Get(path, null, types).ConfigureAwait(false);
+        }
+
+        private JsonElement? Fail(string path, string why)
+        {
+            Error(path, $"{path} {why}; the link is ignored");
+            return null;
+        }
 
         /// <summary>
         /// GETs a resource with $expand and keeps every complete resource inside it for <see cref="Get"/>. Null when
@@ -293,6 +425,7 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         public async Task<JsonElement?> Expanded(string path)
         {
             if (ExpandQuery is null || E.ExpandRefused.ContainsKey(Key(path))) return null;
+            if (!Spend(path)) return null;
             var r = await E.Client.GetAsync(path + (path.Contains('?', StringComparison.Ordinal) ? "&" : "?") + ExpandQuery, Ct).ConfigureAwait(false);
             var problem = r.Ok ? RedfishParser.IncompleteMembers(r.Json!.Value) : r.Error;
             if (problem is not null)
@@ -323,206 +456,6 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
 
     private static readonly JsonElement Empty = JsonDocument.Parse("{}").RootElement.Clone();
 
-    private async Task WalkSystemsAsync(Walk w, string? collection)
-    {
-        foreach (var path in await w.MembersOf(collection).ConfigureAwait(false))
-        {
-            var (o, sys) = await w.Component(path, j => RedfishParser.System(w.E.Name, path, j), identify: true).ConfigureAwait(false);
-            if (o is null) continue;
-            lock (w) w.SystemPaths.Add((path, RedfishParser.IdOf(sys, path)));
-            await WalkStorageAsync(w, RedfishParser.Link(sys, "Storage"), o.Component.Id).ConfigureAwait(false);
-        }
-    }
-
-    private async Task WalkStorageAsync(Walk w, string? collection, string systemId)
-    {
-        await Task.WhenAll((await w.MembersOf(collection).ConfigureAwait(false)).Select(async path =>
-        {
-            // With $expand, one answer holds the storage and its Drives[] (and the Volumes collection's links).
-            if (await w.GetWithSubordinates(path).ConfigureAwait(false) is not { } storage) return;
-            var parent = systemId;
-            // Volumes first: a rebuilding volume may explain its drives' Warning (RedfishParser.Drive).
-            var rebuildingDrives = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var vp in await w.MembersOf(RedfishParser.Link(storage, "Volumes")).ConfigureAwait(false))
-            {
-                var (o, vol) = await w.Component(vp, j => Remember(w.E, RedfishParser.Volume(w.E.Name, parent, vp, j)),
-                    stub: j => RedfishParser.Volume(w.E.Name, parent, vp, j)).ConfigureAwait(false);
-                if (o?["rebuilding"] is true)
-                    foreach (var d in RedfishParser.Links(vol, "Links", "Drives")) rebuildingDrives.Add(Key(d));
-            }
-            var drives = RedfishParser.Links(storage, "Drives");
-            await Task.WhenAll(drives.Select(async dp =>
-            {
-                var inRebuild = rebuildingDrives.Contains(Key(dp));
-                await w.Component(dp, j => Remember(w.E, RedfishParser.Drive(w.E.Name, parent, dp, j, inRebuild)), identify: true,
-                    stub: j => RedfishParser.Drive(w.E.Name, parent, dp, j, false)).ConfigureAwait(false);
-            })).ConfigureAwait(false);
-        })).ConfigureAwait(false);
-    }
-
-    /// <summary>Adds rebuildStopped from what the previous walk saw of this drive or volume (Redfish has no such value).</summary>
-    private static Observation Remember(Endpoint e, Observation o)
-    {
-        lock (e.Sync)
-        {
-            var id = o.Component.Id;
-            var stopped = RedfishParser.RebuildStopped(e.RebuildMemory.Contains(id), o);
-            if (o["rebuilding"] is true || stopped is true) e.RebuildMemory.Add(id);
-            else if (stopped is false) e.RebuildMemory.Remove(id);
-            return RedfishParser.With(o, stopped is { } s ? new Reading("rebuildStopped", s) : Reading.Unknown("rebuildStopped", "health unknown"));
-        }
-    }
-
-    private async Task WalkChassisAsync(Walk w, string? collection)
-    {
-        await Task.WhenAll((await w.MembersOf(collection).ConfigureAwait(false)).Select(async path =>
-        {
-            var (o, ch) = await w.Component(path, j => RedfishParser.Chassis(w.E.Name, path, j), identify: true).ConfigureAwait(false);
-            if (o is null) return;
-            var chassisId = RedfishParser.IdOf(ch, path);
-            await Task.WhenAll(
-                WalkPowerAsync(w, ch, chassisId),
-                WalkThermalAsync(w, ch, chassisId),
-                WalkAdaptersAsync(w, RedfishParser.Link(ch, "NetworkAdapters"))).ConfigureAwait(false);
-        })).ConfigureAwait(false);
-    }
-
-    private async Task WalkPowerAsync(Walk w, JsonElement ch, string chassisId)
-    {
-        var ep = w.E.Name;
-        if (RedfishParser.Link(ch, "PowerSubsystem") is { } subPath)
-        {
-            if (await w.Get(subPath).ConfigureAwait(false) is not { } sub) return;
-            var psus = new List<Observation>();
-            foreach (var pp in await w.MembersOf(RedfishParser.Link(sub, "PowerSupplies")).ConfigureAwait(false))
-            {
-                var (o, _) = await w.Component(pp, j => RedfishParser.Psu(ep, chassisId, pp, j)).ConfigureAwait(false);
-                psus.Add(o ?? RedfishParser.Unknown(RedfishParser.Psu(ep, chassisId, pp, Empty).Component, "unreadable"));
-            }
-            // The newer schema's redundancy: PowerSubsystem.PowerSupplyRedundancy[] (RedundantGroup); else the older Power.Redundancy[].
-            JsonElement? group = First(sub, "PowerSupplyRedundancy");
-            if (group is null && RedfishParser.Link(ch, "Power") is { } legacy && await w.Get(legacy).ConfigureAwait(false) is { } power)
-                group = First(power, "Redundancy");
-            if (psus.Count > 0) w.Add(RedfishParser.Redundancy(ep, chassisId, group, psus));
-            return;
-        }
-        if (RedfishParser.Link(ch, "Power") is { } powerPath)
-        {
-            var rf = RedfishParser.Redundancy(ep, chassisId, null, []).Component;
-            if (await w.Get(powerPath).ConfigureAwait(false) is not { } power) { w.Add(RedfishParser.Unknown(rf, "Power could not be read")); return; }
-            var parse = LegacyPower(ep, chassisId, powerPath);
-            var obs = parse(power);
-            w.Add(obs);
-            w.Read(powerPath, new Reader(obs.Select(o => o.Component).ToList(), parse));
-        }
-    }
-
-    /// <summary>The deprecated Chassis.Power: PowerSupplies[] and Redundancy[] inline in one resource.</summary>
-    private static Func<JsonElement, IReadOnlyList<Observation>> LegacyPower(string ep, string chassisId, string powerPath) => power =>
-    {
-        var list = new List<Observation>();
-        if (power.TryGetProperty("PowerSupplies", out var arr) && arr.ValueKind == JsonValueKind.Array)
-        {
-            var i = 0;
-            foreach (var p in arr.EnumerateArray())
-                list.Add(RedfishParser.Psu(ep, chassisId, RedfishParser.Link(p) ?? $"{powerPath}#/PowerSupplies/{i++}", p));
-        }
-        if (list.Count > 0) list.Add(RedfishParser.Redundancy(ep, chassisId, First(power, "Redundancy"), list));
-        return list;
-    };
-
-    private static JsonElement? First(JsonElement e, string array) =>
-        e.TryGetProperty(array, out var a) && a.ValueKind == JsonValueKind.Array && a.GetArrayLength() > 0 && a[0].ValueKind == JsonValueKind.Object ? a[0] : null;
-
-    private async Task WalkThermalAsync(Walk w, JsonElement ch, string chassisId)
-    {
-        var ep = w.E.Name;
-        if (RedfishParser.Link(ch, "ThermalSubsystem") is { } subPath)
-        {
-            // With $expand: ThermalMetrics comes inline with ThermalSubsystem, and the chassis' Sensors collection with
-            // every sensor inline replaces one GET per fan speed sensor and per temperature (both are Sensor resources).
-            var sensors = w.ExpandQuery is not null && RedfishParser.Link(ch, "Sensors") is { } sensorsPath
-                ? w.Expanded(sensorsPath) : Task.FromResult<JsonElement?>(null);
-            if (await w.GetWithSubordinates(subPath).ConfigureAwait(false) is not { } sub) { await sensors.ConfigureAwait(false); return; }
-            var fans = (await w.MembersOf(RedfishParser.Link(sub, "Fans")).ConfigureAwait(false)).Select(async fp =>
-            {
-                var stub = RedfishParser.Fan(ep, chassisId, fp, Empty, null).Component;
-                if (await w.Get(fp, stub).ConfigureAwait(false) is not { } fan) return;
-                var sensorPath = RedfishParser.Str(fan, "SpeedPercent", "DataSourceUri");
-                await sensors.ConfigureAwait(false);
-                var sensor = await w.Get(sensorPath).ConfigureAwait(false);
-                var o = RedfishParser.Fan(ep, chassisId, fp, fan, sensor);
-                w.Add(o);
-                w.Read(fp, new Reader([o.Component], j => [RedfishParser.Fan(ep, chassisId, fp, j, sensor)]));
-            });
-            var temps = Task.Run(async () =>
-            {
-                if (await w.Get(RedfishParser.Link(sub, "ThermalMetrics")).ConfigureAwait(false) is not { } metrics) return;
-                if (!metrics.TryGetProperty("TemperatureReadingsCelsius", out var arr) || arr.ValueKind != JsonValueKind.Array) return;
-                await sensors.ConfigureAwait(false);
-                await Task.WhenAll(arr.EnumerateArray().Select(x => RedfishParser.Str(x, "DataSourceUri")).OfType<string>().Select(async sp =>
-                {
-                    await w.Component(sp, j => RedfishParser.SensorTemperature(ep, chassisId, sp, j)).ConfigureAwait(false);
-                })).ConfigureAwait(false);
-            });
-            await Task.WhenAll(fans.Append(temps).Append(sensors)).ConfigureAwait(false);
-            return;
-        }
-        if (RedfishParser.Link(ch, "Thermal") is { } thermalPath && await w.Get(thermalPath).ConfigureAwait(false) is { } thermal)
-        {
-            IReadOnlyList<Observation> Parse(JsonElement t)
-            {
-                var list = new List<Observation>();
-                foreach (var (array, make) in new (string, Func<string, string, string, JsonElement, Observation>)[]
-                         { ("Temperatures", RedfishParser.LegacyTemperature), ("Fans", RedfishParser.LegacyFan) })
-                {
-                    if (!t.TryGetProperty(array, out var arr) || arr.ValueKind != JsonValueKind.Array) continue;
-                    var i = 0;
-                    foreach (var x in arr.EnumerateArray()) list.Add(make(ep, chassisId, RedfishParser.Link(x) ?? $"{thermalPath}#/{array}/{i++}", x));
-                }
-                return list;
-            }
-            var obs = Parse(thermal);
-            w.Add(obs);
-            w.Read(thermalPath, new Reader(obs.Select(o => o.Component).ToList(), Parse));
-        }
-    }
-
-    private async Task WalkAdaptersAsync(Walk w, string? collection)
-    {
-        var ep = w.E.Name;
-        await Task.WhenAll((await w.MembersOf(collection).ConfigureAwait(false)).Select(async ap =>
-        {
-            if (await w.Get(ap).ConfigureAwait(false) is not { } adapter) return;
-            var adapterId = RedfishParser.IdOf(adapter, ap);
-            // Ports (NetworkAdapter v1.7+) replace NetworkPorts; read the older collection only when Ports is absent.
-            var ports = RedfishParser.Link(adapter, "Ports") ?? RedfishParser.Link(adapter, "NetworkPorts");
-            foreach (var pp in await w.MembersOf(ports).ConfigureAwait(false))
-            {
-                w.SawPorts = true;
-                await w.Component(pp, j => RedfishParser.Port(ep, adapterId, pp, j)).ConfigureAwait(false);
-            }
-        })).ConfigureAwait(false);
-    }
-
-    private async Task WalkEthernetAsync(Walk w, string systemPath, string systemId)
-    {
-        var ep = w.E.Name;
-        if (await w.Get(systemPath).ConfigureAwait(false) is not { } sys) return;
-        foreach (var ip in await w.MembersOf(RedfishParser.Link(sys, "EthernetInterfaces")).ConfigureAwait(false))
-        {
-            await w.Component(ip, j => RedfishParser.EthernetInterface(ep, systemId, ip, j)).ConfigureAwait(false);
-        }
-    }
-
-    private async Task WalkManagersAsync(Walk w, string? collection)
-    {
-        foreach (var path in await w.MembersOf(collection).ConfigureAwait(false))
-        {
-            await w.Component(path, j => RedfishParser.Manager(w.E.Name, path, j)).ConfigureAwait(false);
-        }
-    }
-
     private static async Task ReadEventServiceAsync(Walk w, string? path)
     {
         if (path is null) return;
@@ -537,7 +470,6 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     public async Task RunAsync(ChannelWriter<SourceResult> changes, CancellationToken ct)
     {
         _push = changes;
-        EnsureStarted();
         await Task.WhenAll(_endpoints.Select(e => RunEndpointEventsAsync(e, changes, ct))).ConfigureAwait(false);
     }
 
@@ -607,6 +539,15 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
 
     // ---- identify -------------------------------------------------------------------------------------
 
+    /// <summary>True for the systems, chassis and drives whose resource has LocationIndicatorActive or IndicatorLED.</summary>
+    public bool CanIdentify(string componentId)
+    {
+        foreach (var e in _endpoints)
+            if (componentId.StartsWith(RedfishParser.ServiceId(e.Name) + ":", StringComparison.Ordinal))
+                lock (e.Sync) return e.IdentifyTargets.ContainsKey(componentId);
+        return false;
+    }
+
     /// <summary>Switches the ID LED of a system, chassis or drive: PATCH LocationIndicatorActive, or IndicatorLED Blinking/Off.</summary>
     public async Task<bool> IdentifyAsync(string componentId, bool on, CancellationToken ct)
     {
@@ -632,7 +573,9 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        try { await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
+        Task[] walks;
+        lock (_eventWalks) walks = [.. _eventWalks];
+        try { await Task.WhenAll(walks).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
         catch (Exception ex) when (ex is OperationCanceledException or TimeoutException) { }
         foreach (var e in _endpoints) await e.Client.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
@@ -640,7 +583,8 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
 
     // ---- state ----------------------------------------------------------------------------------------
 
-    private sealed record Snapshot(IReadOnlyList<Observation> Observations, IReadOnlyList<SourceError> Errors, DateTimeOffset CompletedAt, TimeSpan Duration, bool Reachable, string? LastError)
+    private sealed record Snapshot(IReadOnlyList<Observation> Observations, IReadOnlyList<SourceError> Errors, DateTimeOffset CompletedAt, TimeSpan Duration, bool Reachable, string? LastError,
+        IReadOnlyList<string>? Problems = null, int? Requests = null)
     {
         public static Snapshot Failed(string endpoint, string error, DateTimeOffset at, TimeSpan took) => new([], [new SourceError(endpoint, error)], at, took, false, error);
     }
@@ -660,20 +604,18 @@ public sealed partial class RedfishSource : IPushSource, IIdentifySource, IAsync
         public readonly TaskCompletionSource FirstWalk = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public DateTimeOffset? WalkStartedAt;
         public int WalkRequested;
-        public CancellationTokenSource? Wake;
-        public string? LoggedProblem;
+        public DateTimeOffset LastWalkStart;
+        public readonly SemaphoreSlim WalkLock = new(1, 1);
         public bool LoggedOverrun;
         public string? SseUri;
         public Dictionary<string, Reader> Readers = new(StringComparer.Ordinal);
         public Dictionary<string, (string Path, IdentifyProperty Property)> IdentifyTargets = new(StringComparer.Ordinal);
         public readonly HashSet<string> RebuildMemory = new(StringComparer.Ordinal);
+        /// <summary>NIC ports seen with link up since the agent started (a port never up is "not connected", not a fault).</summary>
+        public readonly HashSet<string> LinkSeen = new(StringComparer.Ordinal);
+        /// <summary>PSUs seen present since the agent started (one that becomes Absent is missing, not an empty bay).</summary>
+        public readonly HashSet<string> PsuSeen = new(StringComparer.Ordinal);
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "redfish {Endpoint}: {Problem}")]
-    private static partial void LogProblem(ILogger log, string endpoint, string problem);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "redfish {Endpoint}: every resource readable again")]
-    private static partial void LogRecovered(ILogger log, string endpoint);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "redfish {Endpoint}: walk took {Seconds:0.#} s, longer than the {Interval} s interval; the next walk starts after it, never beside it")]
     private static partial void LogOverrun(ILogger log, string endpoint, double seconds, double interval);

@@ -20,7 +20,6 @@ public sealed partial class SmartSource : ISource
     private List<SmartDevice>? _scanned;
     private string? _scanError;
     private int _pollsSinceScan;
-    private string? _lastErrors;
 
     public SmartSource(SmartOptions options, SourceContext ctx, ISmartctlRunner? runner = null)
     {
@@ -62,7 +61,6 @@ public sealed partial class SmartSource : ISource
         }
         if (devices.Count == 0)
         {
-            Report(errors);
             return errors.Count > 0 ? new SourceResult(Name, [], errors) : SourceResult.Absent(Name, "smartctl --scan-open found no drives (a VM with virtio disks has none)");
         }
 
@@ -74,7 +72,6 @@ public sealed partial class SmartSource : ISource
             finally { gate.Release(); }
         })).ConfigureAwait(false);
         errors.AddRange(results.Where(r => r.Error is not null).Select(r => r.Error!));
-        Report(errors);
         return new SourceResult(Name, results.Select(r => r.Observation).ToList(), errors);
     }
 
@@ -130,14 +127,4 @@ public sealed partial class SmartSource : ISource
 
     private static string Short(SmartDevice d) => (d.Name.StartsWith("/dev/", StringComparison.Ordinal) ? d.Name[5..] : d.Name) + (d.Type is { } t && t.Contains(',') ? $" [{t}]" : "");
 
-    private void Report(List<SourceError> errors)
-    {
-        var key = errors.Count == 0 ? null : string.Join("; ", errors.Select(e => e.Device + ": " + e.Message));
-        if (key == _lastErrors) return;
-        if (key is not null) LogErrors(_log, key);
-        _lastErrors = key;
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "smart: {Errors}")]
-    private static partial void LogErrors(ILogger logger, string errors);
 }

@@ -48,7 +48,7 @@ internal static class ApiEndpoints
         {
             if (Check(srv, ctx, Need.Monitor, changes: false, out _) is { } fail) return fail;
             var rules = srv.Rules;
-            return Ok(new JsonArray(srv.State.Components.Select(c => (JsonNode)ApiJson.Component(c, rules)).ToArray()));
+            return Ok(new JsonArray(srv.State.Components.Select(c => (JsonNode)ApiJson.Component(c, rules, srv.State.CanIdentify(c.Component.Id))).ToArray()));
         });
         app.MapGet("/api/events", (HttpContext ctx) =>
         {

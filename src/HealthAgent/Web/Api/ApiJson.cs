@@ -34,7 +34,8 @@ public static class ApiJson
         return o;
     }
 
-    public static JsonObject Component(ComponentStatus cs, RuleSet rules)
+    /// <param name="canIdentify">A source can switch its identify LED (<see cref="HealthAgent.Publishing.IHealthState.CanIdentify"/>): the page offers "Identify".</param>
+    public static JsonObject Component(ComponentStatus cs, RuleSet rules, bool canIdentify = false)
     {
         var e = cs.Evaluation;
         var c = cs.Component;
@@ -61,6 +62,7 @@ public static class ApiJson
             ["unknownReason"] = e.UnknownReason,
             ["since"] = cs.Since,
             ["lastSeen"] = cs.LastSeen,
+            ["identify"] = canIdentify,
         };
         return o;
     }
@@ -99,9 +101,33 @@ public static class ApiJson
         ["title"] = f.Title,
         ["aliases"] = new JsonArray(f.Aliases.Select(a => (JsonNode)a).ToArray()),
         ["leds"] = new JsonArray(f.Leds.Select(a => (JsonNode)a).ToArray()),
+        // per LED, the colours its table uses (in any step): "What do I see?" offers only those
+        ["colors"] = new JsonObject(f.Leds.Select(led => KeyValuePair.Create(led, (JsonNode?)new JsonArray(
+            f.Rules.Select(r => r.Led.LedNames.Contains(led) ? r.Led[led] : null).OfType<LedState>()
+                .SelectMany(st => st.Steps).Select(step => step.Color).OfType<LedColor>().Distinct().Order()
+                .Select(c => (JsonNode)c.ToString().ToLowerInvariant()).ToArray())))),
     };
 
-    private static string Title(string hwType) => hwType.Length == 0 ? "Other" : char.ToUpperInvariant(hwType[0]) + hwType[1..].Replace('_', ' ');
+    /// <summary>A group heading as people write it: "BMC", "Physical disks" — not the OpenTelemetry hw.type ("bmc", "physical_disk").</summary>
+    internal static string Title(string hwType) => hwType switch
+    {
+        "" => "Other",
+        "bmc" => "BMC",
+        "cpu" => "CPU",
+        "gpu" => "GPU",
+        "nic" => "NIC",
+        "psu" => "PSU",
+        "physical_disk" => "Physical disks",
+        "logical_disk" => "Logical disks (RAID)",
+        "power_supply" => "Power supplies",
+        "temperature" => "Temperatures",
+        "voltage" => "Voltages",
+        "fan" => "Fans",
+        "battery" => "Batteries",
+        "network" => "Network",
+        "enclosure" => "Enclosure",
+        _ => char.ToUpperInvariant(hwType[0]) + hwType[1..].Replace('_', ' '),
+    };
 }
 
 /// <summary>Who acknowledged an event, and when.</summary>

@@ -23,10 +23,10 @@ internal static class EventStream
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, srv.Stopping);
         var ct = cts.Token;
         var changes = srv.State.WatchAsync(ct).GetAsyncEnumerator(ct);
+        Task<bool>? next = null;
         try
         {
             await WriteAsync(ctx, "retry: 3000\n: connected\n\n", ct).ConfigureAwait(false);
-            Task<bool>? next = null;
             Task? beat = null;
             while (!ct.IsCancellationRequested)
             {
@@ -50,7 +50,10 @@ internal static class EventStream
         catch (Exception e) when (e is not OutOfMemoryException) { WebLog.StreamFailed(srv.Log, e); }
         finally
         {
-            cts.Cancel();
+            await cts.CancelAsync().ConfigureAwait(false);
+            // An async iterator cannot be disposed while a MoveNextAsync is pending (NotSupportedException): a client
+            // that went away mid-wait leaves one; the cancellation ends it, then the watcher is removed.
+            if (next is not null) await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             try { await changes.DisposeAsync().ConfigureAwait(false); }
             catch (OperationCanceledException) { }
         }
@@ -62,7 +65,7 @@ internal static class EventStream
         var rules = srv.Rules;
         if (session.Principal.CanMonitor)
         {
-            if (change.Status is { } st) Append(sb, "status", ApiJson.Component(st, rules));
+            if (change.Status is { } st) Append(sb, "status", ApiJson.Component(st, rules, srv.State.CanIdentify(st.Component.Id)));
             if (change.Event is { } e) Append(sb, "event", ApiJson.Event(e, srv.Acknowledgements.GetValueOrDefault(e.EventId)));
         }
         Append(sb, "rollup", ApiJson.Rollup(srv.State.AgentId, change.Rollup, rules));

@@ -12,6 +12,7 @@ let me = null;                 // { user, role, privileges, csrfToken }
 let stream = null;
 const components = new Map();  // id → component JSON
 const identifying = new Set();
+const identifyErrors = new Map(); // id → the last identify error, shown on its card until the next try
 
 // ---- DOM helpers (text only: nothing from the server becomes markup) --------------------------------------
 function el(tag, attrs, ...children) {
@@ -182,12 +183,43 @@ function renderRollup(r) {
   document.title = `${r.worst === 'ok' ? '✔' : SEVERITY_ICON[r.worst]} ${r.agentId || ''} — System Health Monitoring`;
 }
 
+// ---- quantities as people read them ----------------------------------------------------------------------
+// Units arrive in UCUM/OpenTelemetry spelling (Cel, By, Mbit/s); the page shows °C, MB, Gbit/s.
+const UNIT_TEXT = { Cel: '°C', rpm: 'RPM', h: 'h', min: 'min' };
+function scaled(value, steps) {
+  // steps: [[factor, unit], …] from the largest; the first whose factor fits, 3 significant digits
+  for (const [factor, unit] of steps) {
+    if (Math.abs(value) >= factor || factor === steps[steps.length - 1][0]) {
+      const v = value / factor;
+      return `${Math.abs(v) >= 100 || Number.isInteger(v) ? Math.round(v) : v.toPrecision(3).replace(/\.?0+$/, '')} ${unit}`;
+    }
+  }
+  return String(value);
+}
+function quantity(value, unit) {
+  if (typeof value !== 'number') return `${value}${unit ? ' ' + (UNIT_TEXT[unit] ?? unit) : ''}`;
+  switch (unit) {
+    case 'By': return scaled(value, [[1e12, 'TB'], [1e9, 'GB'], [1e6, 'MB'], [1e3, 'kB'], [1, 'bytes']]);
+    case 'By/s': return scaled(value, [[1e9, 'GB/s'], [1e6, 'MB/s'], [1e3, 'kB/s'], [1, 'B/s']]);
+    case 'KiB/s': return scaled(value * 1024, [[1e9, 'GB/s'], [1e6, 'MB/s'], [1e3, 'kB/s'], [1, 'B/s']]);
+    case 'Mbit/s': return scaled(value, [[1e6, 'Tbit/s'], [1e3, 'Gbit/s'], [1, 'Mbit/s']]);
+    case 'Cel': return `${fmt(Math.round(value * 10) / 10)} °C`;
+    case '%': return `${fmt(Math.round(value * 10) / 10)} %`;
+    default: return `${fmt(Math.round(value * 100) / 100)}${unit ? ' ' + (UNIT_TEXT[unit] ?? unit) : ''}`;
+  }
+}
+// Reading names without the unit spelled into them: readingCelsius → temperature, maxSpeedMbps → max speed.
+const READING_NAMES = { readingCelsius: 'temperature', rxBytes: 'received', txBytes: 'sent', speedMbps: 'speed', maxSpeedMbps: 'max speed', inputVolts: 'input voltage', capacityWatts: 'capacity', syncSpeedKBps: 'rebuild speed', finishMinutes: 'time to finish', powerOnHours: 'powered on' };
+function readingName(name) {
+  return READING_NAMES[name] ?? name.replace(/(Celsius|Mbps|KBps|Watts|Volts|Percent)$/, '').replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+}
+
 // ---- components -----------------------------------------------------------------------------------------
-const LIMIT_WORDS = /^(max|min|crit|critical|high|low|limit|alarm)|(Max|Min|Crit|Critical|High|Low|Limit|Alarm)$/;
+const LIMIT_WORDS = /^(max|min|crit|critical|high|low|limit|alarm|upper|lower)|(Max|Min|Crit|Critical|High|Low|Limit|Alarm|Caution|Fatal)$/;
 function readingValue(r) {
   if (r.value === null || r.value === undefined) return `unknown${r.reason ? ' — ' + r.reason : ''}`;
   if (typeof r.value === 'boolean') return r.value ? 'yes' : 'no';
-  return `${typeof r.value === 'number' ? fmt(Math.round(r.value * 100) / 100) : r.value}${r.unit ? ' ' + r.unit : ''}`;
+  return quantity(r.value, r.unit);
 }
 // Readings with their limits: "speedMbps 1000 of maxSpeedMbps 10000", temperatures against high/critical limits.
 function renderReadings(readings) {
@@ -196,31 +228,38 @@ function renderReadings(readings) {
   const dl = el('dl', { class: 'readings' });
   for (const r of readings) {
     if (limits.includes(r)) continue;
-    const dd = el('dd', {}, readingValue(r));
+    if (LIMIT_WORDS.test(r.name) && (r.value === null || r.value === undefined)) continue; // a limit the hardware does not give
+    // unknown: the word, and why in small print below it
+    const dd = r.value === null || r.value === undefined
+      ? el('dd', {}, 'unknown', r.reason ? el('span', { class: 'why', text: r.reason }) : null)
+      : el('dd', {}, readingValue(r));
     if (typeof r.value === 'number') {
-      const lim = limits.find((l) => l.unit === r.unit && /max|crit|high|limit/i.test(l.name) && l.value > 0);
+      const lim = limits.find((l) => l.unit === r.unit && /max|crit|high|limit/i.test(l.name) && !/^(lower|low|min)/.test(l.name) && l.value > 0);
       if (lim) {
         const pct = Math.min(100, (r.value / lim.value) * 100);
         const isSpeed = /speed|bandwidth|rate/i.test(r.name);
-        dd.append(` of ${readingValue(lim)} (${lim.name})`,
+        dd.append(` of ${readingValue(lim)} (${readingName(lim.name)})`,
           el('span', { class: `meter ${!isSpeed && r.value >= lim.value ? 'over' : isSpeed && r.value < lim.value ? 'low' : ''}`, role: 'meter',
-            'aria-valuemin': '0', 'aria-valuemax': String(lim.value), 'aria-valuenow': String(r.value), 'aria-label': `${r.name} of ${lim.name}` },
+            'aria-valuemin': '0', 'aria-valuemax': String(lim.value), 'aria-valuenow': String(r.value), 'aria-label': `${readingName(r.name)} of ${readingName(lim.name)}` },
           el('span', { style: null })));
         dd.lastChild.firstChild.style.width = `${pct}%`;
       }
     }
-    dl.append(el('dt', { text: r.name }), dd);
+    dl.append(el('dt', { text: readingName(r.name) }), dd);
   }
-  for (const l of limits) if (!dl.textContent.includes(`(${l.name})`)) dl.append(el('dt', { text: l.name }), el('dd', {}, readingValue(l)));
+  for (const l of limits) if (!dl.textContent.includes(`(${readingName(l.name)})`)) dl.append(el('dt', { text: readingName(l.name) }), el('dd', {}, readingValue(l)));
   return dl;
 }
 
 function componentCard(c) {
-  const tools = el('div', { class: 'tools' });
-  if (canMonitor()) {
+  // "Identify" only where a source can switch this component's ID LED (c.identify, from the API).
+  let tools = null;
+  if (canMonitor() && c.identify) {
     const on = identifying.has(c.id);
-    tools.append(el('button', { type: 'button', class: 'ghost small', 'aria-pressed': on ? 'true' : 'false', onclick: () => identify(c.id, !on) },
-      on ? 'Stop identify' : 'Identify'));
+    tools = el('div', { class: 'tools' },
+      el('button', { type: 'button', class: 'ghost small', 'aria-pressed': on ? 'true' : 'false', onclick: () => identify(c.id, !on) },
+        on ? 'Stop identify' : 'Identify'),
+      identifyErrors.has(c.id) ? el('p', { class: 'error identify-error', role: 'alert', text: identifyErrors.get(c.id) }) : null);
   }
   return el('article', { class: `card sev-${c.severity}`, id: `c-${CSS.escape(c.id)}`, dataset: { component: c.id }, 'aria-label': `${c.name}: ${c.severity}` },
     el('header', {}, el('h4', { text: c.name }), badge(c.severity)),
@@ -255,8 +294,8 @@ function renderComponents() {
 
 async function identify(id, on) {
   const r = await api('POST', `/api/components/${encodeURIComponent(id)}/identify`, { on });
-  if (r.ok) { on ? identifying.add(id) : identifying.delete(id); announce(`Identify ${on ? 'on' : 'off'} for ${components.get(id)?.name ?? id}`); }
-  else announce(r.data?.error || `identify failed (${r.status})`);
+  if (r.ok) { on ? identifying.add(id) : identifying.delete(id); identifyErrors.delete(id); announce(`Identify ${on ? 'on' : 'off'} for ${components.get(id)?.name ?? id}`); }
+  else identifyErrors.set(id, `Identify failed: ${r.data?.error || `the agent answered ${r.status}`}`); // shown on the card (role=alert)
   const old = document.querySelector(`[data-component="${CSS.escape(id)}"]`);
   if (old && components.has(id)) { const card = componentCard(components.get(id)); old.replaceWith(card); card.querySelector('button')?.focus(); }
 }
@@ -300,17 +339,21 @@ async function acknowledge(e) {
 const FAMILY_ORDER = ['system', 'psu', 'power', 'drive', 'nic', 'quicksync'];
 const familyRank = (f) => FAMILY_ORDER.indexOf(f) + 1 || 99;
 let families = [];
+// A new family starts afresh: its own LEDs, only the colours its table has for each, no earlier text or answer.
 function renderLedPickers() {
   const fam = families.find((f) => f.family === $('lookup-family').value);
   if (!fam) return;
+  $('lookup-text').value = '';
+  $('lookup-answer').replaceChildren();
   $('lookup-leds').replaceChildren(...fam.leds.map((led) => {
     const id = `pick-${led}`;
+    const colors = fam.colors?.[led]?.length ? fam.colors[led] : COLORS;
     return el('fieldset', {}, el('legend', { text: fam.leds.length > 1 ? `${led} LED` : 'The LED' }),
       el('label', { for: `${id}-pattern`, class: 'visually-hidden', text: `${led} pattern` }),
       el('select', { id: `${id}-pattern`, dataset: { led, part: 'pattern' } },
         ['solid', 'blinking', 'blinking slow', 'blinking fast', 'off'].map((p) => el('option', { value: p, text: p }))),
       el('label', { for: `${id}-color`, class: 'visually-hidden', text: `${led} colour` }),
-      el('select', { id: `${id}-color`, dataset: { led, part: 'color' } }, COLORS.map((c) => el('option', { value: c, text: c }))));
+      el('select', { id: `${id}-color`, dataset: { led, part: 'color' } }, colors.map((c) => el('option', { value: c, text: c }))));
   }));
 }
 

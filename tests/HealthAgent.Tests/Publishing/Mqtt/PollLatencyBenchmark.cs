@@ -77,7 +77,7 @@ public class PollLatencyBenchmark(ITestOutputHelper output)
     public async Task PolledRedfishPsuFlip_FromSimulator_ToMosquittoSub_Latency()
     {
         const int flips = 30;
-        const string psu = "redfish:bmc:psu:PSU2";
+        const string psu = "redfish:bmc:psu:1:PSU2";
         HealthAgent.Cli.RunCommand.ConfigureThreadPool();
         await using var sim = await SimulatorHarness.StartAsync();
         await using var broker = await MosquittoBroker.StartAsync();

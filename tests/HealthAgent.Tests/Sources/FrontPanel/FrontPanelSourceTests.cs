@@ -129,6 +129,25 @@ public sealed class FrontPanelSourceTests : IDisposable
     }
 
     [Fact]
+    public void Device_HangsUpWithPathLeft_ClosedAndReopenedWithoutCrash()
+    {
+        // System.IO.Ports on a vanished pty: reads may throw (ArgumentOutOfRangeException from ReadLine, IOException) or
+        // keep timing out while IsOpen stays true. Either way the source closes the port and reopens it; nothing escapes.
+        Start();
+        _pty.Led("psu", "1", "solid green");
+        Assert.True(PanelPty.Eventually(() => Shows("panel:psu:1", "solid green")));
+        _pty.HangUp();
+        Assert.True(PanelPty.Eventually(() => _source.Snapshot().Errors.Count > 0, 5));
+
+        using var again = new PanelPty(_pty.Link);
+        Assert.True(again.WaitForSync(TimeSpan.FromSeconds(10)), "the source did not reopen the device");
+        again.Led("psu", "1", "blinking amber");
+        again.Heartbeat(1);
+        Assert.True(PanelPty.Eventually(() => Shows("panel:psu:1", "blinking amber")));
+        Assert.True(_source.Opens >= 2);
+    }
+
+    [Fact]
     public async Task RunAsync_LedChanges_PushedImmediately()
     {
         var channel = Channel.CreateUnbounded<SourceResult>();

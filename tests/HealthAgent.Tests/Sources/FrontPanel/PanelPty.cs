@@ -1,4 +1,5 @@
 using System.Text;
+using HealthAgent.Simulator;
 using HealthAgent.Sources.FrontPanel;
 
 namespace HealthAgent.Tests.Sources.FrontPanel;
@@ -11,9 +12,9 @@ public sealed class PanelPty : IDisposable
     public PanelPty(string link)
     {
         Link = link;
-        (Master, Slave, SlavePath) = Termios.OpenPty();
-        Termios.ConfigureRaw(Slave, 115200);
-        Termios.SetNonBlocking(Master);
+        (Master, Slave, SlavePath) = Pty.OpenPty();
+        Pty.ConfigureRaw(Slave, 115200);
+        Pty.SetNonBlocking(Master);
         if (File.Exists(link) || Directory.Exists(link) || new FileInfo(link).LinkTarget is not null) File.Delete(link);
         File.CreateSymbolicLink(link, SlavePath);
     }
@@ -23,8 +24,8 @@ public sealed class PanelPty : IDisposable
     public int Slave { get; private set; }
     public string SlavePath { get; }
 
-    public void Write(string text) => Termios.Write(Master, Encoding.ASCII.GetBytes(text));
-    public void Write(byte[] bytes) => Termios.Write(Master, bytes);
+    public void Write(string text) => Pty.Write(Master, Encoding.ASCII.GetBytes(text));
+    public void Write(byte[] bytes) => Pty.Write(Master, bytes);
     public void Led(string family, string index, string state) => Write(FrontPanelParser.Frame($"LED {family} {index} {state}"));
     public void Heartbeat(long seq) => Write(FrontPanelParser.FormatHeartbeat(seq));
 
@@ -35,9 +36,9 @@ public sealed class PanelPty : IDisposable
         var buf = new byte[256];
         while (DateTime.UtcNow < until)
         {
-            if (Termios.Poll(Master, -1, 50) != 0)
+            if (Pty.Poll(Master, -1, 50) != 0)
             {
-                var n = Termios.Read(Master, buf);
+                var n = Pty.Read(Master, buf);
                 if (n > 0) _received.Append(Encoding.ASCII.GetString(buf, 0, n));
             }
             if (_received.ToString().Contains(FrontPanelParser.SyncLine, StringComparison.Ordinal)) { _received.Clear(); return true; }
@@ -48,16 +49,24 @@ public sealed class PanelPty : IDisposable
     /// <summary>The panel goes away: both ends closed (the source's read fails with EIO / hang-up) and the symlink removed.</summary>
     public void Vanish()
     {
-        Termios.Close(Master);
-        Termios.Close(Slave);
+        Pty.Close(Master);
+        Pty.Close(Slave);
         Master = Slave = -1;
         File.Delete(Link);
     }
 
+    /// <summary>The panel hangs up but its path stays: both ends closed, the symlink left dangling (/dev/pts/N is gone).</summary>
+    public void HangUp()
+    {
+        Pty.Close(Master);
+        Pty.Close(Slave);
+        Master = Slave = -1;
+    }
+
     public void Dispose()
     {
-        Termios.Close(Master);
-        Termios.Close(Slave);
+        Pty.Close(Master);
+        Pty.Close(Slave);
         try { File.Delete(Link); } catch (IOException) { }
     }
 

@@ -9,17 +9,10 @@ namespace HealthAgent.Tests.Sources.Nic;
 
 /// <summary>
 /// The real kernel: veth pairs, rtnetlink events and the ethtool ioctl. CI runs as root, so these run there; as a
-/// normal user they return early (noted in the output) because creating links needs CAP_NET_ADMIN.
+/// normal user the ones that create links are reported as skipped (<see cref="RootFactAttribute"/>): that needs CAP_NET_ADMIN.
 /// </summary>
 public class NicKernelTests(ITestOutputHelper output)
 {
-    private bool Skip()
-    {
-        if (VethPair.Possible) return false;
-        output.WriteLine("not root: real-kernel NIC test not run (CI runs as root)");
-        return true;
-    }
-
     private static NicSource WatchOnly(VethPair veth, double? expected = 10000) => NicTestKit.Source("/", o =>
     {
         o.Exclude.Add("*");
@@ -51,10 +44,9 @@ public class NicKernelTests(ITestOutputHelper output)
 
     private static void Drain(ChannelReader<SourceResult> reader) { while (reader.TryRead(out _)) { } }
 
-    [Fact]
+    [RootFact]
     public async Task Netlink_PeerDown_LinkDownPushedWithin100msNotConnected_ThenUpAgain()
     {
-        if (Skip()) return;
         using var veth = new VethPair();
         using var source = WatchOnly(veth);
         WaitForPoll(source, veth.A, o => o["carrier"] is true);
@@ -116,10 +108,9 @@ public class NicKernelTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [RootFact]
     public async Task Snapshot_PeerDown_NotConnected_ThenUpGreen()
     {
-        if (Skip()) return;
         using var veth = new VethPair();
         using var tree = SourceTestKit.Copy();
         var config = tree["agent.json"];
@@ -153,10 +144,9 @@ public class NicKernelTests(ITestOutputHelper output)
             .Select(c => c!.AsObject()).Single(c => (string?)c["id"] == id);
     }
 
-    [Fact]
+    [RootFact]
     public async Task Netlink_Enobufs_EveryWatchedInterfaceReRead()
     {
-        if (Skip()) return;
         using var toggled = new VethPair();
         using var quiet = new VethPair();
         var o = new NicOptions { HostRoot = "/" };
@@ -194,10 +184,9 @@ public class NicKernelTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [RootFact]
     public async Task Netlink_InterfaceDeleted_RemovedObservationPushed()
     {
-        if (Skip()) return;
         var veth = new VethPair();
         using var source = WatchOnly(veth);
         try
@@ -216,10 +205,9 @@ public class NicKernelTests(ITestOutputHelper output)
         finally { veth.Dispose(); }
     }
 
-    [Fact]
+    [RootFact]
     public void Poll_AdminDownVeth_EinvalReadAsUnknown_LinkOff()
     {
-        if (Skip()) return;
         using var veth = new VethPair();
         using var source = WatchOnly(veth);
         VethPair.SetUp(veth.A, up: false);
@@ -233,10 +221,9 @@ public class NicKernelTests(ITestOutputHelper output)
         Assert.Equal("nic.linux.link.admin-down", NicTestKit.Evaluator.Evaluate(obs).Trace.Single(t => t.Led == "link").RowId);
     }
 
-    [Fact]
+    [RootFact]
     public void Ethtool_Veth_Speed10000AndNoSupportedLinkModes()
     {
-        if (Skip()) return;
         using var veth = new VethPair();
         using var ethtool = new Ethtool();
         var s = ethtool.TryGet(veth.A, out var error);
@@ -259,7 +246,6 @@ public class NicKernelTests(ITestOutputHelper output)
     [Fact]
     public void Ethtool_NoSuchInterface_ErrnoNotException()
     {
-        if (!OperatingSystem.IsLinux()) return;
         using var ethtool = new Ethtool();
         Assert.Null(ethtool.TryGet("ha-none-0", out var error));
         Assert.Contains("ENODEV", error);

@@ -16,7 +16,7 @@ internal sealed class VethPair : IDisposable
     /// <summary>A glob that matches <see cref="A"/> only.</summary>
     public string GlobA => A[..^1] + "a*";
 
-    /// <summary>Real-kernel tests need root (CI runs as root); elsewhere they return early with a note.</summary>
+    /// <summary>Real-kernel tests need root (CI runs as root); elsewhere they are skipped (RootFactAttribute).</summary>
     public static bool Possible => Environment.IsPrivilegedProcess && OperatingSystem.IsLinux();
 
     public VethPair()

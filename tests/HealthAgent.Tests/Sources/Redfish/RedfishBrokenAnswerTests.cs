@@ -21,14 +21,14 @@ public class RedfishBrokenAnswerTests
         await using var source = Create(server, e => e.TimeoutSeconds = 0.5);
         var result = await source.PollAsync(default);
         var all = Evaluate(result);
-        var broken = all["redfish:bmc:psu:PSU.Slot.2"];
+        var broken = all["redfish:bmc:psu:System.Embedded.1:PSU.Slot.2"];
         Assert.Equal(HwState.Unknown, broken.Verdict.State);
         Assert.Contains(reason, broken.UnknownReason);
         Assert.Contains("PSU.Slot.2", broken.UnknownReason);
         Assert.Contains(result.Errors, e => e.Message.Contains(reason, StringComparison.Ordinal));
         // Unaffected: the other PSUs, the drives and the system.
-        Assert.Equal("psu.operational", all["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
-        Assert.Equal("drive.online", all["redfish:bmc:drive:Disk.Bay.0"].Rule?.Id);
+        Assert.Equal("psu.operational", all["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].Rule?.Id);
+        Assert.Equal("drive.online", all["redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.0"].Rule?.Id);
         Assert.Equal("system.healthy", all["redfish:bmc:system:System.Embedded.1"].Rule?.Id);
         // With one PSU unreadable the roll-up cannot count, and says so rather than guessing (the BMC's own status still counts).
         var spare = all["redfish:bmc:psu-redundancy:System.Embedded.1"].Readings.Single(r => r.Name == "sparePsus");
@@ -43,8 +43,8 @@ public class RedfishBrokenAnswerTests
         server.Mutate(Sto, s => s["Drives"]!.AsArray().Add(new JsonObject { ["@odata.id"] = Sto + "/Drives/Disk.Bay.9" }));
         await using var source = Create(server);
         var all = await PollAsync(source);
-        Assert.Contains("HTTP 404", all["redfish:bmc:drive:Disk.Bay.9"].UnknownReason);
-        Assert.Equal("drive.online", all["redfish:bmc:drive:Disk.Bay.0"].Rule?.Id);
+        Assert.Contains("HTTP 404", all["redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.9"].UnknownReason);
+        Assert.Equal("drive.online", all["redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.0"].Rule?.Id);
     }
 
     [Fact]
@@ -55,12 +55,12 @@ public class RedfishBrokenAnswerTests
         await using var source = Create(server);
         var result = await source.PollAsync(default);
         var all = Evaluate(result);
-        var psu = all["redfish:bmc:psu:PSU.Slot.1"];
+        var psu = all["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"];
         Assert.Equal(HwState.Unknown, psu.Verdict.State);
         Assert.Contains("Status.Health", psu.UnknownReason);
         Assert.Contains("Status.Health is missing", psu.Readings.Single(r => r.Name == "health").Reason);
         // LinkStatus missing on port 1-4 (in the fixture).
-        var port = all["redfish:bmc:nic:NIC.Integrated.1:NIC.Integrated.1-4"];
+        var port = all["redfish:bmc:nic:System.Embedded.1:NIC.Integrated.1:NIC.Integrated.1-4"];
         Assert.Equal(HwState.Unknown, port.Verdict.State);
         Assert.Contains("LinkStatus", port.UnknownReason);
         // Null reading on the exhaust sensor.
@@ -73,14 +73,14 @@ public class RedfishBrokenAnswerTests
     {
         await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
         await using var source = Create(server);
-        Assert.Equal("drive.online", (await PollAsync(source))["redfish:bmc:drive:Disk.Bay.0"].Rule?.Id);
+        Assert.Equal("drive.online", (await PollAsync(source))["redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.0"].Rule?.Id);
         server.Inject(Sto, Fault.ServerError);
         await source.WalkNowAsync(default);
         var all = await PollAsync(source);
-        var d = all["redfish:bmc:drive:Disk.Bay.0"];
+        var d = all["redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.0"];
         Assert.Equal(HwState.Unknown, d.Verdict.State);
         Assert.Contains("HTTP 500", d.UnknownReason);
-        Assert.Equal("psu.operational", all["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
+        Assert.Equal("psu.operational", all["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].Rule?.Id);
     }
 
     [Fact]
@@ -96,25 +96,36 @@ public class RedfishBrokenAnswerTests
     }
 
     [Fact]
-    public async Task SlowBmc_PollReturnsCachedWalkWhileWalkRuns_AndDoesNotStackWalks()
+    public async Task SlowBmc_UnderTheSourceRunner_ReportedHungAndWalksNeverStacked()
     {
+        // One scheduling model (issue #12): the runner polls the Redfish source like any other, bounds each poll by its
+        // timeout, reports a poll stuck past it as hung and starts no second one while it runs.
         await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
-        await using var source = Create(server, e => e.TimeoutSeconds = 30, intervalSeconds: 0.2);
-        // The first poll waits only 75 % of the (short) poll timeout for the first walk: wait for it here.
-        var first = await EventuallyAsync(() => PollAsync(source), all => all.ContainsKey("redfish:bmc:psu:PSU.Slot.1"));
-        Assert.Equal("psu.operational", first["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
-
-        server.Inject("/redfish/v1", Fault.Slow, TimeSpan.FromSeconds(20));
-        await EventuallyAsync(() => Task.FromResult(server.SlowInFlight), n => n > 0);
-        await Task.Delay(500); // several intervals pass while the walk hangs
-        var result = await source.PollAsync(default);
-        Assert.True(server.SlowInFlight > 0, "the poll returned while the BMC was still answering");
-        var all = Evaluate(result);
-        Assert.Equal("psu.operational", all["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id); // last good view
-        Assert.Equal("redfish.walk_overrun", all["redfish:bmc"].Verdict.Code);
-        Assert.Contains(result.Errors, e => e.Message.Contains("longer than the", StringComparison.Ordinal));
-        Assert.Equal(1, server.SlowInFlight); // the overrunning walk is not stacked
-        Assert.True(all["redfish:bmc"].Readings.Single(r => r.Name == "walkAgeSeconds").Value is double age && age > 0);
+        await using var source = Create(server, e => e.TimeoutSeconds = 30, intervalSeconds: 0.4);
+        var options = new HealthAgent.Config.SourceOptions { IntervalSeconds = 0.4, TimeoutSeconds = 0.3 };
+        var output = System.Threading.Channels.Channel.CreateUnbounded<HealthAgent.Sources.SourceResult>();
+        var runner = new HealthAgent.Pipeline.SourceRunner(source, options, output.Writer, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var run = runner.RunAsync(stop.Token);
+        // A first complete walk arrives through the runner.
+        using (var first = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+            while (true)
+            {
+                var r = await output.Reader.ReadAsync(first.Token);
+                if (r.Complete && r.Observations.Any(o => o.Component.Id == "redfish:bmc:psu:System.Embedded.1:PSU.Slot.1")) break;
+            }
+        server.Inject("/redfish/v1", Fault.Slow, TimeSpan.FromSeconds(3));
+        using (var hung = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+            while (true)
+            {
+                var r = await output.Reader.ReadAsync(hung.Token);
+                if (r.Errors.Any(e => e.Device == HealthAgent.Pipeline.SourceRunner.WholeSource && e.Message.Contains("hung", StringComparison.Ordinal))) break;
+            }
+        Assert.True(runner.Stats.Hung);
+        await Task.Delay(1000); // several intervals pass while the walk hangs: no second walk is started beside it
+        Assert.True(server.SlowInFlight <= 1, $"{server.SlowInFlight} walks in flight");
+        stop.Cancel();
+        await run;
     }
 
     [Fact]
@@ -124,7 +135,7 @@ public class RedfishBrokenAnswerTests
         foreach (var bay in Enumerable.Range(0, 6)) server.Inject($"{Sto}/Drives/Disk.Bay.{bay}", Fault.Slow, TimeSpan.FromMilliseconds(100));
         await using var source = Create(server, e => e.MaxConcurrency = 2);
         var all = await PollAsync(source);
-        Assert.Equal("drive.online", all["redfish:bmc:drive:Disk.Bay.0"].Rule?.Id);
+        Assert.Equal("drive.online", all["redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.0"].Rule?.Id);
         Assert.InRange(server.MaxInFlight, 1, 2);
     }
 
@@ -141,13 +152,13 @@ public class RedfishBrokenAnswerTests
         await source.WalkNowAsync(default);
         var cached = await PollAsync(source);
         Assert.Equal("redfish.unreachable", cached["redfish:bmc"].Verdict.Code);
-        Assert.Equal("psu.operational", cached["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id); // last good view, not yet stale
+        Assert.Equal("psu.operational", cached["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].Rule?.Id); // last good view, not yet stale
 
         o.StaleAfterSeconds = 0.05; // the same view, now older than the limit
         await Task.Delay(100);
         var stale = await PollAsync(source);
-        Assert.Equal(HwState.Unknown, stale["redfish:bmc:psu:PSU.Slot.1"].Verdict.State);
-        Assert.Contains("HTTP 500", stale["redfish:bmc:psu:PSU.Slot.1"].UnknownReason);
+        Assert.Equal(HwState.Unknown, stale["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].Verdict.State);
+        Assert.Contains("HTTP 500", stale["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].UnknownReason);
     }
 
     [Fact]

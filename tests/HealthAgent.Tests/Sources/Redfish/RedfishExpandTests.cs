@@ -151,11 +151,11 @@ public class RedfishExpandTests(ITestOutputHelper output)
         server.Inject(drive, Fault.ServerError); // inside expanded answers it becomes an error object (the mockup's rule)
         await using var source = Create(server);
         var all = await PollAsync(source);
-        var e = all["redfish:bmc:drive:Disk.Bay.3"];
+        var e = all["redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.3"];
         Assert.Equal(HwState.Unknown, e.Verdict.State);
         Assert.Contains(drive, e.UnknownReason);
         Assert.Contains("500", e.UnknownReason);
-        Assert.Equal("drive.online", all["redfish:bmc:drive:Disk.Bay.0"].Rule?.Id);
+        Assert.Equal("drive.online", all["redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.0"].Rule?.Id);
     }
 
     [Fact]
@@ -220,8 +220,8 @@ public class RedfishExpandTests(ITestOutputHelper output)
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         SourceResult pushed;
         do pushed = await changes.Reader.ReadAsync(timeout.Token);
-        while (!(pushed.Observations.Count == 1 && pushed.Observations[0].Component.Id == "redfish:bmc:psu:PSU.Slot.1"));
-        Assert.Equal("psu.problem", Evaluate(pushed)["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
+        while (!(pushed.Observations.Count == 1 && pushed.Observations[0].Component.Id == "redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"));
+        Assert.Equal("psu.problem", Evaluate(pushed)["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].Rule?.Id);
         Assert.True(server.Requests.Count(r => r is { Method: "GET", Path: psu }) > gets); // re-read by its own GET
         stop.Cancel();
         await run;
@@ -236,10 +236,10 @@ public class RedfishExpandTests(ITestOutputHelper output)
         await source.PollAsync(default);
         const string drive = Sto + "/Drives/Disk.Bay.0";
         Assert.DoesNotContain(server.Requests, r => r is { Method: "GET", Path: drive }); // came inline with its storage
-        Assert.True(await source.IdentifyAsync("redfish:bmc:drive:Disk.Bay.0", true, default));
+        Assert.True(await source.IdentifyAsync("redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.0", true, default));
         Assert.Contains(server.Requests, r => r is { Method: "PATCH", Path: drive });
         Assert.Contains(server.Requests, r => r is { Method: "GET", Path: drive });
-        Assert.Equal("drive.identify", (await PollAsync(source))["redfish:bmc:drive:Disk.Bay.0"].Rule?.Id);
+        Assert.Equal("drive.identify", (await PollAsync(source))["redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.0"].Rule?.Id);
     }
 
     [Fact]
@@ -255,9 +255,9 @@ public class RedfishExpandTests(ITestOutputHelper output)
         Assert.True(sim.Redfish.ExpandedRequests > 0);
         var run = source.RunAsync(changes.Writer, stop.Token);
 
-        Assert.True(await source.IdentifyAsync("redfish:sim:drive:Disk.Bay.2", true, default));
+        Assert.True(await source.IdentifyAsync("redfish:sim:drive:1:RAID1:Disk.Bay.2", true, default));
         Assert.Equal("identify", sim.Appliance.Word("drive2"));
-        Assert.Equal("drive.identify", (await PollAsync(source))["redfish:sim:drive:Disk.Bay.2"].Rule?.Id);
+        Assert.Equal("drive.identify", (await PollAsync(source))["redfish:sim:drive:1:RAID1:Disk.Bay.2"].Rule?.Id);
 
         // The stream is subscribed to once the first walk found it; a PSU failure then arrives as a pushed re-read.
         Assert.Equal(1, await EventuallyAsync(() => Task.FromResult(sim.Redfish.SseClients), n => n == 1));
@@ -266,7 +266,7 @@ public class RedfishExpandTests(ITestOutputHelper output)
         while (true)
         {
             var r = await changes.Reader.ReadAsync(timeout.Token);
-            if (r.Observations.FirstOrDefault(o => o.Component.Id == "redfish:sim:psu:PSU2") is { } o && Evaluate(r)["redfish:sim:psu:PSU2"].Rule?.Id == "psu.problem") break;
+            if (r.Observations.FirstOrDefault(o => o.Component.Id == "redfish:sim:psu:1:PSU2") is { } o && Evaluate(r)["redfish:sim:psu:1:PSU2"].Rule?.Id == "psu.problem") break;
         }
         stop.Cancel();
         await run;

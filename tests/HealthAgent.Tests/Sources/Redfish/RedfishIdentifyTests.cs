@@ -27,11 +27,11 @@ public class RedfishIdentifyTests
         await using var source = Create(server);
         await source.PollAsync(default);
         const string path = Sto + "/Drives/Disk.Bay.0";
-        Assert.True(await source.IdentifyAsync("redfish:bmc:drive:Disk.Bay.0", true, default));
+        Assert.True(await source.IdentifyAsync("redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.0", true, default));
         Assert.Equal("Blinking", server.Resource(path)["IndicatorLED"]!.GetValue<string>());
         Assert.False(server.Resource(path).ContainsKey("LocationIndicatorActive"));
-        Assert.Equal("drive.identify", (await PollAsync(source))["redfish:bmc:drive:Disk.Bay.0"].Rule?.Id);
-        Assert.True(await source.IdentifyAsync("redfish:bmc:drive:Disk.Bay.0", false, default));
+        Assert.Equal("drive.identify", (await PollAsync(source))["redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.0"].Rule?.Id);
+        Assert.True(await source.IdentifyAsync("redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.0", false, default));
         Assert.Equal("Off", server.Resource(path)["IndicatorLED"]!.GetValue<string>());
     }
 
@@ -46,7 +46,7 @@ public class RedfishIdentifyTests
     }
 
     [Theory]
-    [InlineData("redfish:bmc:psu:PSU.Slot.1")]        // PSUs have no ID LED here
+    [InlineData("redfish:bmc:psu:System.Embedded.1:PSU.Slot.1")]        // PSUs have no ID LED here
     [InlineData("redfish:other:system:System.Embedded.1")] // another source's or endpoint's component
     [InlineData("nic:eth0")]
     public async Task Identify_ComponentWithoutIdLed_ReturnsFalse(string id)

@@ -84,6 +84,29 @@ public sealed class RedfishMockupServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// Serves a mockup tree in the layout of DMTF's Redfish-Mockup-Server (<c>&lt;tree&gt;/index.json</c> is <c>/redfish/v1</c>,
+    /// <c>&lt;tree&gt;/Chassis/1U/index.json</c> is <c>/redfish/v1/Chassis/1U</c>), read in place (never copied).
+    /// </summary>
+    public static async Task<RedfishMockupServer> StartTreeAsync(string treeDir)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        var app = builder.Build();
+        var server = new RedfishMockupServer(app);
+        foreach (var file in Directory.EnumerateFiles(treeDir, "index.json", SearchOption.AllDirectories))
+        {
+            var rel = Path.GetRelativePath(treeDir, Path.GetDirectoryName(file)!).Replace('\\', '/');
+            if (JsonNode.Parse(File.ReadAllText(file)) is JsonObject o) server._resources[rel == "." ? "/redfish/v1" : "/redfish/v1/" + rel] = o;
+        }
+        app.Run(server.HandleAsync);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.Url = address.Replace("[::1]", "127.0.0.1", StringComparison.Ordinal);
+        return server;
+    }
+
     private void Load(string caseRoot)
     {
         foreach (var file in Directory.EnumerateFiles(caseRoot, "index.json", SearchOption.AllDirectories))

@@ -19,8 +19,8 @@ public class RedfishParserTests
     [InlineData("""{"Id":"1","LinkStatus":"Training","CurrentSpeedGbps":25,"MaxSpeedGbps":25}""", null, 25.0, 25.0)]
     public void Port_BothSchemas_LinkAndSpeedsInGbps(string json, bool? up, double? speed, double? max)
     {
-        var o = RedfishParser.Port("bmc", "NIC.1", "/redfish/v1/Chassis/1/NetworkAdapters/NIC.1/Ports/1", J(json));
-        Assert.Equal("redfish:bmc:nic:NIC.1:1", o.Component.Id);
+        var o = RedfishParser.Port("bmc", "redfish:bmc:chassis:1", "/redfish/v1/Chassis/1/NetworkAdapters/NIC.1/Ports/1", J(json));
+        Assert.Equal("redfish:bmc:nic:1:NIC.1:1", o.Component.Id);
         Assert.Equal(up, o["linkUp"]);
         Assert.Equal(speed, (double?)o["speedGbps"]);
         Assert.Equal(max, (double?)o["maxSpeedGbps"]);
@@ -30,13 +30,15 @@ public class RedfishParserTests
     [Fact]
     public void Redundancy_CountsWorkingPsusAgainstMinNeeded()
     {
-        var ok = RedfishParser.Psu("bmc", "1", "/p/1", J("""{"Id":"PSU1","Status":{"State":"Enabled","Health":"OK"},"LineInputStatus":"Normal"}"""));
-        var lost = RedfishParser.Psu("bmc", "1", "/p/2", J("""{"Id":"PSU2","Status":{"State":"Enabled","Health":"OK"},"LineInputStatus":"LossOfInput"}"""));
-        var r = RedfishParser.Redundancy("bmc", "1", J("""{"RedundancyType":"Failover","MinNeededInGroup":1,"Status":{"State":"Enabled","Health":"OK"}}"""), [ok, lost]);
+        var ok = RedfishParser.Psu("bmc", ["1"], "/redfish/v1/Chassis/1/PowerSubsystem/PowerSupplies/PSU1", J("""{"Id":"PSU1","Status":{"State":"Enabled","Health":"OK"},"LineInputStatus":"Normal"}"""));
+        var lost = RedfishParser.Psu("bmc", ["1"], "/redfish/v1/Chassis/1/PowerSubsystem/PowerSupplies/PSU2", J("""{"Id":"PSU2","Status":{"State":"Enabled","Health":"OK"},"LineInputStatus":"LossOfInput"}"""));
+        Assert.Equal("redfish:bmc:psu:1:PSU2", lost.Component.Id);
+        var r = RedfishParser.Redundancy("bmc", ["1"], J("""{"RedundancyType":"Failover","MinNeededInGroup":1,"Status":{"State":"Enabled","Health":"OK"}}"""), [ok, lost]);
         Assert.Equal("redfish:bmc:psu-redundancy:1", r.Component.Id);
         Assert.Equal(2.0, r["psuBays"]);
         Assert.Equal(1.0, r["psuWorking"]);
-        Assert.Equal(0.0, r["sparePsus"]);
+        Assert.Equal(1.0, r["psuProblems"]);
+        Assert.Equal(-1.0, r["sparePsus"]); // MinNeededInGroup 1 runs the system; fault tolerance needs 2
         Assert.Equal("Failover", r["mode"]);
     }
 

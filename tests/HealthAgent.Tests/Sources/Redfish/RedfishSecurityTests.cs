@@ -21,7 +21,7 @@ public class RedfishSecurityTests
         server.User = "monitor";
         server.Password = Secret;
         await using var source = Create(server, e => { e.Username = "monitor"; e.Password = Secret; });
-        Assert.Equal("psu.operational", (await PollAsync(source))["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
+        Assert.Equal("psu.operational", (await PollAsync(source))["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].Rule?.Id);
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public class RedfishSecurityTests
         server.User = "monitor";
         server.Password = Secret;
         var source = Create(server, e => { e.Username = "monitor"; e.Password = Secret; e.SessionAuth = true; });
-        Assert.Equal("psu.operational", (await PollAsync(source))["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
+        Assert.Equal("psu.operational", (await PollAsync(source))["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].Rule?.Id);
         Assert.Single(server.Requests, r => r is { Method: "POST", Path: "/redfish/v1/SessionService/Sessions" });
         Assert.Empty(server.SeenAuthorization); // the token, not Basic, on every request
         await source.DisposeAsync();
@@ -86,6 +86,7 @@ public class RedfishSecurityTests
         await using (var source = Create(server, e => { if (!inUrl) { e.Username = "monitor"; e.Password = Secret; } e.SessionAuth = session; }, logs: factory, url: url))
         {
             result = await source.PollAsync(default);
+            LogAsTheRunner(source, result, factory);
         }
         var svc = Evaluate(result)["redfish:bmc"];
         Assert.Equal("redfish.unreachable", svc.Verdict.Code);
@@ -110,6 +111,7 @@ public class RedfishSecurityTests
         using var factory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
         await using var source = Create(server, e => { e.Username = "monitor"; e.Password = Secret; e.SessionAuth = true; }, logs: factory);
         var result = await source.PollAsync(default);
+        LogAsTheRunner(source, result, factory);
         var token = Assert.Single(server.IssuedTokens);
         Assert.NotEmpty(logs.Messages); // the PSU failure is logged
         Assert.DoesNotContain(logs.Messages, m => m.Contains(token, StringComparison.Ordinal) || m.Contains(Secret, StringComparison.Ordinal));
@@ -164,7 +166,7 @@ public class RedfishSecurityTests
         await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems", cert);
         var pin = string.Join(':', Convert.ToHexString(cert.GetCertHash(HashAlgorithmName.SHA256)).Chunk(2).Select(c => new string(c)));
         await using (var ok = Create(server, e => e.CertificateFingerprint = pin))
-            Assert.Equal("psu.operational", (await PollAsync(ok))["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
+            Assert.Equal("psu.operational", (await PollAsync(ok))["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].Rule?.Id);
         await using var wrong = Create(server, e => e.CertificateFingerprint = new string('A', 64));
         var svc = (await PollAsync(wrong))["redfish:bmc"];
         Assert.Contains("does not match the pinned", (string)svc.Readings.Single(r => r.Name == "lastError").Value!);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using HealthAgent.Model;
+using HealthAgent.Rules;
 using static HealthAgent.Tests.Sources.Redfish.RedfishTestKit;
 
 namespace HealthAgent.Tests.Sources.Redfish;
@@ -11,23 +12,23 @@ public class RedfishSourceTests
     // system, chassis, BMC
     [InlineData("redfish:bmc:system:System.Embedded.1", "solid blue", "system.healthy")]
     // PowerSubsystem/PowerSupplies: every PSU state
-    [InlineData("redfish:bmc:psu:PSU.Slot.1", "solid green", "psu.operational")]
-    [InlineData("redfish:bmc:psu:PSU.Slot.2", "blinking amber", "psu.problem")]
-    [InlineData("redfish:bmc:psu:PSU.Slot.3", "off", "psu.no-power")]
-    [InlineData("redfish:bmc:psu:PSU.Slot.4", "off", "psu.no-power")]
-    [InlineData("redfish:bmc:psu:PSU.Slot.5", "blinking green", "psu.firmware-update")]
-    [InlineData("redfish:bmc:psu:PSU.Slot.6", "blinking green 4hz x5, then off", "psu.mismatch")]
+    [InlineData("redfish:bmc:psu:System.Embedded.1:PSU.Slot.1", "solid green", "psu.operational")]
+    [InlineData("redfish:bmc:psu:System.Embedded.1:PSU.Slot.2", "blinking amber", "psu.problem")]
+    [InlineData("redfish:bmc:psu:System.Embedded.1:PSU.Slot.3", "off", "redfish.psu.empty-bay")]
+    [InlineData("redfish:bmc:psu:System.Embedded.1:PSU.Slot.4", "off", "psu.no-power")]
+    [InlineData("redfish:bmc:psu:System.Embedded.1:PSU.Slot.5", "blinking green", "psu.firmware-update")]
+    [InlineData("redfish:bmc:psu:System.Embedded.1:PSU.Slot.6", "blinking green 4hz x5, then off", "psu.mismatch")]
     // Storage drives: every drive state
-    [InlineData("redfish:bmc:drive:Disk.Bay.0", "solid green", "drive.online")]
-    [InlineData("redfish:bmc:drive:Disk.Bay.1", "blinking green slow", "drive.rebuilding")]
-    [InlineData("redfish:bmc:drive:Disk.Bay.2", "blinking green, blinking amber, then off", "drive.predicted-failure")]
-    [InlineData("redfish:bmc:drive:Disk.Bay.3", "blinking amber 4hz", "drive.failed")]
-    [InlineData("redfish:bmc:drive:Disk.Bay.4", "blinking green, blinking amber, then off", "drive.predicted-failure")]
-    [InlineData("redfish:bmc:drive:Disk.Bay.5", "blinking green 2hz", "drive.identify")]
+    [InlineData("redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.0", "solid green", "drive.online")]
+    [InlineData("redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.1", "blinking green slow", "drive.rebuilding")]
+    [InlineData("redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.2", "blinking green, blinking amber, then off", "drive.predicted-failure")]
+    [InlineData("redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.3", "blinking amber 4hz", "drive.failed")]
+    [InlineData("redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.4", "blinking green, blinking amber, then off", "drive.predicted-failure")]
+    [InlineData("redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.5", "blinking green 2hz", "drive.identify")]
     // NetworkAdapters/Ports
-    [InlineData("redfish:bmc:nic:NIC.Integrated.1:NIC.Integrated.1-1", "link solid green; activity off", "nic.max-speed-idle")]
-    [InlineData("redfish:bmc:nic:NIC.Integrated.1:NIC.Integrated.1-2", "link solid amber; activity off", "nic.reduced-speed-idle")]
-    [InlineData("redfish:bmc:nic:NIC.Integrated.1:NIC.Integrated.1-3", "link off; activity off", "nic.not-connected")]
+    [InlineData("redfish:bmc:nic:System.Embedded.1:NIC.Integrated.1:NIC.Integrated.1-1", "link solid green; activity off", "nic.max-speed-idle")]
+    [InlineData("redfish:bmc:nic:System.Embedded.1:NIC.Integrated.1:NIC.Integrated.1-2", "link solid amber; activity off", "nic.reduced-speed-idle")]
+    [InlineData("redfish:bmc:nic:System.Embedded.1:NIC.Integrated.1:NIC.Integrated.1-3", "link off; activity off", "redfish.nic.never-connected")]
     public async Task Walk_NewSchemas_LedAndRule(string id, string led, string rule)
     {
         await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
@@ -35,35 +36,36 @@ public class RedfishSourceTests
         var all = await PollAsync(source);
         var e = all[id];
         Assert.Equal(led, e.Led());
-        Assert.Equal(rule, e.Rule?.Id);
+        Assert.Equal(rule, RowOf(e));
     }
 
     [Theory]
     [InlineData("redfish:bmc:system:System.Embedded.1", "blinking blue", "system.id-mode")]
-    [InlineData("redfish:bmc:psu:PSU.Slot.1", "solid green", "psu.operational")]
-    [InlineData("redfish:bmc:psu:PSU.Slot.2", "solid green", "psu.operational")]
-    [InlineData("redfish:bmc:drive:Disk.Bay.0", "solid green", "drive.online")]
-    [InlineData("redfish:bmc:drive:Disk.Bay.1", "blinking green slow", "drive.rebuilding")]
-    [InlineData("redfish:bmc:drive:Disk.Bay.2", "blinking green 2hz", "drive.identify")]
-    [InlineData("redfish:bmc:nic:NIC.Integrated.1:NIC.Integrated.1-1-1", "link solid green; activity off", "nic.max-speed-idle")]
-    [InlineData("redfish:bmc:nic:NIC.Integrated.1:NIC.Integrated.1-2-1", "link solid amber; activity off", "nic.reduced-speed-idle")]
-    [InlineData("redfish:bmc:nic:NIC.Integrated.1:NIC.Integrated.1-3-1", "link off; activity off", "nic.not-connected")]
+    [InlineData("redfish:bmc:psu:System.Embedded.1:PSU.Slot.1", "solid green", "psu.operational")]
+    [InlineData("redfish:bmc:psu:System.Embedded.1:PSU.Slot.2", "solid green", "psu.operational")]
+    [InlineData("redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.0", "solid green", "drive.online")]
+    [InlineData("redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.1", "blinking green slow", "drive.rebuilding")]
+    [InlineData("redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.2", "blinking green 2hz", "drive.identify")]
+    [InlineData("redfish:bmc:nic:System.Embedded.1:NIC.Integrated.1:NIC.Integrated.1-1-1", "link solid green; activity off", "nic.max-speed-idle")]
+    [InlineData("redfish:bmc:nic:System.Embedded.1:NIC.Integrated.1:NIC.Integrated.1-2-1", "link solid amber; activity off", "nic.reduced-speed-idle")]
+    [InlineData("redfish:bmc:nic:System.Embedded.1:NIC.Integrated.1:NIC.Integrated.1-3-1", "link off; activity off", "redfish.nic.never-connected")]
     public async Task Walk_LegacySchemas_LedAndRule(string id, string led, string rule)
     {
         await using var server = await RedfishMockupServer.StartAsync("idrac8-r730-legacy");
         await using var source = Create(server);
         var e = (await PollAsync(source))[id];
         Assert.Equal(led, e.Led());
-        Assert.Equal(rule, e.Rule?.Id);
+        Assert.Equal(rule, RowOf(e));
     }
 
     [Theory]
-    [InlineData("Critical", "Enabled", 230.0, false, "blinking amber", "psu.problem")]
-    [InlineData("Critical", "Enabled", 0.0, false, "off", "psu.no-power")]
-    [InlineData("OK", "Absent", null, false, "off", "psu.no-power")]
-    [InlineData("OK", "Updating", 230.0, false, "blinking green", "psu.firmware-update")]
-    [InlineData("Warning", "Enabled", 230.0, true, "blinking green 4hz x5, then off", "psu.mismatch")]
-    public async Task Walk_LegacyPowerPsuStates_MapLikeNewSchema(string health, string state, double? volts, bool hpeMismatch, string led, string rule)
+    [InlineData("Critical", "Enabled", 230.0, false, "blinking amber", "psu.problem", "psu.redundancy_lost")]
+    [InlineData("Critical", "Enabled", 0.0, false, "off", "psu.no-power", "psu.redundancy_lost")]
+    [InlineData("OK", "Absent", null, false, "off", "redfish.psu.empty-bay", "psu.redundancy_ok")] // an empty bay from the start: the BMC's group says OK
+    [InlineData("OK", "Updating", 230.0, false, "blinking green", "psu.firmware-update", "psu.redundancy_lost")]
+    [InlineData("Warning", "Enabled", 230.0, true, "blinking green 4hz x5, then off", "psu.mismatch", "psu.redundancy_lost")]
+    [InlineData("Warning", "Enabled", 230.0, false, "blinking amber", "redfish.psu.warning", "psu.redundancy_ok")] // still delivers power
+    public async Task Walk_LegacyPowerPsuStates_MapLikeNewSchema(string health, string state, double? volts, bool hpeMismatch, string led, string rule, string redundancy)
     {
         await using var server = await RedfishMockupServer.StartAsync("idrac8-r730-legacy");
         server.Mutate(Ch + "/Power", p =>
@@ -75,10 +77,10 @@ public class RedfishSourceTests
         });
         await using var source = Create(server);
         var all = await PollAsync(source);
-        Assert.Equal(led, all["redfish:bmc:psu:PSU.Slot.2"].Led());
-        Assert.Equal(rule, all["redfish:bmc:psu:PSU.Slot.2"].Rule?.Id);
-        // One PSU of two no longer delivers power: redundancy is lost whatever the PSU LED says.
-        Assert.Equal("psu.redundancy_lost", all["redfish:bmc:psu-redundancy:System.Embedded.1"].Verdict.Code);
+        Assert.Equal(led, all["redfish:bmc:psu:System.Embedded.1:PSU.Slot.2"].Led());
+        Assert.Equal(rule, RowOf(all["redfish:bmc:psu:System.Embedded.1:PSU.Slot.2"]));
+        // MinNumNeeded 2 (DMTF: members needed to be redundant): one PSU of two no longer delivering power loses it.
+        Assert.Equal(redundancy, all["redfish:bmc:psu-redundancy:System.Embedded.1"].Verdict.Code);
     }
 
     [Fact]
@@ -92,8 +94,8 @@ public class RedfishSourceTests
         server.Mutate(Ch + "/Power", p => p["Redundancy"]![0]!["Status"] = new JsonObject { ["Health"] = "Critical", ["State"] = "Enabled" });
         await source.WalkNowAsync(CancellationToken.None);
         var after = await PollAsync(source);
-        Assert.Equal("psu.ok", after["redfish:bmc:psu:PSU.Slot.1"].Verdict.Code);
-        Assert.Equal("psu.ok", after["redfish:bmc:psu:PSU.Slot.2"].Verdict.Code);
+        Assert.Equal("psu.ok", after["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].Verdict.Code);
+        Assert.Equal("psu.ok", after["redfish:bmc:psu:System.Embedded.1:PSU.Slot.2"].Verdict.Code);
         var rollup = after["redfish:bmc:psu-redundancy:System.Embedded.1"];
         Assert.Equal("psu.redundancy_lost", rollup.Verdict.Code);
         Assert.Equal(Severity.Warning, rollup.Verdict.Severity);
@@ -115,7 +117,7 @@ public class RedfishSourceTests
         });
         await using var source = Create(server);
         var all = await PollAsync(source);
-        Assert.Equal(rule, all["redfish:bmc:psu:PSU.Slot.2"].Rule?.Id);
+        Assert.Equal(rule, RowOf(all["redfish:bmc:psu:System.Embedded.1:PSU.Slot.2"]));
         Assert.Equal(rollupRow, all["redfish:bmc:psu-redundancy:System.Embedded.1"].Trace.Single().RowId);
     }
 
@@ -126,7 +128,7 @@ public class RedfishSourceTests
         await using var source = Create(server);
         var r = (await PollAsync(source))["redfish:bmc:psu-redundancy:System.Embedded.1"];
         Assert.Equal("redfish.psu-redundancy.lost-count", r.Trace.Single().RowId);
-        Assert.Equal(0.0, r.Readings.Single(x => x.Name == "sparePsus").Value);
+        Assert.Equal(-1.0, r.Readings.Single(x => x.Name == "sparePsus").Value); // one works; MinNeededInGroup 1 + 1 are needed
     }
 
     [Fact]
@@ -141,7 +143,7 @@ public class RedfishSourceTests
         Assert.Equal("fan.ok", all["redfish:bmc:fan:System.Embedded.1:Fan.Embedded.1"].Verdict.Code);
         Assert.Equal("fan.stalled", all["redfish:bmc:fan:System.Embedded.1:Fan.Embedded.2"].Verdict.Code);
         Assert.Equal("redfish.ok", all["redfish:bmc:bmc:iDRAC.Embedded.1"].Verdict.Code);
-        Assert.Equal("volume.rebuilding", all["redfish:bmc:volume:Disk.Virtual.0"].Verdict.Code);
+        Assert.Equal("volume.rebuilding", all["redfish:bmc:volume:System.Embedded.1:RAID.Integrated.1-1:Disk.Virtual.0"].Verdict.Code);
         Assert.Equal("redfish.ok", all["redfish:bmc"].Verdict.Code);
     }
 
@@ -182,7 +184,7 @@ public class RedfishSourceTests
     {
         await using var server = await RedfishMockupServer.StartAsync("idrac9-r750-subsystems");
         await using var source = Create(server);
-        const string drive = "redfish:bmc:drive:Disk.Bay.1", volume = "redfish:bmc:volume:Disk.Virtual.0";
+        const string drive = "redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.1", volume = "redfish:bmc:volume:System.Embedded.1:RAID.Integrated.1-1:Disk.Virtual.0";
         Assert.Equal("drive.rebuilding", (await PollAsync(source))[drive].Rule?.Id);
 
         server.Mutate(Sto + "/Drives/Disk.Bay.1", d => { d.Remove("Operations"); d["StatusIndicator"] = "OK"; });
@@ -217,7 +219,7 @@ public class RedfishSourceTests
             d["Status"] = new JsonObject { ["State"] = "Enabled", ["Health"] = "Critical" };
         });
         await source.WalkNowAsync(default);
-        Assert.Equal("drive.rebuild-stopped", (await PollAsync(source))["redfish:bmc:drive:Disk.Bay.1"].Rule?.Id);
+        Assert.Equal("drive.rebuild-stopped", (await PollAsync(source))["redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.1"].Rule?.Id);
     }
 
     [Fact]
@@ -233,7 +235,7 @@ public class RedfishSourceTests
             d["Status"] = new JsonObject { ["State"] = "Enabled", ["Health"] = "OK" };
         });
         await source.WalkNowAsync(default);
-        Assert.Equal("drive.online", (await PollAsync(source))["redfish:bmc:drive:Disk.Bay.1"].Rule?.Id);
+        Assert.Equal("drive.online", (await PollAsync(source))["redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.1"].Rule?.Id);
     }
 
     [Fact]
@@ -274,4 +276,7 @@ public class RedfishSourceTests
         var all = await PollAsync(source);
         Assert.Contains("redfish:bmc:system:Node7", all.Keys);
     }
+
+    /// <summary>The indicator row, or (when a health row of the derivation decided) that row's id.</summary>
+    internal static string? RowOf(Evaluation e) => e.Rule?.Id ?? e.Trace.FirstOrDefault(t => t.Led == "health")?.RowId;
 }

@@ -45,14 +45,14 @@ public class RedfishSseTests(ITestOutputHelper output)
             server.Mutate(Psus + "/PSU.Slot.1", p => p["Status"] = new JsonObject { ["State"] = "Enabled", ["Health"] = "Critical" });
             var sw = Stopwatch.StartNew();
             server.PushEvent(Psus + "/PSU.Slot.1");
-            var pushed = await NextWithAsync(changes.Reader, "redfish:bmc:psu:PSU.Slot.1", "psu.problem");
+            var pushed = await NextWithAsync(changes.Reader, "redfish:bmc:psu:System.Embedded.1:PSU.Slot.1", "psu.problem");
             sw.Stop();
             var walk = (await source.PollAsync(default)).Observations.Single(o => o.Component.Id == "redfish:bmc")["walkSeconds"];
             output.WriteLine($"event → pushed observation: {sw.Elapsed.TotalMilliseconds:0} ms (interval 3600 s); full walk of the mockup: {walk} s");
-            var e = Evaluate(pushed)["redfish:bmc:psu:PSU.Slot.1"];
+            var e = Evaluate(pushed)["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"];
             Assert.Equal("psu.problem", e.Rule?.Id);
             // The cached view follows the pushed change too.
-            Assert.Equal("psu.problem", (await PollAsync(source))["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
+            Assert.Equal("psu.problem", (await PollAsync(source))["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].Rule?.Id);
             stop.Cancel();
             await run;
         }
@@ -67,8 +67,8 @@ public class RedfishSseTests(ITestOutputHelper output)
         {
             server.Mutate(Sto + "/Drives/Disk.Bay.0", d => { d["StatusIndicator"] = "Fail"; d["Status"] = new JsonObject { ["State"] = "Enabled", ["Health"] = "Critical" }; });
             server.PushEvent(Sto + "/Drives/Disk.Bay.0/Actions/Drive.SecureErase"); // an origin below the drive resource
-            var pushed = await NextWithAsync(changes.Reader, "redfish:bmc:drive:Disk.Bay.0", "drive.failed");
-            Assert.Equal("drive.failed", Evaluate(pushed)["redfish:bmc:drive:Disk.Bay.0"].Rule?.Id);
+            var pushed = await NextWithAsync(changes.Reader, "redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.0", "drive.failed");
+            Assert.Equal("drive.failed", Evaluate(pushed)["redfish:bmc:drive:System.Embedded.1:RAID.Integrated.1-1:Disk.Bay.0"].Rule?.Id);
             stop.Cancel();
             await run;
         }
@@ -103,8 +103,8 @@ public class RedfishSseTests(ITestOutputHelper output)
             Assert.Equal(1, reconnected);
             server.Mutate(Psus + "/PSU.Slot.1", p => p["LineInputStatus"] = "LossOfInput");
             server.PushEvent(Psus + "/PSU.Slot.1");
-            var pushed = await NextWithAsync(changes.Reader, "redfish:bmc:psu:PSU.Slot.1", "psu.no-power");
-            Assert.Equal("psu.no-power", Evaluate(pushed)["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
+            var pushed = await NextWithAsync(changes.Reader, "redfish:bmc:psu:System.Embedded.1:PSU.Slot.1", "psu.no-power");
+            Assert.Equal("psu.no-power", Evaluate(pushed)["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].Rule?.Id);
             stop.Cancel();
             await run;
         }
@@ -118,7 +118,7 @@ public class RedfishSseTests(ITestOutputHelper output)
         var changes = Channel.CreateUnbounded<SourceResult>();
         using var stop = new CancellationTokenSource();
         var run = source.RunAsync(changes.Writer, stop.Token);
-        Assert.Equal("psu.operational", (await PollAsync(source))["redfish:bmc:psu:PSU.Slot.1"].Rule?.Id);
+        Assert.Equal("psu.operational", (await PollAsync(source))["redfish:bmc:psu:System.Embedded.1:PSU.Slot.1"].Rule?.Id);
         Assert.DoesNotContain(server.Requests, r => r.Path.EndsWith("/SSE", StringComparison.Ordinal));
         stop.Cancel();
         await run;

@@ -25,6 +25,11 @@ internal static class RedfishTestKit
         return new RedfishSource(o, new SourceContext(logs ?? NullLoggerFactory.Instance, Rules, TimeProvider.System));
     }
 
+    /// <summary>Logs a poll's per-device errors as the agent does (the runner logs them on change; sources do not).</summary>
+    public static void LogAsTheRunner(ISource source, SourceResult result, ILoggerFactory logs) =>
+        new HealthAgent.Pipeline.SourceRunner(source, new HealthAgent.Config.SourceOptions(), System.Threading.Channels.Channel.CreateUnbounded<SourceResult>().Writer,
+            logs.CreateLogger("HealthAgent.Sources." + source.Name), TimeProvider.System).LogDeviceErrorsOnChange(result.Errors);
+
     public static Dictionary<string, Evaluation> Evaluate(SourceResult r)
     {
         var ev = new Evaluator(Rules);

@@ -138,10 +138,9 @@ public class SmartSourceTests
         Assert.Equal(2, r.Errors.Count);
     }
 
-    [Fact]
+    [SmartctlFact]
     public async Task Poll_RealSmartctlOnThisMachine_NoCrash()
     {
-        if (!File.Exists("/usr/sbin/smartctl") && !File.Exists("/usr/bin/smartctl")) return; // deploy/test.sh installs smartmontools
         var r = await new SmartSource(new SmartOptions(), Context).PollAsync(default);
         Assert.True(r.NotPresent is not null || r.Observations.Count > 0 || r.Errors.Count > 0);
     }

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace HealthAgent.Sources.FrontPanel;
+namespace HealthAgent.Simulator;
 
 /// <summary>An errno from libc, with the call that failed and the path it was about.</summary>
 public sealed class PosixException(string call, string? path, int errno)
@@ -11,22 +11,21 @@ public sealed class PosixException(string call, string? path, int errno)
 }
 
 /// <summary>
-/// Serial-line plumbing over libc (System.IO.Ports is not available): open, raw mode through the kernel's
-/// termios2 ioctls (independent of glibc's speed_t ABI), poll, read, write, and openpty for tests and the simulator.
-/// Linux x86_64 only.
+/// The simulator's (and the tests') side of a pseudo-terminal over libc: openpty, raw mode through the kernel's
+/// termios2 ioctls, poll, read and write on the master. System.IO.Ports opens serial lines (the agent's front panel
+/// source uses it) but cannot create a pty. Linux x86_64 only.
 /// </summary>
-public static partial class Termios
+public static partial class Pty
 {
     private const string Libc = "libc.so.6";
     // fcntl.h (x86_64)
-    public const int O_RDWR = 0x2, O_NOCTTY = 0x100, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
+    private const int O_NONBLOCK = 0x800;
     private const int F_GETFL = 3, F_SETFL = 4;
     public const short POLLIN = 0x1, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
     public const int EINTR = 4, EIO = 5, EAGAIN = 11;
 
     // asm-generic/ioctls.h: TCGETS2 = _IOR('T', 0x2A, struct termios2), TCSETS2 = _IOW('T', 0x2B, ...), sizeof = 44
-    private const ulong TCGETS2 = 0x802C542A, TCSETS2 = 0x402C542B, TCFLSH = 0x540B;
-    private const int TCIFLUSH = 0;
+    private const ulong TCGETS2 = 0x802C542A, TCSETS2 = 0x402C542B;
     // asm-generic/termbits.h (octal in the header)
     private const uint IGNBRK = 0x1, BRKINT = 0x2, PARMRK = 0x8, ISTRIP = 0x20, INLCR = 0x40, IGNCR = 0x80, ICRNL = 0x100, IXON = 0x400;
     private const uint OPOST = 0x1;
@@ -47,8 +46,6 @@ public static partial class Termios
     [StructLayout(LayoutKind.Sequential)]
     private struct PollFd { public int Fd; public short Events; public short REvents; }
 
-    [LibraryImport(Libc, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int SysOpen(string path, int flags);
     [LibraryImport(Libc, EntryPoint = "close", SetLastError = true)]
     private static partial int SysClose(int fd);
     [LibraryImport(Libc, EntryPoint = "read", SetLastError = true)]
@@ -57,46 +54,14 @@ public static partial class Termios
     private static unsafe partial nint SysWrite(int fd, byte* buf, nuint count);
     [LibraryImport(Libc, EntryPoint = "poll", SetLastError = true)]
     private static unsafe partial int SysPoll(PollFd* fds, nuint nfds, int timeoutMs);
-    [LibraryImport(Libc, EntryPoint = "pipe2", SetLastError = true)]
-    private static unsafe partial int SysPipe2(int* fds, int flags);
     [LibraryImport(Libc, EntryPoint = "fcntl", SetLastError = true)]
     private static partial int SysFcntl(int fd, int cmd, int arg);
     [LibraryImport(Libc, EntryPoint = "ioctl", SetLastError = true)]
     private static unsafe partial int SysIoctl(int fd, ulong request, void* arg);
-    [LibraryImport(Libc, EntryPoint = "ioctl", SetLastError = true)]
-    private static partial int SysIoctlInt(int fd, ulong request, nint arg);
     [LibraryImport(Libc, EntryPoint = "openpty", SetLastError = true)]
     private static unsafe partial int SysOpenpty(int* master, int* slave, byte* name, void* termp, void* winp);
     [LibraryImport(Libc, EntryPoint = "ptsname_r", SetLastError = true)]
     private static unsafe partial int SysPtsnameR(int fd, byte* buf, nuint len);
-    [LibraryImport(Libc, EntryPoint = "gnu_get_libc_version")]
-    private static partial nint SysLibcVersion();
-
-    /// <summary>glibc's version string ("2.36"); informational, the termios2 path does not depend on it.</summary>
-    public static string LibcVersion => Marshal.PtrToStringUTF8(SysLibcVersion()) ?? "?";
-
-    /// <summary>
-    /// Opens a serial device for reading and writing without making it the controlling terminal. O_NONBLOCK keeps
-    /// open() from waiting for carrier (DCD); it is cleared again so reads block up to VMIN/VTIME.
-    /// </summary>
-    public static int OpenSerial(string path, int baudRate)
-    {
-        var fd = SysOpen(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0) throw new PosixException("open", path, Marshal.GetLastPInvokeError());
-        try
-        {
-            var fl = SysFcntl(fd, F_GETFL, 0);
-            if (fl < 0 || SysFcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) throw new PosixException("fcntl", path, Marshal.GetLastPInvokeError());
-            ConfigureRaw(fd, baudRate, path);
-            SysIoctlInt(fd, TCFLSH, TCIFLUSH); // drop whatever queued up before we listened
-            return fd;
-        }
-        catch
-        {
-            SysClose(fd);
-            throw;
-        }
-    }
 
     /// <summary>
     /// cfmakeraw on termios2, 8N1, no flow control, CLOCAL|CREAD, VMIN=1/VTIME=0 (poll() decides when to read),
@@ -118,17 +83,9 @@ public static partial class Termios
         if (SysIoctl(fd, TCSETS2, &t) < 0) throw new PosixException("ioctl(TCSETS2)", path, Marshal.GetLastPInvokeError());
     }
 
-    /// <summary>The baud rate the kernel reports for the line (ptys keep whatever was set; they ignore it).</summary>
-    public static unsafe int GetBaudRate(int fd)
-    {
-        Termios2 t;
-        if (SysIoctl(fd, TCGETS2, &t) < 0) throw new PosixException("ioctl(TCGETS2)", null, Marshal.GetLastPInvokeError());
-        return (int)t.OSpeed;
-    }
-
     /// <summary>
     /// Waits up to <paramref name="timeoutMs"/> for input on <paramref name="fd"/> or for a byte on <paramref name="wakeFd"/>
-    /// (a <see cref="Pipe"/> another thread writes to when it wants this one to stop); returns the revents of
+    /// (a pipe another thread writes to when it wants this one to stop; -1 for none); returns the revents of
     /// <paramref name="fd"/> (0 on timeout or wake).
     /// </summary>
     public static unsafe short Poll(int fd, int wakeFd, int timeoutMs)
@@ -144,15 +101,6 @@ public static partial class Termios
             throw new PosixException("poll", null, e);
         }
         return n == 0 ? (short)0 : p[0].REvents;
-    }
-
-    /// <summary>A pipe (read end, write end), close-on-exec and non-blocking: a wake-up signal for <see cref="Poll"/>.</summary>
-    public static unsafe (int Read, int Write) Pipe()
-    {
-        const int O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
-        var fds = stackalloc int[2];
-        if (SysPipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) throw new PosixException("pipe2", null, Marshal.GetLastPInvokeError());
-        return (fds[0], fds[1]);
     }
 
     /// <summary>Reads what is there; 0 = end of file. Throws <see cref="PosixException"/> (EIO when a pty's master went away).</summary>
