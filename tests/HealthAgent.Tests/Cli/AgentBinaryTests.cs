@@ -156,7 +156,7 @@ public sealed partial class AgentBinaryTests : IDisposable
             """);
         await using var agent = new AgentProcess(config, _dir);
         // A PSU read over TLS with a session: the walk got through (its first poll may come before the first walk completes).
-        await agent.WaitForOutputAsync("state redfish:bmc:psu:1:PSU1: LED solid green", Wait);
+        await agent.WaitForOutputAsync("PSU 1 [bmc]: solid green", Wait); // Cli/ConsoleLog: the part by name, its LED
         Assert.Equal(0, await agent.TerminateAsync(TimeSpan.FromSeconds(20)));
         Assert.DoesNotContain("s3cret", agent.Output, StringComparison.Ordinal);
     }

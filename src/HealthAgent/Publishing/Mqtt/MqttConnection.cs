@@ -103,30 +103,20 @@ public sealed record MqttConnection(string Host, int Port, bool V5, string Clien
         return hex;
     }
 
-    /// <summary>A connect failure in words an operator can act on (refused, unreachable, TLS, CONNACK code).</summary>
+    /// <summary>A connect failure in words an operator can act on: MQTT's own cases, then <see cref="Model.ErrorWords"/>.</summary>
     public static string Describe(Exception e)
     {
         for (var x = e; x is not null; x = x.InnerException)
         {
             switch (x)
             {
-                case System.Net.Sockets.SocketException s:
-                    return s.SocketErrorCode switch
-                    {
-                        System.Net.Sockets.SocketError.ConnectionRefused => "connection refused (is the broker running on that port?)",
-                        System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData => "host name not found",
-                        System.Net.Sockets.SocketError.TimedOut => "no answer (timed out)",
-                        System.Net.Sockets.SocketError.HostUnreachable or System.Net.Sockets.SocketError.NetworkUnreachable => "host unreachable",
-                        System.Net.Sockets.SocketError.ConnectionReset => "connection reset by the broker",
-                        _ => s.Message,
-                    };
                 case System.Security.Authentication.AuthenticationException:
                     return "TLS: the broker's certificate was not accepted (CA file, pin or server name)";
-                case OperationCanceledException or MQTTnet.Exceptions.MqttCommunicationTimedOutException:
+                case MQTTnet.Exceptions.MqttCommunicationTimedOutException:
                     return "no answer in time";
             }
         }
-        return e.Message;
+        return Model.ErrorWords.Describe(e);
     }
 
     /// <summary>A refused CONNECT as words (v5 reason code; 3.1.1 return codes map onto the same names).</summary>
