@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # clang/gcc and zlib1g-dev: the Native AOT linker step
-need=(mosquitto mosquitto-clients smartmontools socat iproute2 openssl chromium gcc zlib1g-dev)
+need=(mosquitto mosquitto-clients smartmontools socat iproute2 openssl chromium gcc zlib1g-dev python3-jinja2)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

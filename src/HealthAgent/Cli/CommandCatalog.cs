@@ -34,6 +34,7 @@ public static class CommandCatalog
         root.Subcommands.Add(RunCommand.Build());
         root.Subcommands.Add(SnapshotCommand.Build());
         root.Subcommands.Add(CheckCommand.Build());
+        root.Subcommands.Add(RetireCommand.Build());
         return root;
     }
 }

@@ -38,7 +38,6 @@ public sealed partial class MqttPublisher : IOutboxPublisher
     // Commands are copied out of MQTTnet's receive handler and handled here: never block inside its handlers (#648, #829).
     private readonly Channel<Command> _commandQueue = Channel.CreateBounded<Command>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly ConcurrentDictionary<string, byte[]> _retained = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _discovered = new(StringComparer.Ordinal);
     private readonly Lock _retainedLock = new();
     private readonly CancellationTokenSource _stop = new();
     // `online` (after connect) and `offline` (clean stop) never cross: a stop during the connect leaves `offline` last.
@@ -126,7 +125,9 @@ public sealed partial class MqttPublisher : IOutboxPublisher
     public Task StartAsync(IHealthState state, CancellationToken ct)
     {
         _state = state;
-        SetRetained(_topics.Info, HealthJson.Bytes(Info()));
+        var info = Info();
+        SetRetained(_topics.Info, HealthJson.Bytes(info));
+        HomeAssistantStart(info); // Home Assistant discovery: MqttPublisher.HomeAssistant.cs
         // A rules reload changes info.rulesVersion: publish it again (the holder is the agent's one rule set).
         _ctx.Config.RuleHolder.Changed += _ => SetRetained(_topics.Info, HealthJson.Bytes(Info()));
         _loop = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
@@ -147,8 +148,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
     {
         var c = status.Component;
         var topic = _topics.State(c.HwType, c.Id);
-        if (_o.HomeAssistantDiscovery && _discovered.Add(c.Id))
-            foreach (var (t, p) in HomeAssistant.Configs(_o.HomeAssistantPrefix, _ctx.AgentId, _topics, status)) SetRetained(t, p);
+        HomeAssistantPart(status); // Home Assistant discovery: MqttPublisher.HomeAssistant.cs
         var part = _state?.Parts.FirstOrDefault(p => p.Observations.Any(o => o.Component.Id == c.Id))?.Part.Id;
         SetRetained(topic, HealthJson.Bytes(HealthJson.State(_ctx.AgentId, status, part)));
         return ValueTask.CompletedTask;
@@ -327,8 +327,9 @@ public sealed partial class MqttPublisher : IOutboxPublisher
         try
         {
             // No Local (v5 only): our own replies on reply/… never match cmd/+, but a v5 broker need not even try.
-            var sub = new MqttClientSubscribeOptionsBuilder().WithTopicFilter(f => f.WithTopic(_topics.CmdFilter).WithAtLeastOnceQoS().WithNoLocal(_v5)).Build();
-            await client.SubscribeAsync(sub, conn).ConfigureAwait(false);
+            var sub = new MqttClientSubscribeOptionsBuilder().WithTopicFilter(f => f.WithTopic(_topics.CmdFilter).WithAtLeastOnceQoS().WithNoLocal(_v5));
+            foreach (var filter in HomeAssistantFilters()) sub.WithTopicFilter(f => f.WithTopic(filter).WithAtLeastOnceQoS().WithNoLocal(_v5)); // MqttPublisher.HomeAssistant.cs
+            await client.SubscribeAsync(sub.Build(), conn).ConfigureAwait(false);
             await _statusGate.WaitAsync(conn).ConfigureAwait(false);
             try
             {
@@ -524,6 +525,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
     private Task OnMessage(MqttApplicationMessageReceivedEventArgs e)
     {
         var m = e.ApplicationMessage;
+        if (HomeAssistantReceived(m.Topic, m.Payload, m.Retain)) return Task.CompletedTask; // MqttPublisher.HomeAssistant.cs
         if (!m.Topic.StartsWith(_topics.CmdPrefix, StringComparison.Ordinal)) return Task.CompletedTask;
         // Copy: the payload buffer belongs to MQTTnet once the handler returns.
         if (!_commandQueue.Writer.TryWrite(new Command(m.Topic[_topics.CmdPrefix.Length..], m.Payload.ToArray(), m.CorrelationData?.ToArray())))
@@ -590,8 +592,11 @@ public sealed partial class MqttPublisher : IOutboxPublisher
                 reply = new JsonObject { ["ok"] = done, ["componentId"] = id, ["on"] = on };
                 if (!done) reply["message"] = "no source can switch this component's identify LED";
                 break;
+            case "retire":
+                reply = HomeAssistantRetire(body); // MqttPublisher.HomeAssistant.cs
+                break;
             default:
-                reply = new JsonObject { ["ok"] = false, ["message"] = $"unknown verb '{verb}' (known: republish, identify)" };
+                reply = new JsonObject { ["ok"] = false, ["message"] = $"unknown verb '{verb}' (known: republish, identify, retire)" };
                 break;
         }
         if (correlationId is not null) reply["correlationId"] = correlationId;

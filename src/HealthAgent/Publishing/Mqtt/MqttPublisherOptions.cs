@@ -46,10 +46,12 @@ public sealed class MqttPublisherOptions : PublisherOptions
     public int WillDelaySeconds { get; set; } = 10;
     /// <summary>Largest wait between reconnect attempts after the broker refused the connection (credentials, TLS, CONNACK code); an unreachable broker is retried at most 1 s apart, so the agent is back within about a second of the broker.</summary>
     public double ReconnectMaxDelaySeconds { get; set; } = 30;
-    /// <summary>Publish Home Assistant MQTT discovery configs (a problem binary_sensor per component, a sensor per temperature/fan/voltage reading).</summary>
+    /// <summary>Publish Home Assistant MQTT discovery configs: one device per agent, a problem binary_sensor per part, a sensor per measurement (thresholds as attributes), an overall health sensor.</summary>
     public bool HomeAssistantDiscovery { get; set; }
     /// <summary>Home Assistant discovery prefix.</summary>
     public string HomeAssistantPrefix { get; set; } = "homeassistant";
+    /// <summary>Link from the Home Assistant device page to the web view (configuration_url), e.g. behind a reverse proxy; default: the web view's first listen URL (a wildcard host becomes this machine's name), none when the web view is off.</summary>
+    public string? HomeAssistantWebUrl { get; set; }
     /// <summary>Bounds of the durable event outbox (a table in state.db, written in the same transaction as the event).</summary>
     public OutboxLimits Outbox { get; set; } = new();
 
@@ -64,6 +66,10 @@ public sealed class MqttPublisherOptions : PublisherOptions
         if (WillDelaySeconds is < 0 or > 30) errors.Add($"{path}.willDelaySeconds: must be from 0 to 30 (is {WillDelaySeconds})");
         if (ReconnectMaxDelaySeconds is < 0.5 or > 3600) errors.Add($"{path}.reconnectMaxDelaySeconds: must be from 0.5 to 3600 (is {ReconnectMaxDelaySeconds})");
         if (Outbox.MaxRows < 1 || Outbox.MaxBytes < 1024) errors.Add($"{path}.outbox: maxRows ≥ 1 and maxBytes ≥ 1024");
+        if (string.IsNullOrWhiteSpace(HomeAssistantPrefix) || HomeAssistantPrefix.Any(c => c is '+' or '#' or '\0')) errors.Add($"{path}.homeAssistantPrefix: must be a non-empty topic without '+', '#' or NUL");
+        // HA accepts http(s):// or homeassistant:// as a device's configuration_url (helpers/config_validation.py configuration_url)
+        if (HomeAssistantWebUrl is not null && !(Uri.TryCreate(HomeAssistantWebUrl, UriKind.Absolute, out var u) && u.Scheme is "http" or "https" or "homeassistant"))
+            errors.Add($"{path}.homeAssistantWebUrl: must be an absolute http://, https:// or homeassistant:// URL (is \"{HomeAssistantWebUrl}\")");
         if ((Tls?.CertFile is null) != (Tls?.KeyFile is null)) errors.Add($"{path}.tls: certFile and keyFile go together");
     }
 }

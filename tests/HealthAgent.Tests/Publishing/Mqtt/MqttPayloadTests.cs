@@ -85,17 +85,4 @@ public class MqttPayloadTests
         Assert.Equal("healthagent/v1/rack_7/cmd/+", t.CmdFilter);
         Assert.Equal("healthagent/v1/rack_7/reply/identify", t.Reply("identify"));
     }
-
-    [Fact]
-    public void HomeAssistant_Component_ProblemSensorAndReadingSensors()
-    {
-        var topics = new MqttTopics("healthagent/v1", "a");
-        var s = new ComponentStatus(Eval(Temp(50)), DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);
-        var configs = HomeAssistant.Configs("homeassistant", "a", topics, s).ToList();
-        var problem = JsonNode.Parse(configs[0].Payload)!;
-        Assert.StartsWith("homeassistant/binary_sensor/healthagent_a/", configs[0].Topic, StringComparison.Ordinal);
-        Assert.Equal("problem", (string?)problem["device_class"]);
-        Assert.Equal(topics.State(Temp1.HwType, Temp1.Id), (string?)problem["state_topic"]);
-        Assert.Contains(configs, c => c.Topic.StartsWith("homeassistant/sensor/", StringComparison.Ordinal) && JsonNode.Parse(c.Payload)!["device_class"]!.ToString() == "temperature");
-    }
 }

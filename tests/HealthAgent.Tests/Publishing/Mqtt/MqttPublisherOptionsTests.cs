@@ -29,12 +29,15 @@ public sealed class MqttPublisherOptionsTests : IDisposable
     public void Load_BadValues_EveryErrorListedWithItsPath()
     {
         var errors = Assert.Throws<ConfigException>(() => Config("""
-            { "mqtt": { "port": 0, "protocolVersion": "4", "topicPrefix": "a/#", "willDelaySeconds": 60, "password": "x", "passwordFile": "/p", "colour": 1 },
+            { "mqtt": { "port": 0, "protocolVersion": "4", "topicPrefix": "a/#", "willDelaySeconds": 60, "password": "x", "passwordFile": "/p", "colour": 1,
+                         "homeAssistantPrefix": "home+assistant", "homeAssistantWebUrl": "ftp://nvr/" },
               "kafka": {} }
             """)).Errors;
         Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.port:", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.protocolVersion:", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.topicPrefix:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.homeAssistantPrefix:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.homeAssistantWebUrl:", StringComparison.Ordinal) && e.Contains("ftp://nvr/", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.willDelaySeconds:", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("password or passwordFile", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("publishers.mqtt.colour: unknown key", StringComparison.Ordinal));
