@@ -105,9 +105,9 @@ public sealed partial class AgentBinaryTests : IDisposable
         await OtlpReceiver.WaitUntilAsync(() =>
         {
             events = JsonNode.Parse(http.GetStringAsync("/api/events?limit=50").GetAwaiter().GetResult())!.AsArray();
-            return events.Any(e => (string?)e!["componentId"] == "psu:2" && (string?)e["kind"] == "raised");
+            return events.Any(e => (string?)e!["component"]!["id"] == "psu:2" && (string?)e["kind"] == "raised");
         }, Wait, "PSU 2's incident raised in /api/events");
-        Assert.Single(events, e => (string?)e!["kind"] == "raised" && (string?)e["componentId"] == "psu:2");
+        Assert.Single(events, e => (string?)e!["kind"] == "raised" && (string?)e["component"]!["id"] == "psu:2");
         var explain = JsonNode.Parse(await http.GetStringAsync("/api/explain?family=psu&led=blinking%20amber"))!;
         Assert.True((bool)explain["matched"]!);
         Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync("/api/events?minSeverity=bogus")).StatusCode);

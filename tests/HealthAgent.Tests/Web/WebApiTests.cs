@@ -180,6 +180,37 @@ public sealed class WebApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Events_AreTheOneEventContract_PlusAcknowledgement()
+    {
+        // Issue 13: the web API serves the event MQTT and the history store carry (docs/schemas/event.json), plus only
+        // who acknowledged it — not a dialect of its own.
+        _host.FailPsu2();
+        _host.State.Observe(WebTestHost.Led(WebTestHost.Psu(2), "solid green"));
+        using var c = await _host.ClientAsync("admin");
+        var history = _host.State.History(10, componentId: "psu:2");
+        Assert.Equal(["cleared", "raised"], history.Select(h => HealthAgent.Model.HealthJson.KindName(h.Kind)));
+        Assert.Equal(HttpStatusCode.OK, (await c.PostAsync($"/api/events/{history[1].EventId}/ack")).StatusCode);
+
+        var events = JsonNode.Parse(await c.Http.GetStringAsync("/api/events?component=psu:2"))!.AsArray();
+        Assert.Equal(2, events.Count);
+        foreach (var (json, e) in events.Zip(history))
+        {
+            var o = json!.AsObject();
+            var expected = HealthAgent.Model.HealthJson.Event(e);
+            expected["acknowledgedBy"] = e == history[1] ? "admin" : null;
+            expected["acknowledgedAt"] = o["acknowledgedAt"]?.DeepClone();
+            Assert.True(JsonNode.DeepEquals(expected, o), $"expected {expected.ToJsonString()}\n     got {o.ToJsonString()}");
+        }
+        var cleared = events[0]!;
+        Assert.Equal(("psu:2", "PSU 2"), ((string?)cleared["component"]!["id"], (string?)cleared["component"]!["name"]));
+        Assert.Equal(("blinking amber 4hz", "critical"), ((string?)cleared["from"]!["led"]!["text"], (string?)cleared["from"]!["severity"]));
+        Assert.Equal("psu:2", (string?)cleared["incident"]!["root"]!["part"]!["id"]);
+        Assert.NotNull(events[1]!["acknowledgedAt"]);
+        Assert.Null(events[1]!["from"]);
+        Assert.DoesNotContain(events, e => e!.AsObject().ContainsKey("componentId") || e.AsObject().ContainsKey("fromLed"));
+    }
+
+    [Fact]
     public async Task Events_FilterBySeverityAndComponent_ReturnsOnlyMatching()
     {
         _host.FailPsu2();

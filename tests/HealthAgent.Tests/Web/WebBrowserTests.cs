@@ -206,6 +206,7 @@ public sealed class WebBrowserTests(ChromiumFixture chromium) : IClassFixture<Ch
     public async Task Keyboard_SignInAndFilterEvents_WorkWithoutMouse()
     {
         _host.FailPsu2();
+        _host.State.Observe(WebTestHost.Led(WebTestHost.Psu(2), "solid green")); // a cleared event: "was" comes from the event's `from`
         var context = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = _host.BaseUri.ToString() });
         var page = await context.NewPageAsync();
         await page.GotoAsync("/");
@@ -216,6 +217,13 @@ public sealed class WebBrowserTests(ChromiumFixture chromium) : IClassFixture<Ch
         await page.Keyboard.TypeAsync(WebTestHost.PasswordOf("operator"));
         await page.Keyboard.PressAsync("Enter");
         await page.Locator("#events li").First.WaitForAsync();
+        // The event's nested component and `from` (the one event contract) reach the page: name, and what it was.
+        await page.Locator("#events li", new PageLocatorOptions { HasText = "PSU 2" })
+            .Filter(new LocatorFilterOptions { HasText = "was: blinking amber 4hz (critical)" }).WaitForAsync();
+        await page.SelectOptionAsync("#filter-component", "psu:2");
+        await page.Locator("#events li", new PageLocatorOptions { HasText = "System health" }).WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Detached });
+        Assert.Equal(2, await page.Locator("#events li", new PageLocatorOptions { HasText = "PSU 2" }).CountAsync());
+        await page.SelectOptionAsync("#filter-component", "");
         await page.FocusAsync("#filter-severity");
         await page.SelectOptionAsync("#filter-severity", "critical");
         await page.Locator("#events li.sev-warning").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Detached });

@@ -73,30 +73,17 @@ public static class ApiJson
     /// <summary>Readings as the MQTT payloads carry them (one serializer for both).</summary>
     public static JsonArray Readings(IReadOnlyList<Reading> readings) => HealthJson.Readings(readings);
 
-    public static JsonObject Event(HealthEvent e, Acknowledgement? ack) => new()
+    /// <summary>
+    /// An event as MQTT and the history store carry it (<see cref="HealthJson.Event"/>, docs/schemas/event.json: nested
+    /// <c>component</c>, <c>incident</c>, <c>from</c>) plus the web's own fields: who acknowledged it, and when.
+    /// </summary>
+    public static JsonObject Event(HealthEvent e, Acknowledgement? ack)
     {
-        ["eventId"] = e.EventId.ToString(),
-        ["seq"] = e.Seq,
-        ["time"] = e.Time,
-        ["kind"] = HealthJson.KindName(e.Kind),
-        ["componentId"] = e.Component.Id,
-        ["componentName"] = e.Component.Name,
-        ["hwType"] = e.Component.HwType,
-        ["family"] = e.Component.Family,
-        ["led"] = e.Led is { } led ? LedJson.Indicator(led) : null,
-        ["ruleId"] = e.RuleId,
-        ["code"] = e.Code,
-        ["state"] = HealthWords.Name(e.State),
-        ["severity"] = HealthWords.Name(e.Severity),
-        ["meaning"] = e.Meaning,
-        ["action"] = e.Action,
-        ["readings"] = Readings(e.Readings),
-        ["fromLed"] = e.FromLed?.ToString(),
-        ["fromSeverity"] = e.FromSeverity is { } fs ? HealthWords.Name(fs) : null,
-        ["fromState"] = e.FromState is { } fst ? HealthWords.Name(fst) : null,
-        ["acknowledgedBy"] = ack?.User,
-        ["acknowledgedAt"] = ack?.Time,
-    };
+        var o = HealthJson.Event(e);
+        o["acknowledgedBy"] = ack?.User;
+        o["acknowledgedAt"] = ack?.Time;
+        return o;
+    }
 
     public static JsonObject Family(IndicatorFamily f) => new()
     {

@@ -325,7 +325,7 @@ async function identify(id, on) {
 function eventPasses(e) {
   const min = $('filter-severity').value;
   const comp = $('filter-component').value;
-  return (!min || SEVERITY_ORDER[e.severity] >= SEVERITY_ORDER[min]) && (!comp || e.componentId === comp);
+  return (!min || SEVERITY_ORDER[e.severity] >= SEVERITY_ORDER[min]) && (!comp || e.component.id === comp);
 }
 
 function eventItem(e) {
@@ -333,11 +333,11 @@ function eventItem(e) {
     ? el('span', { class: 'ack', text: `acknowledged by ${e.acknowledgedBy}` })
     : (canMonitor() && e.severity !== 'ok' ? el('button', { type: 'button', class: 'ghost small', onclick: () => acknowledge(e) }, 'Acknowledge') : null);
   return el('li', { class: `sev-${e.severity}`, dataset: { event: e.eventId } },
-    el('div', { class: 'head' }, badge(e.severity), el('strong', { text: e.componentName }), el('span', { class: 'muted', text: e.kind }),
+    el('div', { class: 'head' }, badge(e.severity), el('strong', { text: e.component.name }), el('span', { class: 'muted', text: e.kind }),
       el('time', { datetime: e.time, text: `${timeText(e.time)} (${ago(e.time)})` }), ack),
     el('div', { class: 'what' }, e.led ? drawIndicator(e.led) : null, el('span', { text: e.meaning })),
     el('details', {}, el('summary', { text: 'What to do' }), el('p', { text: e.action }),
-      el('p', { text: `${e.code}${e.fromLed ? ` · was: ${e.fromLed}` : ''}${e.fromSeverity ? ` (${e.fromSeverity})` : ''}` })));
+      el('p', { text: `${e.code}${e.from?.led ? ` · was: ${e.from.led.text}` : ''}${e.from ? ` (${e.from.severity})` : ''}` })));
 }
 
 async function loadEvents() {
