@@ -243,6 +243,9 @@ public static class HealthJson
         };
     }
 
+    /// <summary>The system health LED is derived from the parts (no source reads a real one: no component of family <c>system</c>).</summary>
+    public static bool SystemLedDerived(IEnumerable<ComponentStatus> components) => !components.Any(s => s.Component.Family == "system");
+
     /// <summary>The roll-up: worst severity, counts, system LED, and <c>problems</c> — the open incidents of warning or worse, most severe first.</summary>
     public static JsonObject Health(string agentId, HealthRollup r, bool systemLedDerived) => new()
     {

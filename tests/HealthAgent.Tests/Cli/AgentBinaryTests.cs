@@ -88,13 +88,13 @@ public sealed partial class AgentBinaryTests : IDisposable
         await OtlpReceiver.WaitUntilAsync(() =>
         {
             components = JsonNode.Parse(http.GetStringAsync("/api/components").Result)!.AsArray();
-            return components.Any(c => (string?)c!["id"] == "redfish:bmc:psu:1:PSU2" && (string?)c["state"] == "failed");
+            return components.Any(c => (string?)c!["component"]!["id"] == "redfish:bmc:psu:1:PSU2" && (string?)c["state"] == "failed");
         }, Wait, "redfish:bmc:psu:1:PSU2 failed in /api/components");
-        var ids = components.Select(c => (string)c!["id"]!).ToList();
+        var ids = components.Select(c => (string)c!["component"]!["id"]!).ToList();
         Assert.Contains("hwmon:nct6779:fan1", ids);
         Assert.Contains(ids, i => i.StartsWith("nic:", StringComparison.Ordinal));
         Assert.Contains(ids, i => i.StartsWith("mdraid:md0", StringComparison.Ordinal));
-        var psu2 = components.Single(c => (string?)c!["id"] == "redfish:bmc:psu:1:PSU2")!;
+        var psu2 = components.Single(c => (string?)c!["component"]!["id"] == "redfish:bmc:psu:1:PSU2")!;
         Assert.Equal(("psu.fault", "blinking"), ((string?)psu2["code"], (string?)psu2["led"]!["leds"]!["status"]!["pattern"]));
 
         var health = JsonNode.Parse(await http.GetStringAsync("/api/health"))!;
@@ -225,7 +225,7 @@ public sealed partial class AgentBinaryTests : IDisposable
         Assert.Equal((40000d, "config"), ((double)Reading(dictionary, "maxSpeedMbps")!, (string?)Reading(dictionary, "maxSpeedSource")));
 
         var list = await SnapshotAsync("""{ "netlink": false, "exclude": ["eth0"] }""");
-        Assert.DoesNotContain(list["components"]!.AsArray(), c => (string?)c!["id"] == "nic:eth0");
+        Assert.DoesNotContain(list["components"]!.AsArray(), c => (string?)c!["component"]!["id"] == "nic:eth0");
     }
 
     [Fact]

@@ -149,7 +149,7 @@ public sealed class WebApiTests : IAsyncLifetime
         _host.FailPsu2();
         using var c = await _host.ClientAsync("operator");
         var list = JsonNode.Parse(await c.Http.GetStringAsync("/api/components"))!.AsArray();
-        var psu = list.Single(x => x!["id"]!.GetValue<string>() == "psu:2")!;
+        var psu = list.Single(x => x!["component"]!["id"]!.GetValue<string>() == "psu:2")!;
         Assert.Equal("critical", psu["severity"]!.GetValue<string>());
         Assert.Equal("psu.problem", psu["ruleId"]!.GetValue<string>());
         Assert.Equal("Indicates a problem with the PSU.", psu["meaning"]!.GetValue<string>());
@@ -158,9 +158,15 @@ public sealed class WebApiTests : IAsyncLifetime
         Assert.Equal("amber", led["color"]!.GetValue<string>());
         Assert.Equal(4.0, led["rate"]!["hz"]!.GetValue<double>());
         Assert.Equal("psu", psu["group"]!.GetValue<string>());
-        var nic = list.Single(x => x!["id"]!.GetValue<string>() == "nic:eth0")!;
+        // Issue 13: the state MQTT and `snapshot --json` carry (docs/schemas/state.json), plus only the page's fields.
+        var status = _host.State.Components.Single(s => s.Component.Id == "psu:2");
+        var expected = HealthAgent.Model.HealthJson.State(_host.State.AgentId, status, "psu:2");
+        foreach (var web in new[] { "group", "groupTitle", "ledNames", "identify" }) expected[web] = psu[web]?.DeepClone();
+        Assert.True(JsonNode.DeepEquals(expected, psu), $"expected {expected.ToJsonString()}\n     got {psu.ToJsonString()}");
+        Assert.Equal(("PSU 2", "psu:2", false), ((string?)psu["component"]!["name"], (string?)psu["part"], (bool)psu["identify"]!));
+        var nic = list.Single(x => x!["component"]!["id"]!.GetValue<string>() == "nic:eth0")!;
         Assert.Contains(nic["readings"]!.AsArray(), r => r!["name"]!.GetValue<string>() == "maxSpeedMbps" && r["value"]!.GetValue<double>() == 10000);
-        var drive = list.Single(x => x!["id"]!.GetValue<string>() == "drive:1")!["led"]!["leds"]!["status"]!;
+        var drive = list.Single(x => x!["component"]!["id"]!.GetValue<string>() == "drive:1")!["led"]!["leds"]!["status"]!;
         Assert.Equal("sequence", drive["pattern"]!.GetValue<string>());
         Assert.Equal(3.0, drive["steps"]![0]!["seconds"]!.GetValue<double>());
     }
@@ -235,6 +241,16 @@ public sealed class WebApiTests : IAsyncLifetime
         Assert.Equal("blinking amber", h["systemLed"]!["text"]!.GetValue<string>());
         Assert.Equal("The system is experiencing a fault.", h["systemMeaning"]!.GetValue<string>());
         Assert.True(h["counts"]!["critical"]!.GetValue<int>() >= 2);
+        // Issue 13: the roll-up MQTT carries (docs/schemas/health.json); a viewer does not see which part failed.
+        Assert.Equal(("healthagent/v2/health", false), ((string?)h["schema"], (bool)h["systemLedDerived"]!));
+        Assert.Null(h["problems"]);
+
+        using var op = await _host.ClientAsync("operator");
+        var o = JsonNode.Parse(await op.Http.GetStringAsync("/api/health"))!.AsObject();
+        var expected = HealthAgent.Model.HealthJson.Health(_host.State.AgentId, _host.State.Rollup, systemLedDerived: false);
+        foreach (var web in new[] { "systemMeaning", "systemAction", "systemRuleId" }) expected[web] = o[web]?.DeepClone();
+        Assert.True(JsonNode.DeepEquals(expected, o), $"expected {expected.ToJsonString()}\n     got {o.ToJsonString()}");
+        Assert.Contains(o["problems"]!.AsArray(), p => (string?)p!["root"]!["part"]!["id"] == "psu:2" && (string?)p["severity"] == "critical");
     }
 
     [Fact]

@@ -101,7 +101,7 @@ public sealed partial class WebViewOnSimulatorTests(ChromiumFixture chromium) : 
 
         // "Identify" exactly on the components the API says a source can switch (BMC system, chassis, drives)
         var components = JsonNode.Parse(await page.EvaluateAsync<string>("async () => JSON.stringify(await (await fetch('/api/components')).json())"))!.AsArray();
-        var switchable = components.Where(c => (bool)c!["identify"]!).Select(c => (string)c!["id"]!).ToHashSet();
+        var switchable = components.Where(c => (bool)c!["identify"]!).Select(c => (string)c!["component"]!["id"]!).ToHashSet();
         Assert.Contains("redfish:bmc:system:1", switchable);
         Assert.DoesNotContain(switchable, id => id.StartsWith("nic:", StringComparison.Ordinal) || id.StartsWith("hwmon:", StringComparison.Ordinal) || id.Contains(":nic:", StringComparison.Ordinal));
         var withButton = await page.EvaluateAsync<string[]>("""

@@ -156,7 +156,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
 
     public ValueTask PublishRollupAsync(HealthRollup rollup, CancellationToken ct)
     {
-        var derived = !(_state?.Components.Any(s => s.Component.Family == "system") ?? false);
+        var derived = HealthJson.SystemLedDerived(_state?.Components ?? []);
         SetRetained(_topics.Health, HealthJson.Bytes(HealthJson.Health(_ctx.AgentId, rollup, derived)));
         return ValueTask.CompletedTask;
     }

@@ -43,12 +43,12 @@ internal static class ApiEndpoints
         app.MapGet("/api/me", (HttpContext ctx) =>
             Check(srv, ctx, Need.SignedIn, changes: false, out var s) ?? Ok(Me(s!)));
         app.MapGet("/api/health", (HttpContext ctx) =>
-            Check(srv, ctx, Need.SignedIn, changes: false, out var hs) ?? Ok(ApiJson.Rollup(srv.State.AgentId, srv.State.Rollup, srv.Rules, problems: hs!.Principal.CanMonitor)));
+            Check(srv, ctx, Need.SignedIn, changes: false, out var hs) ?? Ok(ApiJson.Rollup(srv.State, srv.State.Rollup, srv.Rules, problems: hs!.Principal.CanMonitor)));
         app.MapGet("/api/components", (HttpContext ctx) =>
         {
             if (Check(srv, ctx, Need.Monitor, changes: false, out _) is { } fail) return fail;
             var rules = srv.Rules;
-            return Ok(new JsonArray(srv.State.Components.Select(c => (JsonNode)ApiJson.Component(c, rules, srv.State.CanIdentify(c.Component.Id))).ToArray()));
+            return Ok(new JsonArray(srv.State.Components.Select(c => (JsonNode)ApiJson.Component(srv.State, c, rules)).ToArray()));
         });
         // Physical parts, most severe first, each with every source's observation (docs/schemas/common.json#/$defs/part).
         app.MapGet("/api/parts", (HttpContext ctx) =>

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using HealthAgent.Model;
+using HealthAgent.Publishing;
 using HealthAgent.Rules;
 
 namespace HealthAgent.Web.Api;
@@ -7,19 +8,15 @@ namespace HealthAgent.Web.Api;
 /// <summary>The JSON shapes of the web API (docs/web-api.md). LEDs use <see cref="LedJson"/>, so the page draws real timings.</summary>
 public static class ApiJson
 {
-    /// <param name="problems">Only for System Health Monitoring: a viewer sees the overall status, not which part failed.</param>
-    public static JsonObject Rollup(string agentId, HealthRollup r, RuleSet rules, bool problems = true)
+    /// <summary>
+    /// The roll-up as MQTT carries it (<see cref="HealthJson.Health"/>, docs/schemas/health.json) plus the web's own
+    /// fields: what the system health LED means (<c>systemMeaning</c>, <c>systemAction</c>, <c>systemRuleId</c>).
+    /// </summary>
+    /// <param name="problems">Only for System Health Monitoring: a viewer sees the overall status, not which part failed (<c>problems: null</c>).</param>
+    public static JsonObject Rollup(IHealthState state, HealthRollup r, RuleSet rules, bool problems = true)
     {
-        var o = new JsonObject
-        {
-            ["agentId"] = agentId,
-            ["worst"] = HealthWords.Name(r.Worst),
-            ["counts"] = Counts(r.Counts),
-            ["systemLed"] = r.SystemLed is { } led ? LedJson.Indicator(led) : null,
-            ["time"] = r.Time,
-            // What is wrong now, one entry per incident (the MQTT health payload's problems: one serializer).
-            ["problems"] = problems ? new JsonArray(r.Problems.Select(i => (JsonNode)HealthJson.Incident(i)).ToArray()) : null,
-        };
+        var o = HealthJson.Health(state.AgentId, r, HealthJson.SystemLedDerived(state.Components));
+        if (!problems) o["problems"] = null;
         // What the system health LED means, from the same table `healthagent explain system` uses.
         if (r.SystemLed is { } sys && rules.FindFamily("system") is { } fam && RuleEngine.Match(fam, sys).Best is { } rule)
         {
@@ -30,43 +27,23 @@ public static class ApiJson
         return o;
     }
 
-    private static JsonObject Counts(IReadOnlyDictionary<Severity, int> counts)
+    /// <summary>
+    /// A component's state as MQTT and <c>snapshot --json</c> carry it (<see cref="HealthJson.State"/>,
+    /// docs/schemas/state.json: nested <c>component</c>, <c>part</c>) plus the web's own fields: the group the page
+    /// files it under (<c>group</c>, <c>groupTitle</c>), the family's LED names, and <c>identify</c> — a source can
+    /// switch its identify LED (<see cref="IHealthState.CanIdentify"/>), so the page offers "Identify".
+    /// </summary>
+    public static JsonObject Component(IHealthState state, ComponentStatus cs, RuleSet rules)
     {
-        var o = new JsonObject();
-        foreach (var s in Enum.GetValues<Severity>()) o[HealthWords.Name(s)] = counts.TryGetValue(s, out var n) ? n : 0;
-        return o;
-    }
-
-    /// <param name="canIdentify">A source can switch its identify LED (<see cref="HealthAgent.Publishing.IHealthState.CanIdentify"/>): the page offers "Identify".</param>
-    public static JsonObject Component(ComponentStatus cs, RuleSet rules, bool canIdentify = false)
-    {
-        var e = cs.Evaluation;
         var c = cs.Component;
+        var part = state.Parts.FirstOrDefault(p => p.Observations.Any(o => o.Component.Id == c.Id))?.Part.Id;
+        var o = HealthJson.State(state.AgentId, cs, part);
         var family = c.Family is null ? null : rules.FindFamily(c.Family);
-        var o = new JsonObject
-        {
-            ["id"] = c.Id,
-            ["name"] = c.Name,
-            ["hwType"] = c.HwType,
-            ["parent"] = c.Parent,
-            ["family"] = c.Family,
-            // The page groups by indicator family; LED-less sensors by their hardware type.
-            ["group"] = family?.Name ?? c.Family ?? c.HwType,
-            ["groupTitle"] = family?.Title ?? Title(c.HwType),
-            ["ledNames"] = family is null ? null : new JsonArray(family.Leds.Select(l => (JsonNode)l).ToArray()),
-            ["led"] = e.Led is { } led ? LedJson.Indicator(led) : null,
-            ["ruleId"] = e.Rule?.Id,
-            ["state"] = HealthWords.Name(e.Verdict.State),
-            ["severity"] = HealthWords.Name(e.Verdict.Severity),
-            ["code"] = e.Verdict.Code,
-            ["meaning"] = e.Verdict.Meaning,
-            ["action"] = e.Verdict.Action,
-            ["readings"] = Readings(e.Readings),
-            ["unknownReason"] = e.UnknownReason,
-            ["since"] = cs.Since,
-            ["lastSeen"] = cs.LastSeen,
-            ["identify"] = canIdentify,
-        };
+        // The page groups by indicator family; LED-less sensors by their hardware type.
+        o["group"] = family?.Name ?? c.Family ?? c.HwType;
+        o["groupTitle"] = family?.Title ?? Title(c.HwType);
+        o["ledNames"] = family is null ? null : new JsonArray(family.Leds.Select(l => (JsonNode)l).ToArray());
+        o["identify"] = state.CanIdentify(c.Id);
         return o;
     }
 

@@ -65,10 +65,10 @@ internal static class EventStream
         var rules = srv.Rules;
         if (session.Principal.CanMonitor)
         {
-            if (change.Status is { } st) Append(sb, "status", ApiJson.Component(st, rules, srv.State.CanIdentify(st.Component.Id)));
+            if (change.Status is { } st) Append(sb, "status", ApiJson.Component(srv.State, st, rules));
             if (change.Event is { } e) Append(sb, "event", ApiJson.Event(e, srv.Acknowledgements.GetValueOrDefault(e.EventId)));
         }
-        Append(sb, "rollup", ApiJson.Rollup(srv.State.AgentId, change.Rollup, rules, problems: session.Principal.CanMonitor));
+        Append(sb, "rollup", ApiJson.Rollup(srv.State, change.Rollup, rules, problems: session.Principal.CanMonitor));
         return sb.ToString();
     }
 

@@ -274,15 +274,15 @@ function componentCard(c) {
   // "Identify" only where a source can switch this component's ID LED (c.identify, from the API).
   let tools = null;
   if (canMonitor() && c.identify) {
-    const on = identifying.has(c.id);
+    const on = identifying.has(c.component.id);
     tools = el('div', { class: 'tools' },
-      el('button', { type: 'button', class: 'ghost small', 'aria-pressed': on ? 'true' : 'false', onclick: () => identify(c.id, !on) },
+      el('button', { type: 'button', class: 'ghost small', 'aria-pressed': on ? 'true' : 'false', onclick: () => identify(c.component.id, !on) },
         on ? 'Stop identify' : 'Identify'),
-      identifyErrors.has(c.id) ? el('p', { class: 'error identify-error', role: 'alert', text: identifyErrors.get(c.id) }) : null);
+      identifyErrors.has(c.component.id) ? el('p', { class: 'error identify-error', role: 'alert', text: identifyErrors.get(c.component.id) }) : null);
   }
-  return el('article', { class: `card sev-${c.severity}`, id: `c-${CSS.escape(c.id)}`, dataset: { component: c.id }, 'aria-label': `${c.name}: ${c.severity}` },
-    el('header', {}, el('h4', { text: c.name }), badge(c.severity)),
-    el('div', { class: 'leds' }, c.family || c.led ? drawIndicator(c.led) : null),
+  return el('article', { class: `card sev-${c.severity}`, id: `c-${CSS.escape(c.component.id)}`, dataset: { component: c.component.id }, 'aria-label': `${c.component.name}: ${c.severity}` },
+    el('header', {}, el('h4', { text: c.component.name }), badge(c.severity)),
+    el('div', { class: 'leds' }, c.component.family || c.led ? drawIndicator(c.led) : null),
     el('p', { class: 'meaning', text: c.meaning }),
     el('p', { class: 'action' }, el('strong', { text: 'What to do: ' }), c.action),
     renderReadings(c.readings),
@@ -301,7 +301,7 @@ function renderComponents() {
   const keys = [...groups.keys()].sort((a, b) => worstOf(b) - worstOf(a) || familyRank(a) - familyRank(b) || a.localeCompare(b));
   $('components').replaceChildren(...keys.map((k) => {
     const g = groups.get(k);
-    g.items.sort((a, b) => SEVERITY_ORDER[b.severity] - SEVERITY_ORDER[a.severity] || a.name.localeCompare(b.name));
+    g.items.sort((a, b) => SEVERITY_ORDER[b.severity] - SEVERITY_ORDER[a.severity] || a.component.name.localeCompare(b.component.name));
     const section = el('section', { class: 'group', 'aria-label': g.title }, el('h3', { text: g.title }), el('div', { class: 'cards' }, g.items.map(componentCard)));
     section.style.setProperty('--n', String(Math.min(g.items.length, 3))); // groups share rows in proportion to their cards
     return section;
@@ -309,13 +309,13 @@ function renderComponents() {
   const sel = $('filter-component');
   const current = sel.value;
   sel.replaceChildren(el('option', { value: '', text: 'all' }),
-    ...[...components.values()].sort((a, b) => a.name.localeCompare(b.name)).map((c) => el('option', { value: c.id, text: c.name })));
+    ...[...components.values()].sort((a, b) => a.component.name.localeCompare(b.component.name)).map((c) => el('option', { value: c.component.id, text: c.component.name })));
   sel.value = current;
 }
 
 async function identify(id, on) {
   const r = await api('POST', `/api/components/${encodeURIComponent(id)}/identify`, { on });
-  if (r.ok) { on ? identifying.add(id) : identifying.delete(id); identifyErrors.delete(id); announce(`Identify ${on ? 'on' : 'off'} for ${components.get(id)?.name ?? id}`); }
+  if (r.ok) { on ? identifying.add(id) : identifying.delete(id); identifyErrors.delete(id); announce(`Identify ${on ? 'on' : 'off'} for ${components.get(id)?.component.name ?? id}`); }
   else identifyErrors.set(id, `Identify failed: ${r.data?.error || `the agent answered ${r.status}`}`); // shown on the card (role=alert)
   const old = document.querySelector(`[data-component="${CSS.escape(id)}"]`);
   if (old && components.has(id)) { const card = componentCard(components.get(id)); old.replaceWith(card); card.querySelector('button')?.focus(); }
@@ -419,13 +419,13 @@ function connectStream() {
   stream.addEventListener('rollup', (m) => renderRollup(JSON.parse(m.data)));
   stream.addEventListener('status', (m) => {
     const c = JSON.parse(m.data);
-    const before = components.get(c.id);
-    components.set(c.id, c);
+    const before = components.get(c.component.id);
+    components.set(c.component.id, c);
     // Replace only this card (keeps keyboard focus elsewhere on the page); a new component redraws its group.
-    const old = document.querySelector(`[data-component="${CSS.escape(c.id)}"]`);
+    const old = document.querySelector(`[data-component="${CSS.escape(c.component.id)}"]`);
     if (old && before && before.group === c.group) old.replaceWith(componentCard(c)); else renderComponents();
-    const card = document.querySelector(`[data-component="${CSS.escape(c.id)}"]`);
-    if (card && (!before || before.severity !== c.severity)) { card.classList.add('flash'); announce(`${c.name}: ${c.severity}. ${c.meaning}`); }
+    const card = document.querySelector(`[data-component="${CSS.escape(c.component.id)}"]`);
+    if (card && (!before || before.severity !== c.severity)) { card.classList.add('flash'); announce(`${c.component.name}: ${c.severity}. ${c.meaning}`); }
   });
   stream.addEventListener('event', (m) => {
     const e = JSON.parse(m.data);
@@ -445,7 +445,7 @@ async function refresh() {
   if (h.ok) renderRollup(h.data);
   if (canMonitor()) {
     const c = await api('GET', '/api/components');
-    if (c.ok) { components.clear(); for (const x of c.data) components.set(x.id, x); renderComponents(); }
+    if (c.ok) { components.clear(); for (const x of c.data) components.set(x.component.id, x); renderComponents(); }
     await loadEvents();
   }
 }
