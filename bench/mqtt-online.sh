@@ -31,7 +31,14 @@ for i in $(seq 1 "$ROUNDS"); do
   start=$(date +%s%N)
   $RUN run --config "$DIR/agent.json" > "$DIR/agent.log" 2>&1 &
   PID=$!
-  until grep -q ' online$' "$DIR/sub" 2>/dev/null; do sleep 0.01; done
+  n=0
+  until grep -q ' online$' "$DIR/sub" 2>/dev/null; do
+    sleep 0.01; n=$((n + 1))
+    if [ $n -ge 1000 ] || ! kill -0 $PID 2>/dev/null && ! grep -q ' online$' "$DIR/sub"; then
+      echo "round $i: no 'online' within 10 s or the agent exited; its output:" >&2; cat "$DIR/agent.log" >&2
+      kill $PID $SUB 2>/dev/null; exit 1
+    fi
+  done
   at=$(grep ' online$' "$DIR/sub" | head -1 | cut -d' ' -f1 | tr -d .)
   ms=$(( (at - start) / 1000000 ))
   echo "round $i: online after $ms ms"

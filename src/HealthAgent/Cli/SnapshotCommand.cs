@@ -120,7 +120,7 @@ public static class SnapshotCommand
     public static JsonObject ComponentJson(Evaluation e, Snapshot s)
     {
         var now = DateTimeOffset.UnixEpoch;
-        var o = HealthJson.State("", new ComponentStatus(e, now, now), s.Parts.FirstOrDefault(p => p.Observations.Any(x => x.Component.Id == e.Component.Id))?.Part.Id);
+        var o = HealthJson.State("", new ComponentStatus(e, now, now), s.Parts.PartIdOf(e.Component.Id));
         // One poll: no since / lastSeen, no agent; the source it came from and the derivation trace instead.
         o.Remove("agentId");
         o.Remove("since");

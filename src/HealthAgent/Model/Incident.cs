@@ -32,3 +32,10 @@ public sealed record Incident(Guid Id, PartCondition Root, IReadOnlyList<PartCon
     /// <summary>The worst of the root and its consequences: the LEDs never say more than the incident.</summary>
     public Severity Severity => Consequences.Aggregate(Root.Severity, (s, c) => c.Severity > s ? c.Severity : s);
 }
+
+public static class PartConditions
+{
+    /// <summary>The id of the part a component is an observation of, or null when no part lists it.</summary>
+    public static string? PartIdOf(this IEnumerable<PartCondition> parts, string componentId) =>
+        parts.FirstOrDefault(p => p.Observations.Any(o => o.Component.Id == componentId))?.Part.Id;
+}

@@ -190,6 +190,9 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         var conditions = new List<(string, TrackedCondition)>();
         var states = new List<ComponentStatus>();
         var recompute = result.Source == Tick || _incidents.NextDue <= now;
+        // The due timer has fired: arm it again below even when the hold is not over yet (a timer may fire a little
+        // early, its delay is whole milliseconds), or the held condition would wait for the next source result.
+        if (result.Source == Tick) _dueAt = null;
         if (result.Source != Tick)
         {
             IReadOnlyList<Observation> observations = result.Observations;
@@ -321,7 +324,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         _dueTimer?.Dispose();
         _dueTimer = null;
         if (due is not { } at) return;
-        var delay = at - _time.GetUtcNow();
+        var delay = at - _time.GetUtcNow() + TimeSpan.FromMilliseconds(1); // not before the hold ends
         _dueTimer = _time.CreateTimer(_ => _input.Writer.TryWrite(new SourceResult(Tick, [], [])), null, delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan);
     }
 

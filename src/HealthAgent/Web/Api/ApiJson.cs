@@ -36,7 +36,7 @@ public static class ApiJson
     public static JsonObject Component(IHealthState state, ComponentStatus cs, RuleSet rules)
     {
         var c = cs.Component;
-        var part = state.Parts.FirstOrDefault(p => p.Observations.Any(o => o.Component.Id == c.Id))?.Part.Id;
+        var part = state.Parts.PartIdOf(c.Id);
         var o = HealthJson.State(state.AgentId, cs, part);
         var family = c.Family is null ? null : rules.FindFamily(c.Family);
         // The page groups by indicator family; LED-less sensors by their hardware type.
