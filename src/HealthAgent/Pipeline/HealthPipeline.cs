@@ -258,9 +258,6 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         if (events.Count == 0 && states.Count == 0 && rollupChanged) Broadcast(new HealthChange(null, null, _rollup));
     }
 
-    /// <summary>The part a component is (rules/parts), for publishers that name it beside the component.</summary>
-    public string PartOf(ComponentRef c) => _incidents.Parts.PartOf(c, _sourceOf.GetValueOrDefault(c.Id) ?? "").Part.Id;
-
     /// <summary>Every accepted condition as an observation of its part (a condition persisted before a restart and not seen since keeps its verdict).</summary>
     private IEnumerable<PartObservation> AcceptedObservations()
     {
