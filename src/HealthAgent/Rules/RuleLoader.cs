@@ -22,20 +22,22 @@ public static partial class RuleLoader
         var files = Directory.EnumerateFiles(directory, "*.*", SearchOption.AllDirectories)
             .Where(f => f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".yml", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)
-            .Select(f => (Path.GetRelativePath(Environment.CurrentDirectory, f), File.ReadAllText(f)))
             .ToList();
         if (files.Count == 0)
             return (null, [new RuleError(new SourceLocation(directory, 0, 0), "no .yaml rule files found")]);
-        return Load(files);
+        return Load(files.Select(f => (Path.GetRelativePath(Environment.CurrentDirectory, f), File.ReadAllText(f))).ToList(),
+            files.Select(f => Path.GetRelativePath(directory, f).Replace('\\', '/')).ToList());
     }
 
     /// <summary>The seed rule set compiled into the binary (used when no rules directory is configured or found).</summary>
     public static (RuleSet? Rules, IReadOnlyList<RuleError> Errors) LoadEmbedded()
     {
         var asm = typeof(RuleLoader).Assembly;
-        var files = asm.GetManifestResourceNames()
+        var names = asm.GetManifestResourceNames()
             .Where(n => n.StartsWith("rules/", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)
+            .ToList();
+        var files = names
             .Select(n =>
             {
                 using var s = asm.GetManifestResourceStream(n)!;
@@ -43,11 +45,16 @@ public static partial class RuleLoader
                 return ("embedded:" + n, r.ReadToEnd());
             })
             .ToList();
-        return Load(files);
+        return Load(files, names.Select(n => n["rules/".Length..]).ToList());
     }
 
-    /// <summary>Loads the given (name, text) files. Files under an "indicators" path are families; under "derivations", derivation tables; otherwise the top-level key decides.</summary>
-    public static (RuleSet? Rules, IReadOnlyList<RuleError> Errors) Load(IReadOnlyList<(string Name, string Text)> files)
+    /// <summary>
+    /// Loads the given (name, text) files. Files under an "indicators" path are families; under "derivations", derivation
+    /// tables; otherwise the top-level key decides. <paramref name="versionNames"/> are the files' paths inside the rules
+    /// directory ("indicators/psu.yaml"): the version then depends on the tables alone, so an installed copy of the
+    /// shipped tables has the embedded set's version wherever it lives and whatever the working directory.
+    /// </summary>
+    public static (RuleSet? Rules, IReadOnlyList<RuleError> Errors) Load(IReadOnlyList<(string Name, string Text)> files, IReadOnlyList<string>? versionNames = null)
     {
         var errors = new List<RuleError>();
         var families = new List<IndicatorFamily>();
@@ -91,7 +98,7 @@ public static partial class RuleLoader
         CrossCheck(families, derivations, errors);
         CrossCheckParts(parts, families, derivations, errors);
         if (errors.Count > 0) return (null, errors);
-        var version = Fingerprint(files.Select(f => f.Name + "\0" + f.Text));
+        var version = Fingerprint(files.Select((f, i) => (versionNames?[i] ?? f.Name) + "\0" + f.Text));
         return (new RuleSet(families, derivations, version, parts), errors);
     }
 

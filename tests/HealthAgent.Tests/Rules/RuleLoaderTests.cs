@@ -237,4 +237,26 @@ public class RuleLoaderTests
         Assert.NotEqual(RuleLoader.Fingerprint(["psu.yaml\0solid amber"]), RuleLoader.Fingerprint(["psu.yaml\0solid green"]));
         Assert.Equal(RuleLoader.Fingerprint(["é"]), RuleLoader.Fingerprint(["\u00e9"])); // UTF-8 bytes, not UTF-16 units
     }
+
+    [Fact]
+    public void Version_DependsOnTheTablesOnly_NotWhereTheyLive()
+    {
+        // an installed copy of the shipped tables (/etc/healthagent/rules) reads as the same version as the embedded set
+        var embedded = RuleLoader.LoadEmbedded().Rules!.Version;
+        Assert.Equal(embedded, RuleLoader.LoadDirectory(SeedRules.Directory).Rules!.Version);
+        var copy = Directory.CreateTempSubdirectory("ha-rules-copy");
+        try
+        {
+            foreach (var f in Directory.EnumerateFiles(SeedRules.Directory, "*.yaml", SearchOption.AllDirectories))
+            {
+                var target = Path.Combine(copy.FullName, Path.GetRelativePath(SeedRules.Directory, f));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(f, target);
+            }
+            Assert.Equal(embedded, RuleLoader.LoadDirectory(copy.FullName).Rules!.Version);
+            File.AppendAllText(Path.Combine(copy.FullName, "indicators", "psu.yaml"), "\n# edited\n");
+            Assert.NotEqual(embedded, RuleLoader.LoadDirectory(copy.FullName).Rules!.Version);
+        }
+        finally { copy.Delete(true); }
+    }
 }
