@@ -15,6 +15,17 @@ public sealed class RootFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A fact that needs systemd-analyze (deploy/test.sh installs the Debian package systemd); otherwise skipped.</summary>
+public sealed class SystemdAnalyzeFactAttribute : FactAttribute
+{
+    public const string Path = "/usr/bin/systemd-analyze";
+
+    public SystemdAnalyzeFactAttribute()
+    {
+        if (!File.Exists(Path)) Skip = "needs " + Path + " (Debian package systemd)";
+    }
+}
+
 /// <summary>
 /// deploy/healthagent.service as systemd would run it, without systemd: the ExecStart line and Environment= parsed
 /// from the unit, run in a private mount namespace where /etc is read-only (ProtectSystem=strict), the binary sits
@@ -82,6 +93,7 @@ public sealed partial class ServiceUnitTests : IDisposable
         var execReload = unit.Single(l => l.Key == "ExecReload").Value;
         var env = unit.Where(l => l.Key == "Environment").SelectMany(l => Assignments(l.Value)).ToList();
         Assert.Contains(env, e => e.Name == "MALLOC_ARENA_MAX");
+        var sandbox = Sandbox(unit);
 
         // /etc/healthagent as deploy/install.sh writes it: the repository's agent.json (+ rulesDirectory) and rules/
         var etc = Path.Combine(_dir, "etc-healthagent");
@@ -112,7 +124,8 @@ public sealed partial class ServiceUnitTests : IDisposable
             mount -t tmpfs -o size=8m,mode=0755 tmpfs /var/lib && mkdir /var/lib/healthagent && mount --bind '{state}' /var/lib/healthagent
             if touch /etc/healthagent-rw-probe 2>/dev/null; then echo '/etc is writable'; exit 99; fi
             cd /var/lib/healthagent
-            exec env {string.Join(' ', env.Select(e => $"'{e.Name}={e.Value}'"))} {execStart}
+            umask {unit.Single(l => l.Key == "UMask").Value}
+            exec {sandbox} env {string.Join(' ', env.Select(e => $"'{e.Name}={e.Value}'"))} {execStart}
             """;
         var psi = new ProcessStartInfo("/usr/bin/unshare", ["--mount", "--propagation", "private", "/bin/sh", "-c", script])
         { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -136,6 +149,10 @@ public sealed partial class ServiceUnitTests : IDisposable
             Assert.False(p.HasExited, "the agent exited; output:\n" + Out());
             Assert.True(File.Exists(Path.Combine(state, "state.db")), "no state.db in /var/lib/healthagent; output:\n" + Out());
             Assert.Contains("state in /var/lib/healthagent", Out(), StringComparison.Ordinal);
+            // it runs with the unit's capabilities only (smartctl, its child, gets no more)
+            var status = File.ReadAllText($"/proc/{p.Id}/status");
+            Assert.Matches(@"NoNewPrivs:\s+1", status);
+            Assert.Equal(CapabilityMask(unit), Convert.ToUInt64(Regex.Match(status, @"CapBnd:\s+([0-9a-f]+)").Groups[1].Value, 16));
 
             // ExecReload, as systemctl reload runs it
             var reload = execReload.Replace("$MAINPID", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal).Split(' ');
@@ -157,6 +174,50 @@ public sealed partial class ServiceUnitTests : IDisposable
             if (!p.HasExited) { p.Kill(); p.WaitForExit(5000); }
             if (createdMountPoint) Directory.Delete("/etc/healthagent");
         }
+    }
+
+    /// <summary>
+    /// What systemd applies from NoNewPrivileges= and CapabilityBoundingSet= (systemd.exec), done with util-linux
+    /// setpriv: for a root process the bounding set is also what it keeps after execve.
+    /// </summary>
+    private static string Sandbox(List<(string Key, string Value)> unit)
+    {
+        Assert.Equal("yes", unit.Single(l => l.Key == "NoNewPrivileges").Value);
+        var caps = unit.Single(l => l.Key == "CapabilityBoundingSet").Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Select(c => "+" + c["CAP_".Length..].ToLowerInvariant());
+        return $"/usr/bin/setpriv --no-new-privs --inh-caps=-all --bounding-set=-all,{string.Join(',', caps)}";
+    }
+
+    /// <summary>The CapBnd mask (/proc/PID/status) of the unit's CapabilityBoundingSet= (bit numbers: linux/capability.h).</summary>
+    private static ulong CapabilityMask(List<(string Key, string Value)> unit)
+    {
+        var bits = new Dictionary<string, int> { ["CAP_DAC_OVERRIDE"] = 1, ["CAP_DAC_READ_SEARCH"] = 2, ["CAP_SYS_RAWIO"] = 17, ["CAP_SYS_ADMIN"] = 21 };
+        return unit.Single(l => l.Key == "CapabilityBoundingSet").Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Aggregate(0UL, (m, c) => m | 1UL << bits[c]);
+    }
+
+    /// <summary>
+    /// systemd itself reads the unit: `systemd-analyze verify` (every directive known and well-formed; ExecStart pointed
+    /// at the binary under test, since verify needs it to exist) and `systemd-analyze security --offline` (the sandbox's
+    /// exposure score; 8.3 "EXPOSED" before CapabilityBoundingSet= and the Protect*/Restrict* lines).
+    /// </summary>
+    [SystemdAnalyzeFact]
+    public async Task Unit_SystemdVerifiesItAndRatesItsExposureOk()
+    {
+        const string analyze = SystemdAnalyzeFactAttribute.Path;
+        var unitText = File.ReadAllText(Path.Combine(SeedRules.RepoRoot, "deploy", "healthagent.service"));
+        var exe = AgentCommand.Executable ?? Path.Combine(AppContext.BaseDirectory, "healthagent");
+        var unit = Path.Combine(_dir, "healthagent.service");
+        File.WriteAllText(unit, unitText.Replace("ExecStart=/opt/healthagent/healthagent", "ExecStart=" + exe, StringComparison.Ordinal));
+
+        var verify = await ProcessRunner.RunAsync(analyze, ["verify", unit], TimeSpan.FromSeconds(60));
+        Assert.True(verify.ExitCode == 0 && verify.StandardError.Trim().Length == 0, $"systemd-analyze verify: exit {verify.ExitCode}\n{verify.StandardError}{verify.StandardOutput}");
+
+        var security = await ProcessRunner.RunAsync(analyze, ["security", "--offline=yes", "--no-pager", unit], TimeSpan.FromSeconds(60));
+        var score = Regex.Match(security.StandardOutput, @"Overall exposure level for healthagent\.service: ([0-9.]+) (\w+)");
+        Assert.True(score.Success, "no exposure level in:\n" + security.StandardOutput + security.StandardError);
+        var exposure = double.Parse(score.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(exposure <= 5.0, $"exposure {exposure} {score.Groups[2].Value}:\n{security.StandardOutput}");
     }
 
     private static void CopyTree(string from, string to)
