@@ -87,7 +87,7 @@ public static class NicParser
 
     private static readonly Reading Active = new("active", true), Idle = new("active", false),
         Unreadable = Reading.Unknown("active", "rx_bytes/tx_bytes unreadable"),
-        FirstPoll = Reading.Unknown("active", "first poll: activity is known from the second poll on (byte counters are compared between polls)");
+        FirstPoll = Reading.Unknown("active", "first poll: the byte counters are compared from the second poll on");
 
     /// <summary>Maximum speed from a number in Mb/s (config, the fixture hook file or ethtool).</summary>
     public static Reading MaxSpeed(double mbps) => new("maxSpeedMbps", mbps, SpeedUnit);

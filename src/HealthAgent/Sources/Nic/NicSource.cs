@@ -357,7 +357,8 @@ public sealed partial class NicSource : IPushSource, IDisposable
         public string? EthtoolError;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "nic {Interface}: maximum speed unknown: {Reason}")]
+    // Debug: the component's unknown state line already carries this reason (Deriver.WithReasons)
+    [LoggerMessage(Level = LogLevel.Debug, Message = "nic {Interface}: maximum speed unknown: {Reason}")]
     private static partial void LogNoMaxSpeed(ILogger logger, string @interface, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "nic: link events off ({Reason}); changes are seen at the next poll")]
