@@ -103,6 +103,17 @@ public static class HealthJson
         return o;
     }
 
+    /// <summary>
+    /// A problem (an entry of <c>health.problems</c>): the incident and its <c>state</c> — <c>open</c> (raised) or
+    /// <c>pending</c> (held while the other sources report the same fault; its raised event follows when the hold ends).
+    /// </summary>
+    public static JsonObject Problem(Incident i, bool pending)
+    {
+        var o = Incident(i);
+        o["state"] = pending ? "pending" : "open";
+        return o;
+    }
+
     public static Incident ParseIncident(JsonNode? n)
     {
         try
@@ -246,13 +257,13 @@ public static class HealthJson
     /// <summary>The system health LED is derived from the parts (no source reads a real one: no component of family <c>system</c>).</summary>
     public static bool SystemLedDerived(IEnumerable<ComponentStatus> components) => !components.Any(s => s.Component.Family == "system");
 
-    /// <summary>The roll-up: worst severity, counts, system LED, and <c>problems</c> — the open incidents of warning or worse, most severe first.</summary>
+    /// <summary>The roll-up: worst severity, counts, system LED, and <c>problems</c> — the open and pending incidents of warning or worse, most severe first.</summary>
     public static JsonObject Health(string agentId, HealthRollup r, bool systemLedDerived) => new()
     {
         ["schema"] = HealthSchema,
         ["agentId"] = agentId,
         ["worst"] = HealthWords.Name(r.Worst),
-        ["problems"] = new JsonArray(r.Problems.Select(i => (JsonNode)Incident(i)).ToArray()),
+        ["problems"] = new JsonArray(r.Problems.Select(i => (JsonNode)Problem(i, r.IsPending(i))).ToArray()),
         ["counts"] = new JsonObject(Enum.GetValues<Severity>().Select(s => KeyValuePair.Create(HealthWords.Name(s), (JsonNode?)JsonValue.Create(r.Counts.GetValueOrDefault(s))))),
         ["systemLed"] = r.SystemLed is null ? null : LedJson.Indicator(r.SystemLed),
         ["systemLedDerived"] = systemLedDerived,
