@@ -110,6 +110,7 @@ public class IncidentMqttEndToEndTests
         Assert.Same(final.Json, health[0].Json);
         Assert.Equal([("raised", "nic:1"), ("raised", "nic:2"), ("raised", "nic:3"), ("raised", "nic:4"), ("changed", "nic:1"), ("changed", "nic:2")], events);
         Assert.Equal(("warning", 4, 4), ((string?)final.Json["worst"], final.Json["problems"]!.AsArray().Count, (int?)final.Json["counts"]!["warning"]));
+        await PayloadSchemas.AssertValidAsync(("health.json", final.Json));
     }
 
     private static async Task<JsonNode> WaitForHealthAsync(MosquittoBroker broker, AgentDir dir, Func<JsonNode, bool> done)
