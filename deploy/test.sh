@@ -5,8 +5,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# clang/gcc and zlib1g-dev: the Native AOT linker step; systemd: systemd-analyze checks the unit file
-need=(mosquitto mosquitto-clients smartmontools socat iproute2 openssl chromium gcc zlib1g-dev python3-jinja2 systemd)
+# clang/gcc and zlib1g-dev: the Native AOT linker step; python3-jinja2 and python3-jsonschema: Home Assistant
+# templates and the payload schemas; systemd: systemd-analyze checks the unit file
+need=(mosquitto mosquitto-clients smartmontools socat iproute2 openssl chromium gcc zlib1g-dev python3-jinja2 python3-jsonschema systemd)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

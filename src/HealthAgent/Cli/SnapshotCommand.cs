@@ -110,7 +110,7 @@ public static class SnapshotCommand
     {
         ["summary"] = s.Summary,
         ["exitCode"] = s.ExitCode,
-        ["problems"] = new JsonArray(s.Problems.Select(i => (JsonNode)HealthJson.Incident(i)).ToArray()),
+        ["problems"] = new JsonArray(s.Problems.Select(i => (JsonNode)HealthJson.Problem(i, pending: false)).ToArray()),
         ["parts"] = new JsonArray(s.Parts.Select(p => (JsonNode)HealthJson.Part(p)).ToArray()),
         ["components"] = new JsonArray(s.Components.Select(e => (JsonNode)ComponentJson(e, s)).ToArray()),
         ["errors"] = new JsonArray(s.Errors.Select(e => (JsonNode)new JsonObject { ["source"] = e.Source, ["device"] = e.Error.Device, ["message"] = e.Error.Message }).ToArray()),

@@ -15,7 +15,8 @@ public sealed record WatchAgent(string AgentId, bool? Online, string? Worst, str
 }
 
 /// <summary>One problem of an agent: the root part, severity, meaning and how many parts follow from it.</summary>
-public sealed record WatchProblem(string Part, string Severity, string Meaning, string Action, int Consequences);
+/// <param name="Pending">Held while the other sources report the same fault: its raised event follows (health.problems[].state).</param>
+public sealed record WatchProblem(string Part, string Severity, string Meaning, string Action, int Consequences, bool Pending = false);
 
 /// <summary>
 /// The state behind `healthagent watch`: agents by id, updated from messages on <c>&lt;prefix&gt;/+/status</c>,
@@ -81,7 +82,7 @@ public sealed class WatchBoard(string prefix, string? filter = null)
             foreach (var p in ps.OfType<JsonObject>())
                 if (p["root"] is JsonObject root)
                     problems.Add(new WatchProblem(Str(root["part"] as JsonObject ?? [], "name") ?? "?", Str(p, "severity") ?? "?", Str(root, "meaning") ?? "",
-                        Str(root, "action") ?? "", (p["consequences"] as JsonArray)?.Count ?? 0));
+                        Str(root, "action") ?? "", (p["consequences"] as JsonArray)?.Count ?? 0, Str(p, "state") == "pending"));
         return row with { Worst = worst?.ToLowerInvariant() ?? row.Worst, SystemLed = LedText(o["systemLed"] ?? o["system"]) ?? row.SystemLed, Counts = counts, Problems = problems };
     }
 
@@ -129,7 +130,7 @@ public sealed class WatchBoard(string prefix, string? filter = null)
         ["counts"] = new JsonObject(a.Counts.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
         ["problems"] = new JsonArray(a.Problems.Select(p => (JsonNode)new JsonObject
         {
-            ["part"] = p.Part, ["severity"] = p.Severity, ["meaning"] = p.Meaning, ["action"] = p.Action, ["consequences"] = p.Consequences,
+            ["part"] = p.Part, ["severity"] = p.Severity, ["state"] = p.Pending ? "pending" : "open", ["meaning"] = p.Meaning, ["action"] = p.Action, ["consequences"] = p.Consequences,
         }).ToArray()),
         ["lastEvent"] = a.LastEvent is { } e ? new JsonObject
         {

@@ -173,7 +173,7 @@ public static class WatchCommand
                 : "[grey]—[/]";
             // One line per problem (incident): the part, what it means; "+N" parts follow from it.
             var problems = a.Problems.Count == 0 ? "[grey]none[/]" : string.Join("\n", a.Problems.Select(p =>
-                $"{Severity(p.Severity)} {Markup.Escape(p.Part)}: {Markup.Escape(p.Meaning)}{(p.Consequences > 0 ? $" [grey](+{p.Consequences} affected)[/]" : "")}"));
+                $"{Severity(p.Severity)}{(p.Pending ? " [grey](pending)[/]" : "")} {Markup.Escape(p.Part)}: {Markup.Escape(p.Meaning)}{(p.Consequences > 0 ? $" [grey](+{p.Consequences} affected)[/]" : "")}"));
             t.AddRow(Markup.Escape(a.AgentId), status, Severity(a.Worst), problems, Markup.Escape(a.SystemLed ?? "—"), ev,
                 a.LastEvent is { } le ? Age(now - le.Time) : "[grey]—[/]");
         }

@@ -37,6 +37,13 @@ public sealed class IncidentEngine(RuleSet rules, IEnumerable<Incident>? persist
     public IReadOnlyList<Incident> Incidents =>
         _open.Where(o => o.Raised).Select(o => o.Incident).OrderByDescending(i => i.Severity).ThenBy(i => i.Since).ThenBy(i => i.Root.Part.Id, StringComparer.Ordinal).ToList();
 
+    /// <summary>
+    /// The held incidents (their raised event waits for the hold to end: the other sources may still report the same
+    /// fault), most severe first. Shown as pending problems, so what the health says and what it lists agree.
+    /// </summary>
+    public IReadOnlyList<Incident> Pending =>
+        _open.Where(o => !o.Raised).Select(o => o.Incident).OrderByDescending(i => i.Severity).ThenBy(i => i.Since).ThenBy(i => i.Root.Part.Id, StringComparer.Ordinal).ToList();
+
     /// <summary>When a held condition is due to be raised on its own (the pipeline wakes up then), or null.</summary>
     public DateTimeOffset? NextDue => _open.Where(o => !o.Raised && o.HoldUntil is not null).Select(o => o.HoldUntil).Min();
 

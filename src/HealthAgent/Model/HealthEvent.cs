@@ -13,11 +13,25 @@ public sealed record ComponentStatus(Evaluation Evaluation, DateTimeOffset Since
 }
 
 /// <summary>The machine's roll-up: worst severity, counts, and the system health LED.</summary>
-/// <param name="Incidents">The open incidents, most severe first; those of warning or worse are the problems.</param>
-public sealed record HealthRollup(Severity Worst, IReadOnlyDictionary<Severity, int> Counts, IndicatorState? SystemLed, DateTimeOffset Time, IReadOnlyList<Incident>? Incidents = null)
+/// <param name="Incidents">The open (raised) incidents, most severe first; those of warning or worse are problems.</param>
+/// <param name="Pending">Incidents held while the other sources report the same fault (rules/parts holdSeconds): their
+/// raised event follows when the hold ends. They are problems too (marked pending), so <see cref="Worst"/> never says
+/// more than the problems show.</param>
+public sealed record HealthRollup(Severity Worst, IReadOnlyDictionary<Severity, int> Counts, IndicatorState? SystemLed, DateTimeOffset Time,
+    IReadOnlyList<Incident>? Incidents = null, IReadOnlyList<Incident>? Pending = null)
 {
-    /// <summary>What is wrong now: open incidents of warning or worse, most severe first.</summary>
-    public IReadOnlyList<Incident> Problems => Incidents is null ? [] : Incidents.Where(i => i.Severity >= Severity.Warning).ToList();
+    /// <summary>What is wrong now: open and pending incidents of warning or worse, most severe first, then the oldest.</summary>
+    public IReadOnlyList<Incident> Problems =>
+        [.. (Incidents ?? []).Concat(Pending ?? []).Where(i => i.Severity >= Severity.Warning)
+            .OrderByDescending(i => i.Severity).ThenBy(i => i.Since).ThenBy(i => i.Root.Part.Id, StringComparer.Ordinal)];
+
+    /// <summary>The incident is held (no raised event yet).</summary>
+    public bool IsPending(Incident i) => Pending is { Count: > 0 } p && p.Any(x => x.Id == i.Id);
+
+    /// <summary>The open or pending incident a part is the root or a consequence of, or null.</summary>
+    public Incident? IncidentOf(string partId) =>
+        (Incidents ?? []).Concat(Pending ?? []).FirstOrDefault(i => i.Root.Part.Id == partId)
+        ?? (Incidents ?? []).Concat(Pending ?? []).FirstOrDefault(i => i.Consequences.Any(c => c.Part.Id == partId));
 }
 
 /// <summary>Where an incident was before a change: its root part and that part's verdict and LED.</summary>

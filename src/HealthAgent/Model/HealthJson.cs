@@ -13,9 +13,11 @@ namespace HealthAgent.Model;
 public static class HealthJson
 {
     // v2 (issue 13): events are about incidents (root part, consequences, observations), components carry slot and
-    // part, the roll-up carries problems. info and reply did not change.
+    // part, the roll-up carries problems (open or pending); each physical part has its own payload (issue 15). info
+    // and reply did not change.
     public const string EventSchema = "healthagent/v2/event", StateSchema = "healthagent/v2/state",
-        HealthSchema = "healthagent/v2/health", InfoSchema = "healthagent/v1/info", ReplySchema = "healthagent/v1/reply";
+        HealthSchema = "healthagent/v2/health", InfoSchema = "healthagent/v1/info", ReplySchema = "healthagent/v1/reply",
+        PartSchema = "healthagent/v2/part";
 
     // Relaxed escaping: payloads are JSON for machines, not HTML; "+00:00" stays readable instead of "\u002B00:00".
     private static readonly JsonWriterOptions Compact = new() { Indented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -63,12 +65,12 @@ public static class HealthJson
     private static Verdict ParseVerdict(JsonObject o) =>
         new(HealthWords.HwStates[(string)o["state"]!], HealthWords.Severities[(string)o["severity"]!], (string)o["code"]!, (string)o["meaning"]!, (string)o["action"]!);
 
-    /// <summary>One source's view of a part.</summary>
-    public static JsonObject Observation(PartObservation p)
+    /// <summary>One source's view of a part; without <paramref name="readings"/> on the part topic (the component's state topic has them).</summary>
+    public static JsonObject Observation(PartObservation p, bool readings = true)
     {
         var o = new JsonObject { ["source"] = p.Source, ["component"] = Component(p.Component) };
         Verdict(o, p.Verdict, p.Led, p.RuleId);
-        o["readings"] = Readings(p.Readings);
+        if (readings) o["readings"] = Readings(p.Readings);
         o["since"] = Time(p.Since);
         return o;
     }
@@ -78,13 +80,33 @@ public static class HealthJson
             ParseReadings(o["readings"]), DateTimeOffset.Parse((string)o["since"]!, CultureInfo.InvariantCulture));
 
     /// <summary>A physical part: its verdict (that of the chosen observation), disagreement, and every source's observation.</summary>
-    public static JsonObject Part(PartCondition p)
+    public static JsonObject Part(PartCondition p) => PartInto([], p, readings: true);
+
+    private static JsonObject PartInto(JsonObject o, PartCondition p, bool readings)
     {
-        var o = new JsonObject { ["part"] = Component(p.Part) };
+        o["part"] = Component(p.Part);
         Verdict(o, p.Verdict, p.Chosen.Led, p.Chosen.RuleId);
         o["since"] = Time(p.Since);
         o["disagreement"] = p.Disagreement;
-        o["observations"] = new JsonArray(p.Observations.Select(x => (JsonNode)Observation(x)).ToArray());
+        o["observations"] = new JsonArray(p.Observations.Select(x => (JsonNode)Observation(x, readings)).ToArray());
+        return o;
+    }
+
+    /// <summary>
+    /// A part's own retained topic (<c>healthagent/v2/part</c>): the part (as <see cref="Part"/>, observations without
+    /// readings, so it changes only when a verdict, LED or incident does) and the open or pending incident it belongs to.
+    /// </summary>
+    public static JsonObject PartState(string agentId, PartCondition p, Incident? incident, bool pending)
+    {
+        var o = PartInto(new JsonObject { ["schema"] = PartSchema, ["agentId"] = agentId }, p, readings: false);
+        o["incident"] = incident is null ? null : new JsonObject
+        {
+            ["id"] = incident.Id.ToString(),
+            ["state"] = pending ? "pending" : "open",
+            ["severity"] = HealthWords.Name(incident.Severity),
+            ["root"] = incident.Root.Part.Id,
+            ["role"] = incident.Root.Part.Id == p.Part.Id ? "root" : "consequence",
+        };
         return o;
     }
 
@@ -100,6 +122,17 @@ public static class HealthJson
     {
         var o = new JsonObject { ["id"] = i.Id.ToString(), ["severity"] = HealthWords.Name(i.Severity), ["since"] = Time(i.Since), ["root"] = Part(i.Root) };
         o["consequences"] = new JsonArray(i.Consequences.Select(c => (JsonNode)Part(c)).ToArray());
+        return o;
+    }
+
+    /// <summary>
+    /// A problem (an entry of <c>health.problems</c>): the incident and its <c>state</c> — <c>open</c> (raised) or
+    /// <c>pending</c> (held while the other sources report the same fault; its raised event follows when the hold ends).
+    /// </summary>
+    public static JsonObject Problem(Incident i, bool pending)
+    {
+        var o = Incident(i);
+        o["state"] = pending ? "pending" : "open";
         return o;
     }
 
@@ -246,13 +279,13 @@ public static class HealthJson
     /// <summary>The system health LED is derived from the parts (no source reads a real one: no component of family <c>system</c>).</summary>
     public static bool SystemLedDerived(IEnumerable<ComponentStatus> components) => !components.Any(s => s.Component.Family == "system");
 
-    /// <summary>The roll-up: worst severity, counts, system LED, and <c>problems</c> — the open incidents of warning or worse, most severe first.</summary>
+    /// <summary>The roll-up: worst severity, counts, system LED, and <c>problems</c> — the open and pending incidents of warning or worse, most severe first.</summary>
     public static JsonObject Health(string agentId, HealthRollup r, bool systemLedDerived) => new()
     {
         ["schema"] = HealthSchema,
         ["agentId"] = agentId,
         ["worst"] = HealthWords.Name(r.Worst),
-        ["problems"] = new JsonArray(r.Problems.Select(i => (JsonNode)Incident(i)).ToArray()),
+        ["problems"] = new JsonArray(r.Problems.Select(i => (JsonNode)Problem(i, r.IsPending(i))).ToArray()),
         ["counts"] = new JsonObject(Enum.GetValues<Severity>().Select(s => KeyValuePair.Create(HealthWords.Name(s), (JsonNode?)JsonValue.Create(r.Counts.GetValueOrDefault(s))))),
         ["systemLed"] = r.SystemLed is null ? null : LedJson.Indicator(r.SystemLed),
         ["systemLedDerived"] = systemLedDerived,

@@ -21,6 +21,13 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     /// <summary>A component whose only change is its readings is republished at most this often.</summary>
     public static readonly TimeSpan ReadingsRepublish = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The roll-up and the part topics are published once per burst of changes: this long after the last change (a
+    /// front panel reports its LEDs one line at a time), but never more than <see cref="PublishMaxDelay"/> after the
+    /// first, so a steady stream of changes still publishes. Events and component states are published at once.
+    /// </summary>
+    public static readonly TimeSpan PublishQuiet = TimeSpan.FromMilliseconds(250), PublishMaxDelay = TimeSpan.FromSeconds(1);
+
     private readonly Channel<SourceResult> _input = Channel.CreateBounded<SourceResult>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly IReadOnlyList<(ISource Source, SourceOptions Options)> _sources;
     private readonly IReadOnlyList<IHealthPublisher> _publishers;
@@ -29,8 +36,9 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     private readonly StateTracker _tracker;
     private readonly IncidentEngine _incidents;
     private readonly Dictionary<string, string> _sourceOf = new(StringComparer.Ordinal);
-    private ITimer? _dueTimer;
-    private DateTimeOffset? _dueAt;
+    private ITimer? _dueTimer, _publishTimer;
+    private DateTimeOffset? _dueAt, _publishAt, _burstStart;
+    private HealthRollup? _publishedRollup;
     private volatile IReadOnlyList<PartCondition> _parts = [];
     private readonly ILogger _log;
     private readonly ILoggerFactory _loggers;
@@ -82,6 +90,9 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
 
     /// <summary>The source key a pipeline-internal wake-up carries (a held condition is due to be raised on its own).</summary>
     public const string Tick = "(incidents)";
+
+    /// <summary>The source key of the wake-up that publishes a burst's roll-up and part topics (<see cref="PublishQuiet"/>).</summary>
+    public const string Publish = "(publish)";
 
     /// <summary>Evaluates with a reloaded, already validated rule set from the next observation on.</summary>
     public void UseRules(RuleSet rules)
@@ -137,6 +148,9 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         await sourcesCts.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(runners).WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
         _dueTimer?.Dispose();
+        _publishTimer?.Dispose();
+        // The last burst's roll-up and parts are not lost to a stop: published before the publishers stop.
+        if (_publishAt is not null) await PublishBurstAsync(CancellationToken.None).ConfigureAwait(false);
 
         using var stop = new CancellationTokenSource(stopTimeout ?? TimeSpan.FromSeconds(5));
         foreach (var p in _publishers)
@@ -171,6 +185,8 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
             await Task.WhenAny(polls, _input.Reader.WaitToReadAsync(ct).AsTask()).ConfigureAwait(false);
         }
         await polls.ConfigureAwait(false);
+        _publishTimer?.Dispose();
+        if (_publishAt is not null) await PublishBurstAsync(ct).ConfigureAwait(false);
         using var stop = new CancellationTokenSource(stopTimeout ?? TimeSpan.FromSeconds(10));
         await Task.WhenAll(_publishers.Select(p => p.FlushAsync(stop.Token))).ConfigureAwait(false);
         foreach (var p in _publishers)
@@ -187,9 +203,14 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     public async Task ProcessAsync(SourceResult result, CancellationToken ct)
     {
         var now = _time.GetUtcNow();
+        // A burst whose quiet time is over goes out before this result starts the next one (its wake-up may still
+        // be queued behind this result).
+        await PublishBurstIfDueAsync(now, ct).ConfigureAwait(false);
+        if (result.Source == Publish) return;
         var conditions = new List<(string, TrackedCondition)>();
         var states = new List<ComponentStatus>();
         var recompute = result.Source == Tick || _incidents.NextDue <= now;
+        var statusChanged = false;
         // The due timer has fired: arm it again below even when the hold is not over yet (a timer may fire a little
         // early, its delay is whole milliseconds), or the held condition would wait for the next source result.
         if (result.Source == Tick) _dueAt = null;
@@ -221,6 +242,7 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
                     states.Add(r.Status);
                 }
                 if (r.StatusChanged) LogChange(obs.Component, r);
+                statusChanged |= r.StatusChanged;
             }
         }
 
@@ -234,10 +256,11 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
         ScheduleDue();
         if (states.Count == 0 && events.Count == 0 && !recompute) return;
 
-        // One publish per change: every event and state of this result first, then the roll-up once.
+        // Every event and state of this result at once (events are never delayed); the roll-up and the part topics
+        // once per burst (PublishQuiet), after the events they reflect. _rollup and _parts are current at once.
         if (states.Count > 0) _components = _tracker.Statuses.OrderBy(s => s.Component.Id, StringComparer.Ordinal).ToArray();
         _parts = FuseParts(_components);
-        var rollup = HealthRollups.Of(_components, now, _incidents.Incidents);
+        var rollup = HealthRollups.Of(_components, now, _incidents.Incidents, _incidents.Pending);
         var rollupChanged = !HealthRollups.Same(rollup, _rollup);
         if (rollupChanged) _rollup = rollup;
         foreach (var p in _publishers)
@@ -246,16 +269,72 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
             {
                 foreach (var e in events) await p.PublishEventAsync(e, ct).ConfigureAwait(false);
                 foreach (var s in states) await p.PublishStateAsync(s, ct).ConfigureAwait(false);
-                if (rollupChanged) await p.PublishRollupAsync(_rollup, ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
             {
                 LogPublisherError(_log, p.Name, ex.Message);
             }
         }
+        // A readings-only republish changes neither the roll-up nor a part topic (they carry no readings); an incident
+        // change makes an event or changes the roll-up.
+        if (rollupChanged || statusChanged || events.Count > 0) SchedulePublish(now);
         foreach (var e in events) Broadcast(new HealthChange(e, null, _rollup));
         foreach (var s in states) Broadcast(new HealthChange(null, s, _rollup));
         if (events.Count == 0 && states.Count == 0 && rollupChanged) Broadcast(new HealthChange(null, null, _rollup));
+        await PublishBurstIfDueAsync(now, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A change to publish: the burst's roll-up and part topics go out <see cref="PublishQuiet"/> after its last change,
+    /// at most <see cref="PublishMaxDelay"/> after its first.
+    /// </summary>
+    private void SchedulePublish(DateTimeOffset now)
+    {
+        _burstStart ??= now;
+        var at = now + PublishQuiet;
+        if (at > _burstStart.Value + PublishMaxDelay) at = _burstStart.Value + PublishMaxDelay;
+        _publishAt = at;
+        ArmPublish(at);
+    }
+
+    private void ArmPublish(DateTimeOffset at)
+    {
+        // +1 ms: a timer may fire a little early (whole milliseconds); an early wake-up arms it again (below).
+        var delay = at - _time.GetUtcNow() + TimeSpan.FromMilliseconds(1);
+        if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
+        if (_publishTimer is null)
+            _publishTimer = _time.CreateTimer(_ => _input.Writer.TryWrite(new SourceResult(Publish, [], [])), null, delay, Timeout.InfiniteTimeSpan);
+        else _publishTimer.Change(delay, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Publishes the burst when it is due (also from any result that arrives later: a wake-up lost to a full input channel is not needed).</summary>
+    private async Task PublishBurstIfDueAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        if (_publishAt is not { } at) return;
+        if (now >= at) await PublishBurstAsync(ct).ConfigureAwait(false);
+        else ArmPublish(at);
+    }
+
+    /// <summary>The roll-up (when it changed since the last publish) and every part (each publisher sends only those that changed).</summary>
+    private async Task PublishBurstAsync(CancellationToken ct)
+    {
+        _publishAt = null;
+        _burstStart = null;
+        var rollup = _rollup;
+        var rollupChanged = _publishedRollup is null || !HealthRollups.Same(rollup, _publishedRollup);
+        _publishedRollup = rollup;
+        foreach (var p in _publishers)
+        {
+            try
+            {
+                if (rollupChanged) await p.PublishRollupAsync(rollup, ct).ConfigureAwait(false);
+                await p.PublishPartsAsync(_parts, rollup, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+            {
+                LogPublisherError(_log, p.Name, ex.Message);
+            }
+        }
     }
 
     /// <summary>Every accepted condition as an observation of its part (a condition persisted before a restart and not seen since keeps its verdict).</summary>
@@ -371,6 +450,8 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        _dueTimer?.Dispose();
+        _publishTimer?.Dispose();
         foreach (var p in _publishers) await p.DisposeAsync().ConfigureAwait(false);
         _store.Dispose();
     }
@@ -395,7 +476,9 @@ public sealed partial class HealthPipeline : IHealthState, IAsyncDisposable
 /// </summary>
 public static class HealthRollups
 {
-    public static HealthRollup Of(IReadOnlyList<ComponentStatus> components, DateTimeOffset now, IReadOnlyList<Incident>? incidents = null)
+    /// <param name="pending">Held incidents (no raised event yet): problems too, marked pending.</param>
+    public static HealthRollup Of(IReadOnlyList<ComponentStatus> components, DateTimeOffset now, IReadOnlyList<Incident>? incidents = null,
+        IReadOnlyList<Incident>? pending = null)
     {
         var counts = Enum.GetValues<Severity>().ToDictionary(s => s, _ => 0);
         var worst = Severity.Ok;
@@ -413,12 +496,19 @@ public static class HealthRollups
                 systemSeverity = s;
             }
         }
+        // Worst agrees with the problems: an incident stays open while its part cannot be read (unknown neither raises
+        // nor clears), so it counts even when no component shows its severity now.
+        foreach (var i in (incidents ?? []).Concat(pending ?? []))
+            if (i.Severity > worst) worst = i.Severity;
         system ??= IndicatorState.Single("status", worst >= Severity.Warning ? LedState.Blinking(LedColor.Amber) : LedState.Solid(LedColor.Blue));
-        return new HealthRollup(worst, counts, system, now, incidents ?? []);
+        return new HealthRollup(worst, counts, system, now, incidents ?? [], pending ?? []);
     }
 
     public static bool Same(HealthRollup a, HealthRollup b) =>
         a.Worst == b.Worst && Equals(a.SystemLed, b.SystemLed) && a.Counts.Count == b.Counts.Count && a.Counts.All(kv => b.Counts.GetValueOrDefault(kv.Key) == kv.Value)
-        && (a.Incidents ?? []).Count == (b.Incidents ?? []).Count
-        && (a.Incidents ?? []).Zip(b.Incidents ?? []).All(p => p.First.Id == p.Second.Id && p.First.Severity == p.Second.Severity && IncidentEngine.Same(p.First, p.Second));
+        && SameIncidents(a.Incidents, b.Incidents) && SameIncidents(a.Pending, b.Pending);
+
+    private static bool SameIncidents(IReadOnlyList<Incident>? a, IReadOnlyList<Incident>? b) =>
+        (a ?? []).Count == (b ?? []).Count
+        && (a ?? []).Zip(b ?? []).All(p => p.First.Id == p.Second.Id && p.First.Severity == p.Second.Severity && IncidentEngine.Same(p.First, p.Second));
 }

@@ -20,8 +20,15 @@ public interface IHealthPublisher : IAsyncDisposable
     /// <summary>A component's state changed (or was first seen).</summary>
     ValueTask PublishStateAsync(ComponentStatus status, CancellationToken ct);
 
-    /// <summary>The roll-up changed.</summary>
+    /// <summary>The roll-up changed (called once per burst of changes, after the events it reflects).</summary>
     ValueTask PublishRollupAsync(HealthRollup rollup, CancellationToken ct);
+
+    /// <summary>
+    /// Every physical part now, with the roll-up whose incidents they belong to; called once per burst of changes
+    /// (after <see cref="PublishRollupAsync"/>). A part missing from the list is gone (a rules reload mapped its
+    /// observations elsewhere). Publishers that keep per-part topics send only what changed.
+    /// </summary>
+    ValueTask PublishPartsAsync(IReadOnlyList<PartCondition> parts, HealthRollup rollup, CancellationToken ct) => ValueTask.CompletedTask;
 
     /// <summary>Clean stop (MQTT: publish offline, then DISCONNECT).</summary>
     Task StopAsync(CancellationToken ct);

@@ -28,11 +28,13 @@ public sealed class IncidentPipelineTests : IDisposable
     {
         public readonly List<HealthEvent> Events = [];
         public readonly List<HealthRollup> Rollups = [];
+        public readonly List<IReadOnlyList<PartCondition>> Parts = [];
         public string Name => "recording";
         public Task StartAsync(IHealthState state, CancellationToken ct) => Task.CompletedTask;
         public ValueTask PublishEventAsync(HealthEvent e, CancellationToken ct) { Events.Add(e); return ValueTask.CompletedTask; }
         public ValueTask PublishStateAsync(ComponentStatus status, CancellationToken ct) => ValueTask.CompletedTask;
         public ValueTask PublishRollupAsync(HealthRollup rollup, CancellationToken ct) { Rollups.Add(rollup); return ValueTask.CompletedTask; }
+        public ValueTask PublishPartsAsync(IReadOnlyList<PartCondition> parts, HealthRollup rollup, CancellationToken ct) { Parts.Add(parts); return ValueTask.CompletedTask; }
         public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
@@ -80,8 +82,15 @@ public sealed class IncidentPipelineTests : IDisposable
 
         // The panel's LEDs turn amber first; the BMC walk reports the PSU, redundancy and chassis a second later.
         await StepAsync(p, 1, Panel(Led(Panel("psu", 2), "blinking amber"), Led(Panel("system", 1), "blinking amber"), Led(Panel("power", 1), "blinking amber")));
+        // Within the correlation window: no event yet, but health already says what it is — one problem, pending — and
+        // its worst severity is that problem's, not more (issue 13: worst was critical while problems was empty).
+        var held = Assert.Single(p.Rollup.Problems);
+        Assert.True(p.Rollup.IsPending(held));
+        Assert.Equal(("psu:2", Severity.Critical, Severity.Critical), (held.Root.Part.Id, held.Severity, p.Rollup.Worst));
+        Assert.Equal("pending", (string?)HealthJson.Health("agent-1", p.Rollup, false)["problems"]![0]!["state"]);
         await StepAsync(p, 1, Bmc(Led(BmcPsu2, "blinking amber"), Led(BmcSystem, "blinking amber"), Health(Chassis, "Critical"), RedundancyOf("Critical", 0)));
         Assert.Empty(pub.Events); // within the correlation window
+        Assert.Equal(held.Id, Assert.Single(p.Rollup.Problems).Id); // the BMC's view joins the same problem
         await StepAsync(p, 5, Tick);
 
         var e = Assert.Single(pub.Events);
@@ -95,7 +104,10 @@ public sealed class IncidentPipelineTests : IDisposable
         Assert.Contains("redfish.critical", consequences);
         Assert.Equal("system", Assert.Single(e.Incident.Consequences, c => c.Verdict.Code == "system.fault").Part.Id); // panel + BMC: one LED
         var problem = Assert.Single(p.Rollup.Problems);
-        Assert.Equal(e.Incident.Id, problem.Id);
+        Assert.Equal(e.Incident.Id, problem.Id); // the pending problem, now open: same id
+        Assert.Equal(held.Id, problem.Id);
+        Assert.False(p.Rollup.IsPending(problem));
+        Assert.Equal("open", (string?)HealthJson.Health("agent-1", p.Rollup, false)["problems"]![0]!["state"]);
 
         // Fixed: one cleared event, the problem gone.
         await StepAsync(p, 3, HealthyPanel(), HealthyBmc());
@@ -211,8 +223,45 @@ public sealed class IncidentPipelineTests : IDisposable
         var pub = new RecordingPublisher();
         await using var p = Create(pub);
         await StepAsync(p, 0, HealthyPanel());
+        await StepAsync(p, 1, Tick);
         var before = pub.Rollups.Count;
         await StepAsync(p, 1, Panel(Led(Panel("psu", 1), "off"), Led(Panel("psu", 2), "off"), Led(Panel("drive", 1), "blinking amber 4hz")));
+        await StepAsync(p, 1, Tick);
         Assert.Equal(before + 1, pub.Rollups.Count);
+    }
+
+    [Fact]
+    public async Task PanelBurst_OneLedPerResult_EventsAtOnce_HealthAndPartsOncePerBurst_FinalStateKept()
+    {
+        var pub = new RecordingPublisher();
+        await using var p = Create(pub);
+        await StepAsync(p, 0, HealthyPanel(), Panel(Led(Panel("nic", 1), "link solid green; activity off"), Led(Panel("nic", 2), "link solid green; activity off")));
+        await StepAsync(p, 1, Tick);
+        var (rollups, parts) = (pub.Rollups.Count, pub.Parts.Count);
+        Assert.True(rollups > 0 && parts > 0);
+
+        // The panel pushes its LEDs one line at a time, 20 ms apart: NIC 1 and 2 lose their link (no hold: raised at once).
+        var burst = new[]
+        {
+            Led(Panel("nic", 1), "link off; activity off"), Led(Panel("quicksync", 1), "solid amber"), Led(Panel("nic", 2), "link off; activity off"),
+            Led(Panel("quicksync", 1), "solid white"), Led(Panel("nic", 1), "link solid amber; activity off"), Led(Panel("quicksync", 1), "off"),
+        };
+        foreach (var o in burst)
+        {
+            await StepAsync(p, 0.02, Panel(o));
+            Assert.Equal(rollups, pub.Rollups.Count); // not during the burst …
+        }
+        Assert.Equal(["nic:1", "nic:2"], pub.Events.Where(e => e.Kind == EventKind.Raised && e.Component.Id.StartsWith("nic:", StringComparison.Ordinal))
+            .Select(e => e.Component.Id)); // … while every event went out at once
+        await StepAsync(p, 0.3, Tick);
+        Assert.Equal(rollups + 1, pub.Rollups.Count); // once, after it
+        Assert.Equal(parts + 1, pub.Parts.Count);
+        Assert.Equal(p.Rollup, pub.Rollups[^1]); // the final state
+        Assert.Equal("link solid amber; activity off", pub.Parts[^1].Single(x => x.Part.Id == "nic:1").Chosen.Led!.ToString());
+
+        // A steady stream (a change every 200 ms for 3 s) still publishes: at most PublishMaxDelay after a burst began.
+        var flips = 0;
+        for (var i = 0; i < 15; i++) await StepAsync(p, 0.2, Panel(Led(Panel("quicksync", 1), ++flips % 2 == 0 ? "off" : "solid amber")));
+        Assert.InRange(pub.Rollups.Count - (rollups + 1), 2, 4);
     }
 }

@@ -7,22 +7,35 @@ using HealthAgent.Model;
 namespace HealthAgent.Publishing.Mqtt;
 
 /// <summary>
-/// One physical part as Home Assistant shows it: a <c>problem</c> binary_sensor and a sensor per measurement. The
-/// input of <see cref="HomeAssistant"/>; today made from a component (<see cref="Of"/>), after the incident work
-/// from a fused part (one part, several sources) — only this record's constructor call changes.
+/// One physical part as Home Assistant shows it: one <c>problem</c> binary_sensor, whatever number of sources observe
+/// the part (the front panel's PSU 2 indicator and the BMC's PSU 2 are one entity). Made from a fused part
+/// (<see cref="PartCondition"/>); its state topic is the part's own retained topic (<c>&lt;root&gt;/part/&lt;partId&gt;</c>).
 /// </summary>
-/// <param name="Id">Stable id (unique per agent); becomes the entity's unique_id and discovery topic level.</param>
-/// <param name="Name">Human name, e.g. "CPU1 Temp".</param>
-/// <param name="HwType">OpenTelemetry hw.type (temperature, fan, …); picks an icon.</param>
-/// <param name="StateTopic">The retained JSON topic carrying <c>severity</c>, <c>code</c>, … and <c>readings[{name, value, unit}]</c>.</param>
-/// <param name="Readings">The part's readings by name and unit, with what they are (measurement, limit, other).</param>
-public sealed record HaPart(string Id, string Name, string HwType, string StateTopic, IReadOnlyList<HaReading> Readings)
+/// <param name="Id">The part id (rules/parts: psu:2, drive:1, system; a component no part rule lists is its own part);
+/// becomes the entity's unique_id and discovery topic level.</param>
+/// <param name="Name">Human name, e.g. "PSU 2", "CPU1 Temp".</param>
+/// <param name="StateTopic">The part's retained topic (healthagent/v2/part: severity, state, meaning, observations, incident).</param>
+public sealed record HaPart(string Id, string Name, string StateTopic)
 {
-    /// <summary>The part of one source component (the state topic of <paramref name="topics"/>).</summary>
-    public static HaPart Of(ComponentStatus status, MqttTopics topics)
+    public static HaPart Of(PartCondition part, MqttTopics topics) => new(part.Part.Id, part.Part.Name, topics.Part(part.Part.Id));
+}
+
+/// <summary>
+/// One source component's measurements as Home Assistant shows them: a <c>sensor</c> per measurement (temperature, fan
+/// speed, voltage, …), reading the component's retained state topic. Thresholds are attributes, never entities.
+/// </summary>
+/// <param name="Id">Stable component id (unique per agent); with the reading's name it becomes the sensor's unique_id.</param>
+/// <param name="Name">Human name, e.g. "CPU1 Temp".</param>
+/// <param name="HwType">OpenTelemetry hw.type (temperature, fan, …).</param>
+/// <param name="StateTopic">The retained JSON topic carrying <c>readings[{name, value, unit}]</c>.</param>
+/// <param name="Readings">The component's readings by name and unit, with what they are (measurement, limit, other).</param>
+public sealed record HaComponent(string Id, string Name, string HwType, string StateTopic, IReadOnlyList<HaReading> Readings)
+{
+    /// <summary>The measurements of one source component (the state topic of <paramref name="topics"/>).</summary>
+    public static HaComponent Of(ComponentStatus status, MqttTopics topics)
     {
         var c = status.Component;
-        return new HaPart(c.Id, c.Name, c.HwType, topics.State(c.HwType, c.Id),
+        return new HaComponent(c.Id, c.Name, c.HwType, topics.State(c.HwType, c.Id),
             [.. status.Evaluation.Readings.Where(r => r.Value is double or null).Select(r => new HaReading(r.Name, r.Unit, HomeAssistant.RoleOf(r.Name, r.Unit)))]);
     }
 }
@@ -32,13 +45,13 @@ public enum HaReadingRole
 {
     /// <summary>A measured value with a unit: one sensor entity.</summary>
     Measurement,
-    /// <summary>A threshold or rating (upperCritical, crit, capacityWatts, …): an attribute of the part's measurements.</summary>
+    /// <summary>A threshold or rating (upperCritical, crit, capacityWatts, …): an attribute of the component's measurements.</summary>
     Limit,
     /// <summary>Counts, bit masks, flags without a unit: only in the state topic.</summary>
     Other,
 }
 
-/// <summary>One numeric reading of a part: its name in the state payload's <c>readings</c>, its unit as the source gives it.</summary>
+/// <summary>One numeric reading of a component: its name in the state payload's <c>readings</c>, its unit as the source gives it.</summary>
 public sealed record HaReading(string Name, string? Unit, HaReadingRole Role);
 
 /// <summary>The Home Assistant device for one agent (the machine it watches).</summary>
@@ -48,12 +61,12 @@ public sealed record HaReading(string Name, string? Unit, HaReadingRole Role);
 public sealed record HaDevice(string AgentId, string? Manufacturer, string? Model, string SwVersion, string? ConfigurationUrl);
 
 /// <summary>
-/// Home Assistant MQTT discovery (home-assistant.io/integrations/mqtt/#mqtt-discovery): pure — parts and the device in,
-/// (topic, retained payload) pairs out. Per part a <c>binary_sensor</c> of device_class <c>problem</c> (ON at warning or
-/// critical) and a <c>sensor</c> per measurement, thresholds as attributes; one <c>sensor</c> of device_class
-/// <c>enum</c> for the agent's overall health. Entities read the retained state/health topics, are available while
-/// the status topic says <c>online</c>, and belong to one device per agent. Checked against HA's schema facts in
-/// tests/…/Publishing/Mqtt/HomeAssistantSchema.cs.
+/// Home Assistant MQTT discovery (home-assistant.io/integrations/mqtt/#mqtt-discovery): pure — parts, components and the
+/// device in, (topic, retained payload) pairs out. Per physical part one <c>binary_sensor</c> of device_class
+/// <c>problem</c> (ON at warning or critical) reading the part topic; per source component a <c>sensor</c> per
+/// measurement reading its state topic, thresholds as attributes; one <c>sensor</c> of device_class <c>enum</c> for the
+/// agent's overall health. Entities are available while the status topic says <c>online</c> and belong to one device
+/// per agent. Checked against HA's schema facts in tests/…/Publishing/Mqtt/HomeAssistantSchema.cs.
 /// </summary>
 public static partial class HomeAssistant
 {
@@ -107,31 +120,53 @@ public static partial class HomeAssistant
         return MapUnit(unit) is null ? HaReadingRole.Other : HaReadingRole.Measurement;
     }
 
-    /// <summary>The discovery configs of one part: the problem binary_sensor, then one sensor per measurement.</summary>
-    public static IEnumerable<(string Topic, byte[] Payload)> PartConfigs(string prefix, MqttTopics topics, HaDevice device, HaPart part)
+    /// <summary>The discovery config topic of a part's problem binary_sensor.</summary>
+    public static string ProblemConfigTopic(string prefix, string agentId, string partId) => $"{prefix}/binary_sensor/{Node(agentId)}/{MqttTopics.ObjectId(partId)}/config";
+
+    /// <summary>
+    /// A part's <c>problem</c> binary_sensor: ON at warning or critical, unknown ('None') when no source can read the
+    /// part; attributes: the verdict, the LED, since when, the incident it belongs to (open or pending) and what each
+    /// source says (so a disagreement is visible in HA too).
+    /// </summary>
+    public static (string Topic, byte[] Payload) ProblemConfig(string prefix, MqttTopics topics, HaDevice device, HaPart part)
     {
         var node = Node(device.AgentId);
-        var obj = MqttTopics.ObjectId(part.Id);
-        // entity ids read like the part's name (sensor.rack7_cpu1_temp); HA uses them only when it first adds the entity
-        // and numbers a clash (…_2); the unique_id, from the part's id, is what identifies the entity
-        var slug = Slug(device.AgentId) + "_" + Slug(part.Name);
-
-        var problem = Common("binary_sensor", $"{node}_{obj}", slug + "_problem", part.Name + " problem", part.StateTopic, topics, device);
+        // entity ids read like the part's name (binary_sensor.rack7_psu_2_problem); HA uses them only when it first adds
+        // the entity and numbers a clash (…_2); the unique_id, from the part's id, is what identifies the entity
+        var problem = Common("binary_sensor", $"{node}_{MqttTopics.ObjectId(part.Id)}", Slug(device.AgentId) + "_" + Slug(part.Name) + "_problem",
+            part.Name + " problem", part.StateTopic, topics, device);
         problem["device_class"] = "problem";
-        // a part the agent cannot read is unknown in HA ('None'), not "no problem"
+        // HA compares the rendered value with payload_on / payload_off; 'None' sets the entity unknown
+        // (components/mqtt/binary_sensor.py PAYLOAD_NONE): a part the agent cannot read is unknown, not "no problem".
+        problem["payload_on"] = "ON";
+        problem["payload_off"] = "OFF";
         problem["value_template"] = "{{ 'ON' if value_json.severity in ['warning', 'critical'] else ('None' if value_json.state == 'unknown' else 'OFF') }}";
         problem["json_attributes_topic"] = part.StateTopic;
-        problem["json_attributes_template"] = "{{ {'severity': value_json.severity, 'state': value_json.state, 'code': value_json.code, 'meaning': value_json.meaning, "
-            + "'action': value_json.action, 'led': value_json.led.text if value_json.led else none, 'unknown_reason': value_json.unknownReason} | tojson }}";
-        yield return ($"{prefix}/binary_sensor/{node}/{obj}/config", HealthJson.Bytes(problem));
+        problem["json_attributes_template"] =
+            "{% set o = namespace(list=[]) %}{% for x in value_json.observations %}{% set o.list = o.list + [{'source': x.source, 'component': x.component.name, "
+            + "'severity': x.severity, 'state': x.state, 'led': x.led.text if x.led else none, 'meaning': x.meaning}] %}{% endfor %}"
+            + "{{ {'severity': value_json.severity, 'state': value_json.state, 'code': value_json.code, 'meaning': value_json.meaning, 'action': value_json.action, "
+            + "'led': value_json.led.text if value_json.led else none, 'since': value_json.since, 'disagreement': value_json.disagreement, "
+            + "'incident': value_json.incident.id if value_json.incident else none, 'incident_state': value_json.incident.state if value_json.incident else none, "
+            + "'observations': o.list} | tojson }}";
+        return (ProblemConfigTopic(prefix, device.AgentId, part.Id), HealthJson.Bytes(problem));
+    }
 
-        var measurements = part.Readings.Where(r => r.Role == HaReadingRole.Measurement).ToList();
+    /// <summary>The discovery configs of one source component: one sensor per measurement (none for an LED-only component).</summary>
+    public static IEnumerable<(string Topic, byte[] Payload)> ReadingConfigs(string prefix, MqttTopics topics, HaDevice device, HaComponent component)
+    {
+        var node = Node(device.AgentId);
+        var obj = MqttTopics.ObjectId(component.Id);
+        // entity ids read like the component's name (sensor.rack7_cpu1_temp); the unique_id comes from its id
+        var slug = Slug(device.AgentId) + "_" + Slug(component.Name);
+
+        var measurements = component.Readings.Where(r => r.Role == HaReadingRole.Measurement).ToList();
         foreach (var m in measurements)
         {
             var map = MapUnit(m.Unit)!;
             var rid = MqttTopics.ObjectId(m.Name);
             var primary = IsPrimary(m.Name);
-            var sensor = Common("sensor", $"{node}_{obj}_{rid}", primary ? slug : slug + "_" + Slug(Words(m.Name)), primary ? part.Name : part.Name + " " + Words(m.Name), part.StateTopic, topics, device);
+            var sensor = Common("sensor", $"{node}_{obj}_{rid}", primary ? slug : slug + "_" + Slug(Words(m.Name)), primary ? component.Name : component.Name + " " + Words(m.Name), component.StateTopic, topics, device);
             if (map.DeviceClass is not null) sensor["device_class"] = map.DeviceClass;
             sensor["unit_of_measurement"] = map.Unit;
             sensor["state_class"] = map.StateClass;
@@ -139,7 +174,7 @@ public static partial class HomeAssistant
             if (map.Unit == "rpm") sensor["icon"] = "mdi:fan";
             // A reading that is unknown (null) or not a number renders None: HA shows the sensor as unknown.
             sensor["value_template"] = $"{{% set v = {Pick(m.Name)} %}}{{{{ {Scaled("v", map.Factor)} }}}}";
-            var limits = LimitsOf(part, m, measurements);
+            var limits = LimitsOf(component, m, measurements);
             if (limits.Count > 0)
             {
                 // Thresholds as attributes of the measurement, in its unit (never entities of their own).
@@ -150,7 +185,7 @@ public static partial class HomeAssistant
                     sets.Append(CultureInfo.InvariantCulture, $"{{% set l{i} = {Pick(limits[i].Name)} %}}");
                     dict.Add($"'{Quote(limits[i].Name)}': {Scaled("l" + i, map.Factor)}");
                 }
-                sensor["json_attributes_topic"] = part.StateTopic;
+                sensor["json_attributes_topic"] = component.StateTopic;
                 sensor["json_attributes_template"] = $"{sets}{{{{ {{{string.Join(", ", dict)}}} | tojson }}}}";
             }
             yield return ($"{prefix}/sensor/{node}/{obj}_{rid}/config", HealthJson.Bytes(sensor));
@@ -190,6 +225,20 @@ public static partial class HomeAssistant
                 && RoleOf(m.Groups[1].Value, null) == HaReadingRole.Limit;
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException) { return false; }
+    }
+
+    /// <summary>
+    /// A problem binary_sensor of one source component, as HealthAgent published before parts (it reads a
+    /// <c>&lt;root&gt;/state/…</c> topic; a part's reads <c>&lt;root&gt;/part/…</c>): the state topic it reads, else null.
+    /// </summary>
+    public static string? LegacyProblemStateTopic(ReadOnlySpan<byte> payload, MqttTopics topics)
+    {
+        try
+        {
+            return JsonNode.Parse(payload) is JsonObject o && (string?)o["device_class"] == "problem"
+                && (string?)o["state_topic"] is { } t && t.StartsWith(topics.Root + "/state/", StringComparison.Ordinal) ? t : null;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException) { return null; }
     }
 
     [GeneratedRegex(@"selectattr\('name', 'eq', '([^']*)'\)")]
@@ -270,12 +319,12 @@ public static partial class HomeAssistant
 
     /// <summary>The limits shown on measurement <paramref name="m"/>: those named after it (availableSpareThreshold →
     /// availableSpare), else those not named after another measurement, in its unit or without one.</summary>
-    private static List<HaReading> LimitsOf(HaPart part, HaReading m, List<HaReading> measurements) =>
-        [.. part.Readings.Where(l => l.Role == HaReadingRole.Limit
+    private static List<HaReading> LimitsOf(HaComponent component, HaReading m, List<HaReading> measurements) =>
+        [.. component.Readings.Where(l => l.Role == HaReadingRole.Limit
             && (l.Unit is null || MapUnit(l.Unit)?.Unit == MapUnit(m.Unit)?.Unit && MapUnit(l.Unit)?.Factor == MapUnit(m.Unit)?.Factor)
             && (l.Name.StartsWith(m.Name, StringComparison.Ordinal) || !measurements.Any(o => o != m && l.Name.StartsWith(o.Name, StringComparison.Ordinal))))];
 
-    /// <summary>The part's own measurement (hwmon "value", Redfish "reading"/"readingCelsius"): the sensor is named after the part.</summary>
+    /// <summary>The part's own measurement (hwmon "value", Redfish "reading"/"readingCelsius"): the sensor is named after the component.</summary>
     private static bool IsPrimary(string reading) => reading is "value" or "reading" or "readingCelsius";
 
     /// <summary>"percentageUsed" → "percentage used".</summary>

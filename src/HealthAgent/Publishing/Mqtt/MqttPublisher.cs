@@ -148,7 +148,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
     {
         var c = status.Component;
         var topic = _topics.State(c.HwType, c.Id);
-        HomeAssistantPart(status); // Home Assistant discovery: MqttPublisher.HomeAssistant.cs
+        HomeAssistantReadings(status); // Home Assistant discovery: MqttPublisher.HomeAssistant.cs
         var part = _state?.Parts.PartIdOf(c.Id);
         SetRetained(topic, HealthJson.Bytes(HealthJson.State(_ctx.AgentId, status, part)));
         return ValueTask.CompletedTask;

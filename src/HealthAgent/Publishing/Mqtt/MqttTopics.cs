@@ -4,7 +4,7 @@ namespace HealthAgent.Publishing.Mqtt;
 
 /// <summary>
 /// The topic tree under <c>&lt;prefix&gt;/&lt;agentId&gt;/</c>: status, health, info, state/&lt;hwType&gt;/&lt;id&gt;,
-/// event/&lt;hwType&gt;/&lt;id&gt;, cmd/&lt;verb&gt;, reply/&lt;verb&gt;. Ids are made topic-safe.
+/// part/&lt;partId&gt;, event/&lt;hwType&gt;/&lt;id&gt;, cmd/&lt;verb&gt;, reply/&lt;verb&gt;. Ids are made topic-safe.
 /// </summary>
 public sealed class MqttTopics(string prefix, string agentId)
 {
@@ -16,6 +16,8 @@ public sealed class MqttTopics(string prefix, string agentId)
     public string CmdFilter => Root + "/cmd/+";
     public string CmdPrefix => Root + "/cmd/";
     public string State(string hwType, string componentId) => $"{Root}/state/{Safe(hwType)}/{Safe(componentId)}";
+    /// <summary>A physical part's retained topic (several sources' components fused: rules/parts).</summary>
+    public string Part(string partId) => $"{Root}/part/{Safe(partId)}";
     public string Event(string hwType, string componentId) => $"{Root}/event/{Safe(hwType)}/{Safe(componentId)}";
     public string Reply(string verb) => $"{Root}/reply/{Safe(verb)}";
 

@@ -16,7 +16,7 @@ public sealed record RetireResult(bool AgentOnline, IReadOnlyList<string> Cleare
 
 /// <summary>
 /// Retiring an agent, or some of its parts, from the broker: every retained topic it left (status, health, info,
-/// state/…, and its Home Assistant discovery configs) is overwritten with an empty retained payload, which deletes it
+/// state/…, part/…, and its Home Assistant discovery configs) is overwritten with an empty retained payload, which deletes it
 /// [MQTT-3.3.1-10/11] and makes Home Assistant remove the entities (home-assistant.io/integrations/mqtt/#mqtt-discovery:
 /// an empty config payload deletes). <see cref="Plan"/> is pure; <see cref="RetireAsync"/> holds all the MQTT calls.
 /// </summary>
@@ -24,8 +24,9 @@ public static class Retirement
 {
     /// <summary>
     /// The topics to clear among the retained ones found (topic → payload): without <paramref name="componentIds"/>
-    /// everything of the agent (its tree and its discovery configs); with them, each part's state topic and the
-    /// discovery configs whose <c>state_topic</c> is one of those.
+    /// everything of the agent (its tree and its discovery configs); with them — part ids (psu:2) or component ids
+    /// (smart:sdb) — each one's part topic and state topic, for a part also the state topics of the components its
+    /// retained part payload lists, and the discovery configs whose <c>state_topic</c> is one of those.
     /// </summary>
     public static IReadOnlyList<string> Plan(IReadOnlyDictionary<string, byte[]> retained, MqttTopics topics, string haPrefix, string agentId, IReadOnlyList<string> componentIds)
     {
@@ -42,17 +43,23 @@ public static class Retirement
             return [.. live.Where(t => t.StartsWith(root, StringComparison.Ordinal) || IsConfig(t)).Order(StringComparer.Ordinal)];
 
         var ids = componentIds.Select(MqttTopics.Safe).ToHashSet(StringComparer.Ordinal);
-        // <root>/state/<hwType>/<id>; a config belongs to a part when it reads the part's state topic
-        bool IsStateOfPart(string? t) => t is not null && t.StartsWith(root + "state/", StringComparison.Ordinal)
-            && t[(root.Length + 6)..].Split('/') is [_, var id] && ids.Contains(id);
-        var states = live.Where(IsStateOfPart);
-        var configs = live.Where(IsConfig).Where(t => IsStateOfPart(StateTopicOf(retained[t])));
-        return [.. states.Concat(configs).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+        // a part's retained payload (healthagent/v2/part) names the components observing it: theirs go with it
+        foreach (var id in componentIds)
+            if (retained.TryGetValue(topics.Part(id), out var part) && Json(part)?["observations"] is JsonArray observations)
+                foreach (var o in observations)
+                    if (o is JsonObject { } ob && ob["component"] is JsonObject co && co["id"] is JsonValue v && v.TryGetValue<string>(out var c)) ids.Add(MqttTopics.Safe(c));
+        // <root>/state/<hwType>/<id> and <root>/part/<id>; a config belongs to them when it reads one of those topics
+        bool IsOwn(string? t) => t is not null
+            && (t.StartsWith(root + "state/", StringComparison.Ordinal) && t[(root.Length + 6)..].Split('/') is [_, var id] && ids.Contains(id)
+                || t.StartsWith(root + "part/", StringComparison.Ordinal) && ids.Contains(t[(root.Length + 5)..]));
+        var own = live.Where(IsOwn);
+        var configs = live.Where(IsConfig).Where(t => IsOwn(Json(retained[t])?["state_topic"] is JsonValue v && v.TryGetValue<string>(out var st) ? st : null));
+        return [.. own.Concat(configs).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
     }
 
-    private static string? StateTopicOf(byte[] payload)
+    private static JsonObject? Json(byte[] payload)
     {
-        try { return (string?)(JsonNode.Parse(payload) as JsonObject)?["state_topic"]; }
+        try { return JsonNode.Parse(payload) as JsonObject; }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException) { return null; }
     }
 

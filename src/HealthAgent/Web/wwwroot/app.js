@@ -192,7 +192,9 @@ function renderProblems(problems) {
     const also = p.consequences.map((c) => `${c.part.name} (${c.severity}${c.led ? ', ' + c.led.text : ''})`).join('; ');
     return el('li', { class: `problem sev-${p.severity}`, dataset: { problem: root.part.id, incident: p.id } },
       el('header', {}, badge(p.severity), el('strong', { class: 'part', text: root.part.name }),
-        root.led ? el('span', { class: 'muted', text: ` ${root.led.text}` }) : null),
+        root.led ? el('span', { class: 'muted', text: ` ${root.led.text}` }) : null,
+        // held while the other sources report the same fault; its event follows within seconds
+        p.state === 'pending' ? el('span', { class: 'muted pending', text: ' · pending (confirming with the other sources)' }) : null),
       el('p', { class: 'meaning', text: root.meaning }),
       el('p', { class: 'action' }, el('strong', { text: 'What to do: ' }), root.action),
       also ? el('p', { class: 'consequences' }, el('strong', { text: 'Also affected: ' }), also) : null,

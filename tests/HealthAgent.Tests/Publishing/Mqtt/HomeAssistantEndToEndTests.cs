@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using HealthAgent.Cli;
+using HealthAgent.Model;
+using HealthAgent.Tests.Pipeline;
 using HealthAgent.TestSupport;
 using static HealthAgent.Tests.Pipeline.PipelineFixtures;
 using static HealthAgent.Tests.Publishing.Mqtt.HomeAssistantTests;
@@ -109,16 +111,23 @@ public class HomeAssistantEndToEndTests
             Assert.True((bool?)retired["ok"], retired.ToJsonString());
             var replySchema = JsonNode.Parse(File.ReadAllText(Path.Combine(SeedRules.RepoRoot, "docs", "schemas", "reply.json")))!["properties"]!.AsObject();
             Assert.All(retired, kv => Assert.True(replySchema.ContainsKey(kv.Key), $"reply key '{kv.Key}' is not in docs/schemas/reply.json"));
-            Assert.Equal(3, retired["cleared"]!.AsArray().Count); // problem, sensor, state topic
+            // the part (a sensor is its own part): its problem entity and part topic; the component: its sensor and state topic
+            Assert.Equal([$"{dir.Root}/part/redfish:bmc:temp:1:Temp.cpu1", $"{dir.Root}/state/temperature/redfish:bmc:temp:1:Temp.cpu1",
+                "homeassistant/binary_sensor/healthagent_rack7/redfish_bmc_temp_1_Temp_cpu1/config", "homeassistant/sensor/healthagent_rack7/redfish_bmc_temp_1_Temp_cpu1_readingCelsius/config"],
+                retired["cleared"]!.AsArray().Select(t => (string?)t));
             configs = await WaitForConfigsAsync(broker, c => c.Count == 6);
             Assert.DoesNotContain(configs.Keys, t => t.Contains("Temp_cpu1", StringComparison.Ordinal));
+            Assert.DoesNotContain((await RetainedAsync(broker, dir.Root + "/#")).Keys, t => t.Contains("Temp.cpu1", StringComparison.Ordinal));
+            // a retired part stays retired: the burst that made it unknown is published after the retire, and changes nothing
+            await Task.Delay(HealthAgent.Pipeline.HealthPipeline.PublishMaxDelay + TimeSpan.FromMilliseconds(500));
+            Assert.Equal(6, (await RetainedAsync(broker, "homeassistant/#")).Count);
             Assert.DoesNotContain((await RetainedAsync(broker, dir.Root + "/#")).Keys, t => t.Contains("Temp.cpu1", StringComparison.Ordinal));
         }
 
         // stopped (status offline): `healthagent retire --component psu:1`, then the whole agent
         var output = new StringWriter();
         Assert.Equal(0, await RetireCommand.RunAsync(dir.ConfigFile, ["psu:1"], force: false, output, TextWriter.Null));
-        Assert.Contains("Cleared 2 retained topic(s)", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Cleared 3 retained topic(s)", output.ToString(), StringComparison.Ordinal); // part, state, problem entity
         var left = await RetainedAsync(broker, "homeassistant/#");
         Assert.Equal(5, left.Count);
         Assert.DoesNotContain(left.Keys, t => t.Contains("psu_1", StringComparison.Ordinal));
@@ -130,6 +139,76 @@ public class HomeAssistantEndToEndTests
         output = new StringWriter();
         Assert.Equal(0, await RetireCommand.RunAsync(dir.ConfigFile, [], force: false, output, TextWriter.Null));
         Assert.Contains("Nothing retained", output.ToString(), StringComparison.Ordinal);
+    }
+
+    private static Observation Led(string id, string family, string led, params Reading[] readings) =>
+        new(new ComponentRef(id, SeedRules.Rules.FindFamily(family)!.HwType, id.StartsWith("panel:", StringComparison.Ordinal) ? "PSU indicator 2 (front panel)" : "PSU 2", Family: family),
+            readings, LedText.ParseIndicator(led, SeedRules.Rules.FindFamily(family)!.Leds));
+
+    /// <summary>Issue 15: one problem entity per physical part, not per source; it reads the part's retained topic.</summary>
+    [Fact]
+    public async Task PsuOnPanelAndBmc_OneProblemEntity_PartTopicOnChangeOnly_FailsAndClears_PerComponentLeftoverDeleted()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new AgentDir(broker, agentId: "rack7");
+        UseHomeAssistant(dir, broker);
+        // what the previous version left: a problem entity per source component (the panel's PSU 2 indicator)
+        var leftover = $$$"""{"name":"PSU indicator 2 (front panel) problem","unique_id":"healthagent_rack7_panel_psu_2","default_entity_id":"binary_sensor.rack7_psu_indicator_2_front_panel_problem","state_topic":"{{{dir.Root}}}/state/power_supply/panel:psu:2","device_class":"problem","availability_topic":"{{{dir.Root}}}/status","device":{"identifiers":["healthagent_rack7"],"name":"rack7","model":"m","sw_version":"HealthAgent 0.2.0"}}""";
+        Assert.Equal(0, (await MosquittoClients.PubAsync(broker, ["-r", "-q", "1", "-t", "homeassistant/binary_sensor/healthagent_rack7/panel_psu_2/config", "-m", leftover])).ExitCode);
+
+        var source = new ScriptedSource("frontPanel"); // the panel's and the BMC's components, as rules/parts match them
+        await using var agent = new InProcessAgent(dir, source: source, rules: SeedRules.Rules);
+        await agent.WaitOnlineAsync();
+        source.Set(Led("panel:psu:2", "psu", "solid green"));
+        source.Set(Led("redfish:bmc:psu:1:PSU2", "psu", "solid green", new Reading("inputVoltage", 230.0, "V")));
+
+        // one problem entity (psu:2), the BMC PSU's voltage sensor, the health sensor; the leftover deleted
+        var configs = await WaitForConfigsAsync(broker, c => c.Count == 3 && c.ContainsKey("homeassistant/binary_sensor/healthagent_rack7/psu_2/config"));
+        Assert.Equal(["homeassistant/binary_sensor/healthagent_rack7/psu_2/config", "homeassistant/sensor/healthagent_rack7/health/config",
+            "homeassistant/sensor/healthagent_rack7/redfish_bmc_psu_1_PSU2_inputVoltage/config"], configs.Keys.Order(StringComparer.Ordinal));
+        var problems = configs.SelectMany(kv => HomeAssistantSchema.Problems(kv.Key, JsonNode.Parse(kv.Value)!.AsObject())).ToList();
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+        var entity = JsonNode.Parse(configs["homeassistant/binary_sensor/healthagent_rack7/psu_2/config"])!;
+        Assert.Equal(("PSU 2 problem", "healthagent_rack7_psu_2", $"{dir.Root}/part/psu:2"), ((string?)entity["name"], (string?)entity["unique_id"], (string?)entity["state_topic"]));
+
+        // the part topic, retained: both sources' observations, valid against docs/schemas/part.json
+        var tree = await RetainedAsync(broker, dir.Root + "/#");
+        var part = JsonNode.Parse(tree[$"{dir.Root}/part/psu:2"])!;
+        await PayloadSchemas.AssertValidAsync(("part.json", part));
+        Assert.Equal(["panel:psu:2", "redfish:bmc:psu:1:PSU2"], part["observations"]!.AsArray().Select(o => (string?)o!["component"]!["id"]).Order());
+        Assert.Equal("online", tree[(string)entity["availability_topic"]!]);
+
+        // on change only: new readings and repeated polls publish no part message …
+        var quiet = await MosquittoClients.StartSubAsync(broker, ["-t", dir.Root + "/part/#", "-v", "-R", "-W", "3"]);
+        for (var v = 231; v < 236; v++) source.Set(Led("redfish:bmc:psu:1:PSU2", "psu", "solid green", new Reading("inputVoltage", (double)v, "V")));
+        source.Set(Led("panel:psu:2", "psu", "solid green"));
+        Assert.Equal("", (await quiet).StandardOutput);
+
+        // … a fault does: PSU 2 fails (the panel first, then the BMC): one part, pending, then open; one raised event
+        var events = await MosquittoClients.StartSubAsync(broker, ["-t", dir.Root + "/event/#", "-v", "-W", "12", "-C", "1"]);
+        source.Set(Led("panel:psu:2", "psu", "blinking amber"));
+        source.Set(Led("redfish:bmc:psu:1:PSU2", "psu", "blinking amber", new Reading("inputVoltage", 0.0, "V")));
+        var raised = JsonNode.Parse((await events).StandardOutput.Split(' ', 2)[1])!;
+        Assert.Equal(("raised", "psu:2"), ((string?)raised["kind"], (string?)raised["component"]!["id"]));
+        part = await WaitForPartAsync(broker, dir, "psu:2", p => (string?)p["incident"]?["state"] == "open");
+        Assert.Equal(("critical", (string?)raised["incident"]!["id"], "root"), ((string?)part["severity"], (string?)part["incident"]!["id"], (string?)part["incident"]!["role"]));
+        Assert.Single((await RetainedAsync(broker, "homeassistant/binary_sensor/#")));
+
+        source.Set(Led("panel:psu:2", "psu", "solid green"));
+        source.Set(Led("redfish:bmc:psu:1:PSU2", "psu", "solid green", new Reading("inputVoltage", 230.0, "V")));
+        part = await WaitForPartAsync(broker, dir, "psu:2", p => (string?)p["severity"] == "ok");
+        Assert.Null(part["incident"]);
+    }
+
+    private static async Task<JsonNode> WaitForPartAsync(MosquittoBroker broker, AgentDir dir, string partId, Func<JsonNode, bool> done)
+    {
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            var tree = await RetainedAsync(broker, $"{dir.Root}/part/{partId}");
+            if (tree.TryGetValue($"{dir.Root}/part/{partId}", out var payload) && payload.Length > 0 && JsonNode.Parse(payload) is { } p && done(p)) return p;
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"part {partId} never got there: {payload}");
+        }
     }
 
     [Fact]

@@ -12,7 +12,11 @@ namespace HealthAgent.Tests.Publishing.Mqtt;
 /// - components/mqtt/sensor.py _PLATFORM_SCHEMA_BASE and validate_sensor_state_and_device_class_config (options only
 ///   with device_class enum and never with state_class/unit; a unit its device class does not list is refused — a
 ///   warning "will stop working in HA Core 2025.7.0", an error since);
-/// - components/mqtt/binary_sensor.py (payload_on/off, off_delay, expire_after, force_update, device_class);
+/// - components/mqtt/binary_sensor.py (payload_on/off: cv.string, default "ON"/"OFF"; off_delay, expire_after, force_update,
+///   device_class); a rendered value that is neither payload_on, payload_off nor PAYLOAD_NONE ("None" → unknown) is
+///   dropped with "No matching payload found for entity";
+/// - integrations/binary_sensor.mqtt.markdown: availability "Must not be used together with availability_topic";
+///   json_attributes_template extracts the attributes from messages on json_attributes_topic;
 /// - integrations/sensor.mqtt.markdown, binary_sensor.mqtt.markdown: default_entity_id "For example, sensor.foobar";
 ///   entity_category "must be diagnostic for sensors"; object_id deprecated in HA 2025.10 and ignored from 2026.4;
 /// - components/sensor/const.py DEVICE_CLASS_UNITS, DEVICE_CLASS_STATE_CLASSES, SensorStateClass; const.py units;
@@ -70,6 +74,10 @@ public static partial class HomeAssistantSchema
     [GeneratedRegex(@"^(?<prefix>.+?)/(?<component>[a-z_]+)/(?:(?<node>[a-zA-Z0-9_-]+)/)?(?<object>[a-zA-Z0-9_-]+)/config$")]
     private static partial Regex DiscoveryTopic();
 
+    /// <summary>The rendered values a binary_sensor accepts: payload_on (default ON), payload_off (default OFF), and "None" (unknown).</summary>
+    public static IReadOnlyList<string> BinarySensorStates(JsonObject config) =>
+        [(string?)config["payload_on"] ?? "ON", (string?)config["payload_off"] ?? "OFF", "None"];
+
     /// <summary>Every way <paramref name="payload"/> on <paramref name="topic"/> breaks the facts above; empty when HA accepts it.</summary>
     public static List<string> Problems(string topic, JsonObject payload)
     {
@@ -87,6 +95,10 @@ public static partial class HomeAssistantSchema
         if (defaultId is null || !EntityId().IsMatch(defaultId) || !defaultId.StartsWith(platform + ".", StringComparison.Ordinal))
             p.Add($"{topic}: default_entity_id '{defaultId}' is not '{platform}.<object id>' (lower-case a-z, 0-9, _)");
         if (payload["availability_topic"] is null && payload["availability"] is null) p.Add($"{topic}: no availability");
+        if (payload["availability_topic"] is not null && payload["availability"] is not null) p.Add($"{topic}: availability_topic and availability must not be used together");
+        if (payload["json_attributes_template"] is not null && payload["json_attributes_topic"] is null) p.Add($"{topic}: json_attributes_template without json_attributes_topic (it has nothing to read)");
+        foreach (var k in new[] { "state_topic", "json_attributes_topic", "availability_topic", "value_template", "json_attributes_template" })
+            if (payload[k] is { } v && v.GetValueKind() != System.Text.Json.JsonValueKind.String) p.Add($"{topic}: {k} must be a string");
         if (payload["device"] is not JsonObject device) p.Add($"{topic}: no device");
         else
         {
@@ -108,6 +120,9 @@ public static partial class HomeAssistantSchema
         if (platform == "binary_sensor")
         {
             if (deviceClass is not null && !BinarySensorDeviceClasses.Contains(deviceClass)) p.Add($"{topic}: binary_sensor device_class '{deviceClass}' unknown");
+            foreach (var k in new[] { "payload_on", "payload_off" })
+                if (payload[k] is { } v && v.GetValueKind() != System.Text.Json.JsonValueKind.String) p.Add($"{topic}: {k} must be a string");
+            if (payload["unit_of_measurement"] is not null || payload["state_class"] is not null) p.Add($"{topic}: a binary_sensor has no unit or state class");
             return p;
         }
         if ((string?)payload["entity_category"] is { } cat && cat != "diagnostic") p.Add($"{topic}: a sensor's entity_category must be diagnostic, not '{cat}'");

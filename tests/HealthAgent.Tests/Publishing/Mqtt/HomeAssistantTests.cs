@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using HealthAgent.Incidents;
 using HealthAgent.Model;
 using HealthAgent.Pipeline;
 using HealthAgent.Publishing;
@@ -10,6 +11,7 @@ using HealthAgent.TestSupport;
 namespace HealthAgent.Tests.Publishing.Mqtt;
 
 /// <summary>Home Assistant discovery payloads against HA's schema facts (<see cref="HomeAssistantSchema"/>), and their templates rendered by Jinja2.</summary>
+/// <remarks>One problem entity per physical part (from the part topic), measurement sensors per source component (from its state topic).</remarks>
 public class HomeAssistantTests
 {
     private static readonly MqttTopics Topics = new("healthagent/v1", "rack7");
@@ -34,8 +36,35 @@ public class HomeAssistantTests
         [new Reading("temperature", 41.0, "°C"), new Reading("percentageUsed", 3.0, "%"), new Reading("availableSpare", 100.0, "%"),
          new Reading("availableSpareThreshold", 10.0, "%"), new Reading("mediaErrors", 0.0), new Reading("powerOnHours", 1234.0, "h"), new Reading("passed", true)]);
 
+    /// <summary>The measurement sensors of one source component.</summary>
     private static List<(string Topic, JsonObject Config)> Configs(Observation o) =>
-        [.. HomeAssistant.PartConfigs("homeassistant", Topics, Device, HaPart.Of(Status(o), Topics)).Select(c => (c.Topic, JsonNode.Parse(c.Payload)!.AsObject()))];
+        [.. HomeAssistant.ReadingConfigs("homeassistant", Topics, Device, HaComponent.Of(Status(o), Topics)).Select(c => (c.Topic, JsonNode.Parse(c.Payload)!.AsObject()))];
+
+    // PSU 2 as the front panel and the BMC see it (the shipped rules/parts make them one part, psu:2).
+    private static readonly ComponentRef PanelPsu2 = new("panel:psu:2", "power_supply", "PSU indicator 2 (front panel)", Family: "psu");
+    private static readonly ComponentRef BmcPsu2 = new("redfish:bmc:psu:1:PSU2", "power_supply", "PSU 2", Family: "psu", Derivation: "redfish.psu");
+
+    private static PartObservation Seen(string source, ComponentRef c, string? led, string? unknown = null)
+    {
+        var fam = SeedRules.Rules.FindFamily(c.Family!)!;
+        var e = new Evaluator(SeedRules.Rules).Evaluate(new Observation(c, [], led is null ? null : LedText.ParseIndicator(led, fam.Leds), unknown));
+        return new PartObservation(source, e.Component, e.Verdict, e.Led, e.Rule?.Id, e.Readings, DateTimeOffset.UnixEpoch);
+    }
+
+    /// <summary>The physical part the panel's and the BMC's PSU 2 are (fused as the pipeline does).</summary>
+    public static PartCondition Psu2(string? panelLed, string? bmcLed) =>
+        Assert.Single(IncidentEngine.Fuse(new PartMap(SeedRules.Rules), [
+            Seen("frontPanel", PanelPsu2, panelLed, panelLed is null ? "panel silent" : null),
+            Seen("redfish", BmcPsu2, bmcLed, bmcLed is null ? "BMC answered 500" : null)])).Part;
+
+    private static (string Topic, JsonObject Config) Problem(PartCondition part)
+    {
+        var (topic, payload) = HomeAssistant.ProblemConfig("homeassistant", Topics, Device, HaPart.Of(part, Topics));
+        return (topic, JsonNode.Parse(payload)!.AsObject());
+    }
+
+    private static byte[] PartPayload(PartCondition part, Incident? incident = null, bool pending = false) =>
+        HealthJson.Bytes(HealthJson.PartState("rack7", part, incident, pending));
 
     private static void AssertAccepted(IEnumerable<(string Topic, JsonObject Config)> configs)
     {
@@ -44,17 +73,43 @@ public class HomeAssistantTests
     }
 
     [Fact]
-    public void RedfishTemperature_OneProblemAndOneCelsiusSensor_ThresholdsAsAttributes()
+    public void PsuSeenByPanelAndBmc_OneProblemEntityForThePart_ReadingThePartTopic()
+    {
+        var part = Psu2("blinking amber", "blinking amber");
+        Assert.Equal(("psu:2", "PSU 2", 2), (part.Part.Id, part.Part.Name, part.Observations.Count));
+        var (topic, problem) = Problem(part);
+        AssertAccepted([(topic, problem)]);
+        Assert.Equal("homeassistant/binary_sensor/healthagent_rack7/psu_2/config", topic);
+        Assert.Equal("healthagent_rack7_psu_2", (string?)problem["unique_id"]); // from the part id: stable across sources and restarts
+        Assert.Equal("binary_sensor.rack7_psu_2_problem", (string?)problem["default_entity_id"]);
+        Assert.Equal("PSU 2 problem", (string?)problem["name"]);
+        Assert.Equal("problem", (string?)problem["device_class"]);
+        Assert.Equal(("ON", "OFF"), ((string?)problem["payload_on"], (string?)problem["payload_off"]));
+        Assert.Equal("healthagent/v1/rack7/part/psu:2", (string?)problem["state_topic"]);
+        Assert.Equal(Topics.Part("psu:2"), (string?)problem["json_attributes_topic"]);
+        Assert.Equal(Topics.Status, (string?)problem["availability_topic"]);
+        Assert.Null(problem["object_id"]);
+
+        // the same part whichever source reports it, or both: the same entity (topic and unique_id)
+        var bmcOnly = Assert.Single(IncidentEngine.Fuse(new PartMap(SeedRules.Rules), [Seen("redfish", BmcPsu2, "solid green")])).Part;
+        Assert.Equal(topic, Problem(bmcOnly).Topic);
+        Assert.Equal((string?)problem["unique_id"], (string?)Problem(bmcOnly).Config["unique_id"]);
+    }
+
+    [Fact]
+    public void RedfishTemperature_OneCelsiusSensor_ThresholdsAsAttributes_ProblemEntityFromItsPart()
     {
         var configs = Configs(RedfishTemp(97));
         AssertAccepted(configs);
-        Assert.Equal(2, configs.Count); // problem + the reading; no …_upperCritical entity
-        var (problemTopic, problem) = configs[0];
+        Assert.Single(configs); // the reading; no …_upperCritical entity, no problem entity (the part has it)
+        var part = Assert.Single(IncidentEngine.Fuse(new PartMap(SeedRules.Rules), [new PartObservation("redfish", RedfishTemp(97).Component,
+            Status(RedfishTemp(97)).Evaluation.Verdict, null, null, [], DateTimeOffset.UnixEpoch)])).Part;
+        var (problemTopic, problem) = Problem(part);
+        // a BMC sensor is its own part (rules/parts/sensors.yaml key: each): the entity HealthAgent made per component before
         Assert.Equal("homeassistant/binary_sensor/healthagent_rack7/redfish_bmc_temp_1_Temp_cpu1/config", problemTopic);
-        Assert.Equal("problem", (string?)problem["device_class"]);
+        Assert.Equal("healthagent_rack7_redfish_bmc_temp_1_Temp_cpu1", (string?)problem["unique_id"]);
         Assert.Equal("binary_sensor.rack7_cpu1_temp_problem", (string?)problem["default_entity_id"]);
-        Assert.Null(problem["object_id"]);
-        var (_, sensor) = configs[1];
+        var (_, sensor) = configs[0];
         Assert.Equal("temperature", (string?)sensor["device_class"]);
         Assert.Equal("°C", (string?)sensor["unit_of_measurement"]);
         Assert.Equal("measurement", (string?)sensor["state_class"]);
@@ -67,9 +122,10 @@ public class HomeAssistantTests
     }
 
     [Fact]
-    public void Device_HasModelSoftwareVersionAndWebViewLink()
+    public void Device_HasModelSoftwareVersionAndWebViewLink_OnEveryEntity()
     {
-        var device = Configs(RedfishTemp(40))[0].Config["device"]!;
+        Assert.Equal(Configs(RedfishTemp(40))[0].Config["device"]!.ToJsonString(), Problem(Psu2("solid green", "solid green")).Config["device"]!.ToJsonString());
+        var device = Problem(Psu2("solid green", "solid green")).Config["device"]!;
         Assert.Equal("healthagent_rack7", (string?)device["identifiers"]![0]);
         Assert.Equal("rack7", (string?)device["name"]);
         Assert.Equal("Dell Inc.", (string?)device["manufacturer"]);
@@ -85,6 +141,7 @@ public class HomeAssistantTests
         var volts = Configs(Millivolts(1100));
         var drive = Configs(NvmeDrive());
         AssertAccepted([.. fan, .. volts, .. drive]);
+        Assert.All([.. fan, .. volts, .. drive], c => Assert.Contains("/sensor/", c.Topic, StringComparison.Ordinal));
 
         var rpm = fan.Single(c => c.Topic.Contains("/sensor/", StringComparison.Ordinal)).Config;
         Assert.Null(rpm["device_class"]); // HA has no fan-speed device class
@@ -132,6 +189,15 @@ public class HomeAssistantTests
         Assert.Contains(problems, p => p.Contains("unit 'Cel' is not valid with device_class temperature", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Contains("default_entity_id", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Contains("device has no model", StringComparison.Ordinal));
+        // a problem binary_sensor: attributes template without its topic, both availability forms, a payload that is no string
+        var badProblem = JsonNode.Parse("""
+            {"name":"p","unique_id":"u","default_entity_id":"binary_sensor.u","state_topic":"s","availability_topic":"a","availability":[{"topic":"a"}],
+             "device":{"identifiers":["d"],"name":"n","model":"m","sw_version":"1"},"device_class":"problem","payload_on":true,"json_attributes_template":"{{ value_json | tojson }}"}
+            """)!.AsObject();
+        var bp = HomeAssistantSchema.Problems("homeassistant/binary_sensor/n/o/config", badProblem);
+        Assert.Contains(bp, p => p.Contains("json_attributes_template without json_attributes_topic", StringComparison.Ordinal));
+        Assert.Contains(bp, p => p.Contains("availability_topic and availability", StringComparison.Ordinal));
+        Assert.Contains(bp, p => p.Contains("payload_on must be a string", StringComparison.Ordinal));
         var enumWithUnit = JsonNode.Parse("""{"unique_id":"u","default_entity_id":"sensor.u","state_topic":"s","availability_topic":"a","device":{"identifiers":["d"],"name":"n","model":"m","sw_version":"1"},"device_class":"enum","options":["a"],"unit_of_measurement":"%"}""")!.AsObject();
         Assert.Contains(HomeAssistantSchema.Problems("homeassistant/sensor/n/o/config", enumWithUnit), p => p.Contains("options exclude", StringComparison.Ordinal));
     }
@@ -145,8 +211,21 @@ public class HomeAssistantTests
     {
         var old = $$$"""{"unique_id":"u","object_id":"u","state_topic":"s","value_template":"{{ (value_json.readings | selectattr('name', 'eq', '{{{reading}}}') | first).value }}"}""";
         Assert.Equal(legacy, HomeAssistant.IsLegacyThresholdConfig(Encoding.UTF8.GetBytes(old)));
-        var current = Configs(RedfishTemp(40)).Select(c => c.Config.ToJsonString());
+        var current = Configs(RedfishTemp(40)).Append(Problem(Psu2("solid green", "solid green"))).Select(c => c.Config.ToJsonString());
         Assert.All(current, c => Assert.False(HomeAssistant.IsLegacyThresholdConfig(Encoding.UTF8.GetBytes(c))));
+    }
+
+    [Fact]
+    public void LegacyProblemConfig_PerComponentStateTopicOnly()
+    {
+        var old = $$"""{"unique_id":"u","state_topic":"{{Topics.State("power_supply", "panel:psu:2")}}","device_class":"problem"}""";
+        Assert.Equal(Topics.State("power_supply", "panel:psu:2"), HomeAssistant.LegacyProblemStateTopic(Encoding.UTF8.GetBytes(old), Topics));
+        var (_, now) = HomeAssistant.ProblemConfig("homeassistant", Topics, Device, HaPart.Of(Psu2("solid green", "solid green"), Topics));
+        Assert.Null(HomeAssistant.LegacyProblemStateTopic(now, Topics)); // a part's reads part/…
+        var sensor = Configs(RedfishTemp(40))[0].Config.ToJsonString(); // a measurement sensor reads state/… but is no problem entity
+        Assert.Null(HomeAssistant.LegacyProblemStateTopic(Encoding.UTF8.GetBytes(sensor), Topics));
+        var otherAgent = $$"""{"state_topic":"healthagent/v1/rack70/state/power_supply/psu:1","device_class":"problem"}""";
+        Assert.Null(HomeAssistant.LegacyProblemStateTopic(Encoding.UTF8.GetBytes(otherAgent), Topics));
     }
 
     [Theory]
@@ -199,46 +278,80 @@ public class HomeAssistantTests
             Retirement.Plan(retained, Topics, "homeassistant", "rack7", ["smart:sda"]));
     }
 
+    [Fact]
+    public void RetirementPlan_APart_ItsTopicItsComponentsAndEveryConfigReadingThem()
+    {
+        var part = Encoding.UTF8.GetString(PartPayload(Psu2("off", "off")));
+        var retained = Retained(
+            ("healthagent/v1/rack7/part/psu:2", part), ("healthagent/v1/rack7/part/psu:1", "{}"),
+            ("healthagent/v1/rack7/state/power_supply/panel:psu:2", "{}"), ("healthagent/v1/rack7/state/power_supply/redfish:bmc:psu:1:PSU2", "{}"),
+            ("healthagent/v1/rack7/state/power_supply/panel:psu:1", "{}"),
+            ("homeassistant/binary_sensor/healthagent_rack7/psu_2/config", """{"state_topic":"healthagent/v1/rack7/part/psu:2"}"""),
+            ("homeassistant/sensor/healthagent_rack7/redfish_bmc_psu_1_PSU2_inputVoltage/config", """{"state_topic":"healthagent/v1/rack7/state/power_supply/redfish:bmc:psu:1:PSU2"}"""),
+            ("homeassistant/binary_sensor/healthagent_rack7/psu_1/config", """{"state_topic":"healthagent/v1/rack7/part/psu:1"}"""));
+        Assert.Equal([
+            "healthagent/v1/rack7/part/psu:2", "healthagent/v1/rack7/state/power_supply/panel:psu:2", "healthagent/v1/rack7/state/power_supply/redfish:bmc:psu:1:PSU2",
+            "homeassistant/binary_sensor/healthagent_rack7/psu_2/config", "homeassistant/sensor/healthagent_rack7/redfish_bmc_psu_1_PSU2_inputVoltage/config"],
+            Retirement.Plan(retained, Topics, "homeassistant", "rack7", ["psu:2"]));
+    }
+
     private static Dictionary<string, byte[]> Retained(params (string Topic, string Payload)[] items) =>
         items.ToDictionary(i => i.Topic, i => Encoding.UTF8.GetBytes(i.Payload), StringComparer.Ordinal);
 
     // ───────────── templates, rendered by Jinja2 (the engine Home Assistant renders them with) ─────────────
 
     [Fact]
-    public async Task Templates_RenderTheStateTopic_ValueUnitThresholdsAndUnknown()
+    public async Task SensorTemplates_RenderTheStateTopic_ValueUnitThresholdsAndUnknown()
     {
         var hot = HealthJson.Bytes(HealthJson.State("rack7", Status(RedfishTemp(97))));
         var unknown = HealthJson.Bytes(HealthJson.State("rack7", Status(RedfishTemp(null))));
-        var configs = Configs(RedfishTemp(97));
-        var problem = configs[0].Config;
-        var sensor = configs[1].Config;
+        var sensor = Configs(RedfishTemp(97))[0].Config;
         var volts = Configs(Millivolts(1100)).Single(c => c.Topic.Contains("/sensor/", StringComparison.Ordinal)).Config;
         var voltsState = HealthJson.Bytes(HealthJson.State("rack7", Status(Millivolts(1100))));
 
         var r = await Jinja.RenderAsync([
             ((string)sensor["value_template"]!, hot), ((string)sensor["json_attributes_template"]!, hot),
-            ((string)problem["value_template"]!, hot), ((string)problem["json_attributes_template"]!, hot),
             ((string)sensor["value_template"]!, unknown), ((string)volts["value_template"]!, voltsState),
-            ((string)volts["json_attributes_template"]!, voltsState),
-            ((string)problem["value_template"]!, HealthJson.Bytes(HealthJson.State("rack7", Status(RedfishTemp(40))))),
-            ((string)problem["value_template"]!, HealthJson.Bytes(HealthJson.State("rack7", Status(new Observation(RedfishTemp(40).Component, [], null, "BMC answered 500"))))),
-            ((string)problem["json_attributes_template"]!, HealthJson.Bytes(HealthJson.State("rack7", Status(new Observation(RedfishTemp(40).Component, [], null, "BMC answered 500")))))]);
+            ((string)volts["json_attributes_template"]!, voltsState)]);
 
         Assert.Equal("97", r[0]);
         var limits = JsonNode.Parse(r[1])!.AsObject();
         Assert.Equal(95.0, (double?)limits["upperCritical"]);
         Assert.Equal(85.0, (double?)limits["upperCaution"]);
         Assert.Null(limits["lowerCritical"]); // unknown limit → null, not 0
-        Assert.Equal("ON", r[2]); // ≥ upperCritical is critical
-        var attrs = JsonNode.Parse(r[3])!.AsObject();
-        Assert.Equal("critical", (string?)attrs["severity"]);
-        Assert.Equal("temperature.high_critical", (string?)attrs["code"]);
-        Assert.Equal("None", r[4]); // HA: 'None' sets the sensor to unknown
-        Assert.Equal("1.1", r[5]); // scaled and rounded: not 1.1000000000000001
-        Assert.Equal(1.4, (double)JsonNode.Parse(r[6])!["max"]!, 6);
-        Assert.Equal("OFF", r[7]);
-        Assert.Equal("None", r[8]); // unreadable: unknown in HA, not "no problem"
-        Assert.Equal("BMC answered 500", (string?)JsonNode.Parse(r[9])!["unknown_reason"]);
+        Assert.Equal("None", r[2]); // HA: 'None' sets the sensor to unknown
+        Assert.Equal("1.1", r[3]); // scaled and rounded: not 1.1000000000000001
+        Assert.Equal(1.4, (double)JsonNode.Parse(r[4])!["max"]!, 6);
+    }
+
+    [Fact]
+    public async Task ProblemTemplates_RenderThePartTopic_OnOffUnknown_WhatEachSourceSays()
+    {
+        var (_, problem) = Problem(Psu2("solid green", "blinking amber"));
+        var value = (string)problem["value_template"]!;
+        var attributes = (string)problem["json_attributes_template"]!;
+        var failing = Psu2("solid green", "blinking amber"); // the sources disagree: the BMC's fault wins, both are shown
+        var incident = new Incident(Guid.Parse("0b7d6c1e-7c39-4a8e-9d57-3f1f2b1c9a10"), failing, [], DateTimeOffset.UnixEpoch);
+
+        var r = await Jinja.RenderAsync([
+            (value, PartPayload(failing, incident, pending: true)), (attributes, PartPayload(failing, incident, pending: true)),
+            (value, PartPayload(Psu2("solid green", "solid green"))), (attributes, PartPayload(Psu2("solid green", "solid green"))),
+            (value, PartPayload(Psu2(null, null))), (value, PartPayload(Psu2(null, "solid green")))]);
+
+        // HA matches the rendered value against payload_on, payload_off or 'None' (unknown): anything else is dropped
+        Assert.All([r[0], r[2], r[4], r[5]], v => Assert.Contains(v, HomeAssistantSchema.BinarySensorStates(problem)));
+        Assert.Equal("ON", r[0]);
+        var attrs = JsonNode.Parse(r[1])!.AsObject();
+        Assert.Equal(("critical", "psu.fault"), ((string?)attrs["severity"], (string?)attrs["code"]));
+        Assert.Equal("blinking amber", (string?)attrs["led"]);
+        Assert.Equal("BMC says critical (blinking amber), front panel says ok (solid green)", (string?)attrs["disagreement"]);
+        Assert.Equal(("0b7d6c1e-7c39-4a8e-9d57-3f1f2b1c9a10", "pending"), ((string?)attrs["incident"], (string?)attrs["incident_state"]));
+        var sources = attrs["observations"]!.AsArray().Select(o => ((string?)o!["source"], (string?)o["severity"], (string?)o["led"])).ToList();
+        Assert.Equal([("redfish", "critical", "blinking amber"), ("frontPanel", "ok", "solid green")], sources);
+        Assert.Equal("OFF", r[2]);
+        Assert.Null((string?)JsonNode.Parse(r[3])!["incident"]);
+        Assert.Equal("None", r[4]); // no source can read it: unknown in HA, not "no problem"
+        Assert.Equal("OFF", r[5]); // one source that can read it is enough
     }
 
     [Fact]
