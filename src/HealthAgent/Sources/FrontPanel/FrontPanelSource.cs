@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.IO.Ports;
 using System.Threading.Channels;
 using HealthAgent.Model;
 using HealthAgent.Rules;
@@ -8,11 +7,12 @@ using Microsoft.Extensions.Logging;
 namespace HealthAgent.Sources.FrontPanel;
 
 /// <summary>
-/// Reads a front-panel controller on a serial line (protocol: README.md) through System.IO.Ports. A dedicated reader
-/// thread owns the port and reads in a loop (no DataReceived handler: an exception escaping one kills the process):
-/// it opens the line, asks for every LED (SYNC), parses lines, closes and reopens with backoff when the device goes
-/// away, and pushes each change. Components are <c>panel:&lt;family&gt;:&lt;index&gt;</c>
-/// with the LED state as observed; all of them turn unknown when the panel stays silent for 3 heartbeats.
+/// Reads a front-panel controller on a serial line (protocol: README.md), opened through System.IO.Ports
+/// (<see cref="SerialLine"/>). A dedicated reader thread owns the line and waits for input in the kernel (no
+/// DataReceived handler: an exception escaping one kills the process): it opens the line, asks for every LED (SYNC),
+/// parses lines, closes and reopens with backoff when the device goes away, and pushes each change. Components are
+/// <c>panel:&lt;family&gt;:&lt;index&gt;</c> with the LED state as observed; all of them turn unknown when the panel
+/// stays silent for 3 heartbeats.
 /// </summary>
 public sealed partial class FrontPanelSource : IPushSource, IDisposable
 {
@@ -29,8 +29,8 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _firstLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _reader;
-    /// <summary>The open port, so Dispose can close it under a blocked Read.</summary>
-    private volatile SerialPort? _port;
+    /// <summary>Polled beside the line: Dispose sets it so the reader stops at once (it closes the line itself).</summary>
+    private Wakeup? _wake;
     private int _disposed;
     private DateTimeOffset _lastValid;
     private bool _silent = true;
@@ -119,14 +119,16 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
         lock (_gate)
         {
             if (_reader is not null || _stop.IsCancellationRequested) return;
-            _reader = new Thread(ReadLoop) { IsBackground = true, Name = "frontPanel reader" };
+            _wake = new Wakeup();
+            var wake = _wake;
+            _reader = new Thread(() => ReadLoop(wake)) { IsBackground = true, Name = "frontPanel reader" };
             _reader.Start();
         }
     }
 
     // ---- reader thread ------------------------------------------------------------------------------------
 
-    private void ReadLoop()
+    private void ReadLoop(Wakeup wake)
     {
         var ct = _stop.Token;
         var backoff = FirstBackoff;
@@ -134,9 +136,9 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
         var buffer = new byte[512];
         while (!ct.IsCancellationRequested)
         {
-            SerialPort port;
-            try { port = Open(); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+            SerialLine line;
+            try { line = SerialLine.Open(_options.Device, _options.BaudRate); }
+            catch (Exception e) // IOException, UnauthorizedAccessException, ArgumentException...: whatever it is, retry; nothing escapes this thread
             {
                 if (_deviceError != e.Message) LogOpenFailed(_options.Device, e.Message, backoff.TotalSeconds);
                 lock (_gate) _deviceError = e.Message;
@@ -144,7 +146,6 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
                 continue;
             }
-            _port = port;
             Opens++;
             lock (_gate) _deviceError = null;
             LogOpened(_options.Device, _options.BaudRate);
@@ -155,20 +156,24 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
             string? why = null;
             try
             {
-                port.Write(FrontPanelParser.SyncLine);
+                line.Write(FrontPanelParser.SyncLine);
                 var lastCheck = Environment.TickCount64;
                 while (!ct.IsCancellationRequested)
                 {
-                    try
+                    // Asleep in poll(2) until bytes arrive, the line hangs up, Dispose wakes us, or it is time to look at
+                    // silence and the device path.
+                    var seen = line.Wait(wake, PollMilliseconds);
+                    if ((seen & LineEvents.Input) != 0)
                     {
-                        var n = port.Read(buffer, 0, buffer.Length);
-                        if (n == 0) { why = "end of file"; break; }
-                        Handle(framer, buffer.AsSpan(0, n));
+                        var n = line.Read(buffer);
+                        if (n > 0) Handle(framer, buffer.AsSpan(0, n));
+                        else if (n == 0) { why = "end of file"; break; }
+                        else if ((seen & LineEvents.HangUp) != 0) { why = "hang-up"; break; }
                     }
-                    catch (TimeoutException) { } // ReadTimeout: nothing arrived; time to look at silence and the device path
+                    else if ((seen & LineEvents.HangUp) != 0) { why = "hang-up"; break; }
                     CheckSilence();
-                    // A device path that is gone or now names another file (USB adapter unplugged or re-enumerated, symlink
-                    // re-created) means close and reopen: a vanished pty does not always fail the read.
+                    // A device path that is gone or now names another file (USB adapter re-enumerated, symlink re-created)
+                    // means close and reopen: the old line may stay open and quiet without ever hanging up.
                     if (Environment.TickCount64 - lastCheck > 1000)
                     {
                         lastCheck = Environment.TickCount64;
@@ -176,14 +181,13 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
                     }
                 }
             }
-            // Whatever the port throws once the device is gone — IOException, or ArgumentOutOfRangeException from a
-            // System.IO.Ports bug while IsOpen still says true, or ObjectDisposedException when Dispose closed it — the
-            // line is treated as vanished: closed and reopened with backoff. Nothing escapes this thread.
+            // Whatever fails once the device is gone — read(2) with EIO, SerialPort.Write with IOException or TimeoutException
+            // (System.IO.Ports also throws ArgumentOutOfRangeException on a vanished device while IsOpen still says true) —
+            // the line is treated as vanished: closed and reopened with backoff. Nothing escapes this thread.
             catch (Exception e) { why = $"{e.GetType().Name}: {e.Message}"; }
             finally
             {
-                _port = null;
-                try { port.Dispose(); } catch (Exception) { } // closing a vanished device may fail too; it is closed either way
+                try { line.Dispose(); } catch (Exception) { } // closing a vanished device may fail too; it is closed either way
             }
             if (ct.IsCancellationRequested) break;
             LogDisconnected(_options.Device, why ?? "closed");
@@ -191,33 +195,6 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
             if (Lines > linesBefore) backoff = FirstBackoff;
             Wait(backoff, ct);
             backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
-        }
-    }
-
-    /// <summary>
-    /// Opens the line 8N1 without flow control. The modem-line properties (DtrEnable, RtsEnable, CtsHolding, DsrHolding,
-    /// CDHolding) are never touched: they throw IOException on a pty and the protocol does not use them. Parity stays
-    /// None (setting Even throws on a pty). A failure after Open closes the port again.
-    /// </summary>
-    private SerialPort Open()
-    {
-        var port = new SerialPort(_options.Device, _options.BaudRate, Parity.None, 8, StopBits.One)
-        {
-            Handshake = Handshake.None,
-            ReadTimeout = PollMilliseconds,
-            WriteTimeout = 1000,
-            ReadBufferSize = 4096,
-        };
-        try
-        {
-            port.Open();
-            port.DiscardInBuffer(); // drop whatever queued up before we listened
-            return port;
-        }
-        catch
-        {
-            port.Dispose();
-            throw;
         }
     }
 
@@ -233,7 +210,7 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
         catch (UnauthorizedAccessException) { return null; }
     }
 
-    /// <summary>How long one read may wait: silence is noticed within a quarter of its limit, and at most every second.</summary>
+    /// <summary>How long one wait may last: silence is noticed within a quarter of its limit, and at most every second.</summary>
     private int PollMilliseconds => (int)Math.Clamp(_options.SilenceLimit.TotalMilliseconds / 4, 50, 1000);
 
     private void Wait(TimeSpan span, CancellationToken ct)
@@ -315,9 +292,21 @@ public sealed partial class FrontPanelSource : IPushSource, IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
-        _stop.Cancel();
-        try { _port?.Dispose(); } catch (Exception) { } // a Read blocked on it returns at once (or within ReadTimeout)
-        if (_reader?.Join(TimeSpan.FromSeconds(2)) is not false) _stop.Dispose(); // a reader still running keeps its token
+        Thread? reader;
+        Wakeup? wake;
+        lock (_gate)
+        {
+            _stop.Cancel();
+            (reader, wake) = (_reader, _wake);
+        }
+        wake?.Set(); // the reader's poll returns at once; it closes the line and ends
+        // A reader still running (stuck in a subscriber?) keeps its token and its wake-up descriptor: never close a
+        // descriptor another thread may still poll (its number could be reused).
+        if (reader?.Join(TimeSpan.FromSeconds(2)) is not false)
+        {
+            _stop.Dispose();
+            wake?.Dispose();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "front panel {Device} opened at {Baud} baud")]

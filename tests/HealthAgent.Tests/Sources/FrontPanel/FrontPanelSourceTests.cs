@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using HealthAgent.Model;
 using HealthAgent.Rules;
 using HealthAgent.Sources;
 using HealthAgent.Sources.FrontPanel;
-using Microsoft.Extensions.Logging.Abstractions;
+using HealthAgent.Tests.Sources.Redfish;
+using Microsoft.Extensions.Logging;
 
 namespace HealthAgent.Tests.Sources.FrontPanel;
 
@@ -12,19 +14,25 @@ public sealed class FrontPanelSourceTests : IDisposable
     private static readonly RuleSet Rules = RuleLoader.LoadEmbedded().Rules!;
     private readonly string _dir = Directory.CreateTempSubdirectory("panel-test-").FullName;
     private readonly PanelPty _pty;
+    private readonly CapturingLoggerProvider _log = new();
+    private readonly ILoggerFactory _loggers;
     private readonly FrontPanelSource _source;
 
     public FrontPanelSourceTests()
     {
         _pty = new PanelPty(Path.Combine(_dir, "panel"));
-        _source = new FrontPanelSource(new FrontPanelOptions { Enabled = true, Device = _pty.Link, HeartbeatSeconds = 0.4 },
-            new SourceContext(NullLoggerFactory.Instance, Rules, TimeProvider.System));
+        _loggers = LoggerFactory.Create(b => b.AddProvider(_log).SetMinimumLevel(LogLevel.Debug));
+        _source = Source(0.4);
     }
+
+    private FrontPanelSource Source(double heartbeatSeconds) =>
+        new(new FrontPanelOptions { Enabled = true, Device = _pty.Link, HeartbeatSeconds = heartbeatSeconds }, new SourceContext(_loggers, Rules, TimeProvider.System));
 
     public void Dispose()
     {
         _source.Dispose();
         _pty.Dispose();
+        _loggers.Dispose();
         Directory.Delete(_dir, true);
     }
 
@@ -145,6 +153,47 @@ public sealed class FrontPanelSourceTests : IDisposable
         again.Heartbeat(1);
         Assert.True(PanelPty.Eventually(() => Shows("panel:psu:1", "blinking amber")));
         Assert.True(_source.Opens >= 2);
+    }
+
+    [Fact]
+    public void Device_MasterClosed_HangUpSeenAndLineReopened()
+    {
+        // The controller end goes away while /dev/pts/N and the symlink stay (this process still holds the slave): the
+        // kernel hangs up the line, poll(2) reports it, and the source closes the port — not the path check, not silence.
+        Start();
+        _pty.Led("psu", "1", "solid green");
+        Assert.True(PanelPty.Eventually(() => Shows("panel:psu:1", "solid green")));
+        _pty.CloseMaster();
+        Assert.True(PanelPty.Eventually(() => _log.Messages.Any(m => m.Contains("disconnected (", StringComparison.Ordinal))), string.Join("\n", _log.Messages));
+        var disconnected = _log.Messages.First(m => m.Contains("disconnected (", StringComparison.Ordinal));
+        Assert.DoesNotContain("device", disconnected.Split("disconnected (")[1].Split(')')[0], StringComparison.Ordinal);
+
+        using var again = new PanelPty(_pty.Link);
+        Assert.True(again.WaitForSync(TimeSpan.FromSeconds(10)), "the source did not reopen the device");
+        again.Led("psu", "1", "blinking amber");
+        again.Heartbeat(1);
+        Assert.True(PanelPty.Eventually(() => Shows("panel:psu:1", "blinking amber")));
+        Assert.True(_source.Opens >= 2);
+    }
+
+    [Fact]
+    public void Dispose_ReaderWaitingForInput_ReturnsAtOnceWithLineClosed()
+    {
+        // A slow heartbeat: the reader's poll(2) timeout is 1 s. Dispose wakes it through its eventfd instead of waiting
+        // that out; the reader closes the port itself before Dispose returns.
+        using var source = Source(60);
+        _ = source.PollAsync(CancellationToken.None);
+        Assert.True(_pty.WaitForSync(TimeSpan.FromSeconds(5)));
+        _pty.Heartbeat(1);
+        Assert.True(PanelPty.Eventually(() => source.Lines == 1)); // handled: the reader went back into a 1 s poll
+        Assert.Equal(2, _pty.DescriptorsOnSlave()); // the source's port and this pair's own slave
+
+        var sw = Stopwatch.StartNew();
+        source.Dispose();
+        sw.Stop();
+        Assert.Equal(1, _pty.DescriptorsOnSlave());
+        // generous: ~1 ms when woken; ~1 s if Dispose had to wait for the poll timeout
+        Assert.True(sw.Elapsed < TimeSpan.FromMilliseconds(500), $"Dispose took {sw.Elapsed.TotalMilliseconds:0} ms");
     }
 
     [Fact]

@@ -55,6 +55,17 @@ public sealed class PanelPty : IDisposable
         File.Delete(Link);
     }
 
+    /// <summary>The controller end goes away: the master is closed (the kernel hangs up the slave), the slave stays open here, so /dev/pts/N and the symlink stay.</summary>
+    public void CloseMaster()
+    {
+        Pty.Close(Master);
+        Master = -1;
+    }
+
+    /// <summary>How many descriptors of this process name the slave (/proc/self/fd links), this pair's own included.</summary>
+    public int DescriptorsOnSlave() =>
+        Directory.EnumerateFileSystemEntries("/proc/self/fd").Count(fd => { try { return new FileInfo(fd).LinkTarget == SlavePath; } catch (IOException) { return false; } });
+
     /// <summary>The panel hangs up but its path stays: both ends closed, the symlink left dangling (/dev/pts/N is gone).</summary>
     public void HangUp()
     {
