@@ -103,7 +103,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
             catch (IOException e) { LogPasswordFile(_log, path, e.Message); }
             catch (UnauthorizedAccessException e) { LogPasswordFile(_log, path, e.Message); }
         }
-        return new MqttConnection(_o.Host, _o.Port, _v5, _o.ClientId is { Length: > 0 } id ? id : "healthagent-" + MqttTopics.ObjectId(_ctx.AgentId))
+        var options = new MqttConnection(_o.Host, _o.Port, _v5, _o.ClientId is { Length: > 0 } id ? id : "healthagent-" + MqttTopics.ObjectId(_ctx.AgentId))
         {
             // Clean start: MQTTnet does not resend a lost connection's QoS 1 publishes (#1096); the outbox replays them.
             CleanStart = true,
@@ -120,6 +120,10 @@ public sealed partial class MqttPublisher : IOutboxPublisher
                 t.KeyFile is null ? null : _ctx.Config.ResolvePath(t.KeyFile),
                 t.CertificateFingerprint) : null,
         }.Build();
+        // MQTTnet's keep-alive loop off (it wakes every 250 ms); CONNECT still announces keepAliveSeconds
+        // (AnnouncedKeepAlive) and the watchdog sends the PINGREQs.
+        options.KeepAlivePeriod = TimeSpan.Zero;
+        return options;
     }
 
     public Task StartAsync(IHealthState state, CancellationToken ct)
@@ -250,7 +254,8 @@ public sealed partial class MqttPublisher : IOutboxPublisher
         string? lastReason = null;
         while (!stop.IsCancellationRequested && !_stopping)
         {
-            var client = _factory.CreateMqttClient();
+            var keepAlive = new AnnouncedKeepAlive((ushort)_o.KeepAliveSeconds);
+            var client = _factory.CreateMqttClient(keepAlive);
             using var conn = CancellationTokenSource.CreateLinkedTokenSource(stop);
             // Handlers only note and copy: never block inside MQTTnet's event handlers (#648, #829). A reason of
             // NormalDisconnection can also mean a reset: any disconnect ends this connection, whoever caused it.
@@ -275,7 +280,7 @@ public sealed partial class MqttPublisher : IOutboxPublisher
                     attempt = 0;
                     outageLogged = false; // the next outage is reported again
                     lastReason = null;
-                    await ServeAsync(client, result, conn.Token, stop).ConfigureAwait(false);
+                    await ServeAsync(client, result, keepAlive.ServerKeepAlive, conn.Token, stop).ConfigureAwait(false);
                     continue;
                 }
                 refused = true;
@@ -317,13 +322,13 @@ public sealed partial class MqttPublisher : IOutboxPublisher
         return TimeSpan.FromSeconds(ceiling / 2 + Random.Shared.NextDouble() * ceiling / 2);
     }
 
-    private async Task ServeAsync(IMqttClient client, MqttClientConnectResult connected, CancellationToken conn, CancellationToken stop)
+    private async Task ServeAsync(IMqttClient client, MqttClientConnectResult connected, ushort serverKeepAlive, CancellationToken conn, CancellationToken stop)
     {
         // [MQTT-3.3.4-7] no more unacknowledged QoS 1 publishes than the broker's Receive Maximum (absent: 65,535;
         // MQTTnet does not enforce it). 3.1.1 has none: our own cap.
         var window = Math.Min(MaxInFlight, connected.ReceiveMaximum is > 0 and var rm ? rm : MaxInFlight);
         // [MQTT-3.1.2-21] the broker's Server Keep Alive replaces ours.
-        var keepAlive = connected.ServerKeepAlive > 0 ? connected.ServerKeepAlive : _o.KeepAliveSeconds;
+        var keepAlive = serverKeepAlive > 0 ? serverKeepAlive : _o.KeepAliveSeconds;
         try
         {
             // No Local (v5 only): our own replies on reply/… never match cmd/+, but a v5 broker need not even try.
@@ -374,9 +379,10 @@ public sealed partial class MqttPublisher : IOutboxPublisher
     }
 
     /// <summary>
-    /// Our own keep-alive: a PINGREQ every keep-alive period that must be answered within half of it (at least 1 s).
-    /// MQTTnet pings only when nothing was sent, and a publish waiting for its PUBACK on a half-open connection would
-    /// wait forever (#2244, #2248). Returns why the connection is considered dead.
+    /// The connection's only keep-alive (MQTTnet's is off, <see cref="AnnouncedKeepAlive"/>): a PINGREQ every keep-alive
+    /// period that must be answered within half of it (at least 1 s). It pings also while publishes flow: a publish
+    /// waiting for its PUBACK on a half-open connection would wait forever (MQTTnet #2244, #2248). Returns why the
+    /// connection is considered dead.
     /// </summary>
     private static async Task<string?> WatchdogAsync(IMqttClient client, int keepAliveSeconds, CancellationToken ct)
     {
@@ -387,9 +393,12 @@ public sealed partial class MqttPublisher : IOutboxPublisher
         }
         var period = TimeSpan.FromSeconds(keepAliveSeconds);
         var answer = TimeSpan.FromSeconds(Math.Max(1, keepAliveSeconds / 2.0));
+        // [MQTT-3.1.2-20] a control packet within every keep-alive period; the broker drops us after 1.5 × it
+        // [MQTT-3.1.2-22]. A fixed rate: the time the answers take does not stretch the gap between PINGREQs.
+        using var timer = new PeriodicTimer(period);
         while (true)
         {
-            await Task.Delay(period, ct).ConfigureAwait(false);
+            await timer.WaitForNextTickAsync(ct).ConfigureAwait(false);
             using var ping = CancellationTokenSource.CreateLinkedTokenSource(ct);
             ping.CancelAfter(answer);
             try { await client.PingAsync(ping.Token).ConfigureAwait(false); }

@@ -84,6 +84,78 @@ public class MqttPublisherResilienceTests(ITestOutputHelper output)
         await agent.WaitOnlineAsync(TimeSpan.FromSeconds(20));
     }
 
+    /// <summary>Lines of the broker's log that contain <paramref name="text"/>.</summary>
+    private static int Count(MosquittoBroker broker, string text) =>
+        broker.Log.Split('\n').Count(l => l.Contains(text, StringComparison.Ordinal));
+
+    /// <summary>
+    /// MQTTnet's own keep-alive is off (its loop woke the idle agent every 250 ms, issue 14): the publisher's watchdog
+    /// alone keeps an idle connection up with a PINGREQ every keep-alive period, and CONNECT still announces the period.
+    /// </summary>
+    [Fact]
+    public async Task IdleConnection_BrokerGetsAPingreqEveryKeepAlivePeriodAndKeepsTheAgent()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new AgentDir(broker, agentId: "idle-agent", keepAliveSeconds: 2);
+        await using var agent = new InProcessAgent(dir);
+        await agent.WaitOnlineAsync();
+        await Task.Delay(TimeSpan.FromSeconds(7)); // 3.5 periods; the broker drops a client silent for 3 s
+        output.WriteLine(broker.Log);
+        Assert.Equal(1, Count(broker, "as healthagent-idle-agent (p5, c1, k2)")); // announced, and never reconnected
+        Assert.InRange(Count(broker, "Received PINGREQ from healthagent-idle-agent"), 2, 5);
+        Assert.Equal(0, Count(broker, "exceeded timeout"));
+        Assert.True(agent.Publisher.IsOnline);
+    }
+
+    /// <summary>
+    /// A broker whose Server Keep Alive (CONNACK 0x13) is shorter than ours (mosquitto's max_keepalive, at least 10 s):
+    /// the publisher pings at the broker's period [MQTT-3.1.2-21] and is not dropped after 1.5 × it. Also keep-alive 0,
+    /// which mosquitto answers with Server Keep Alive 65535: MQTTnet's own loop would then ping at once with a zero
+    /// timeout and drop every connection (a reconnect storm).
+    /// </summary>
+    [Theory]
+    [InlineData(30, "max_keepalive 10", 1, 16)]
+    [InlineData(0, null, 0, 5)]
+    public async Task ServerKeepAlive_ReplacesOursAndTheConnectionStays(int keepAliveSeconds, string? brokerLine, int minPings, int seconds)
+    {
+        await using var broker = await MosquittoBroker.StartAsync(new MosquittoBrokerOptions { ExtraConfigLines = brokerLine is null ? [] : [brokerLine] });
+        using var dir = new AgentDir(broker, agentId: "ska-agent", keepAliveSeconds: keepAliveSeconds);
+        await using var agent = new InProcessAgent(dir);
+        await agent.WaitOnlineAsync();
+        await Task.Delay(TimeSpan.FromSeconds(seconds));
+        output.WriteLine(broker.Log);
+        Assert.Equal(1, Count(broker, $"as healthagent-ska-agent (p5, c1, k{keepAliveSeconds})"));
+        Assert.InRange(Count(broker, "Received PINGREQ from healthagent-ska-agent"), minPings, 2);
+        Assert.Equal(0, Count(broker, "exceeded timeout"));
+        Assert.True(agent.Publisher.IsOnline);
+    }
+
+    /// <summary>
+    /// A frozen agent (SIGSTOP: its socket stays open, nothing is sent) is dropped by the broker after 1.5 × the
+    /// keep-alive announced in CONNECT [MQTT-3.1.2-22], and the broker publishes the will; when it wakes it is back.
+    /// </summary>
+    [Fact]
+    [Trait(AgentCommand.Category, AgentCommand.Process)]
+    public async Task AgentFrozen_BrokerDropsItAfterOneAndAHalfKeepAlivesAndPublishesTheWill()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new AgentDir(broker, agentId: "frozen-agent", keepAliveSeconds: 2); // will delay 0
+        await using var agent = new AgentProcess(dir);
+        await agent.WaitForOutputAsync("MQTT: connected", Wait);
+        var will = await MosquittoClients.StartSubAsync(broker, ["-t", dir.Root + "/status", "-R", "-C", "1", "-W", "15"], TimeSpan.FromSeconds(20));
+        var sw = Stopwatch.StartNew();
+        ProcessRunner.SendSignal(agent.Id, 19);
+        try
+        {
+            var r = await will;
+            output.WriteLine($"will after {sw.Elapsed.TotalSeconds:0.0} s");
+            Assert.Equal("offline", r.StandardOutput.Trim());
+            Assert.Equal(1, Count(broker, "Client healthagent-frozen-agent has exceeded timeout"));
+        }
+        finally { ProcessRunner.SendSignal(agent.Id, 18); }
+        await TimeUntilAsync(broker, dir.Root + "/status", "online", Wait);
+    }
+
     /// <summary>Issue #15: `offline` came twice on one Ctrl+C. A clean stop publishes it once and its DISCONNECT drops the will.</summary>
     [Fact]
     [Trait(AgentCommand.Category, AgentCommand.Process)]
