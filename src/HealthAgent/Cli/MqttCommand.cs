@@ -78,7 +78,7 @@ public static class MqttCommand
     /// <summary>A connect that the broker refused, as an exception with its words (MQTTnet returns it as a result).</summary>
     private static async Task<IMqttClient> ConnectAsync(MqttClientOptions options, CancellationToken ct)
     {
-        var client = new MqttClientFactory().CreateMqttClient();
+        var client = MqttConnection.CreateClient(options);
         try
         {
             var result = await client.ConnectAsync(options, ct).ConfigureAwait(false);
@@ -170,19 +170,25 @@ public static class MqttCommand
                 var q = ParseQos(r.GetValue(qos), 2);
                 // MQTTnet's handler only queues a copy; printing happens here (never block inside its handlers).
                 var messages = System.Threading.Channels.Channel.CreateUnbounded<(string Topic, byte[] Payload)>();
-                var client = new MqttClientFactory().CreateMqttClient();
+                var options = common.ToOptions(r, "healthagent-sub");
+                var client = MqttConnection.CreateClient(options);
                 client.ApplicationMessageReceivedAsync += e =>
                 {
                     messages.Writer.TryWrite((e.ApplicationMessage.Topic, e.ApplicationMessage.Payload.ToArray()));
                     return Task.CompletedTask;
                 };
-                client.DisconnectedAsync += _ =>
+                string? lost = null;
+                client.DisconnectedAsync += e =>
                 {
+                    if (e.ClientWasConnected && !cts.IsCancellationRequested)
+                        lost = e.Exception is { } x ? MqttConnection.Describe(x)
+                            // MQTTnet reports a reset or a closed socket as NormalDisconnection too (no DISCONNECT from the broker)
+                            : e.Reason == MqttClientDisconnectReason.NormalDisconnection ? "the broker closed the connection"
+                            : Words(e.Reason.ToString()) + (e.ReasonString is { Length: > 0 } rs ? $" ({rs})" : "");
                     try { cts.Cancel(); } catch (ObjectDisposedException) { }
                     return Task.CompletedTask;
                 };
                 using var _ = client;
-                var options = common.ToOptions(r, "healthagent-sub");
                 try
                 {
                     var cr = await client.ConnectAsync(options, cts.Token).ConfigureAwait(false);
@@ -212,7 +218,8 @@ public static class MqttCommand
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
-                    // -W timeout (or connection lost)
+                    // -W timeout, or the connection was lost: that is an error, not the end of the messages
+                    if (lost is not null) throw new InvalidOperationException("connection lost: " + lost);
                 }
                 if (client.IsConnected)
                 {

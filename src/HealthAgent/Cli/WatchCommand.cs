@@ -63,7 +63,7 @@ public static class WatchCommand
         }.Build();
         // MQTTnet's handler only queues a copy (never block inside its handlers); a slow terminal loses the oldest.
         var messages = Channel.CreateBounded<Message>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
-        using var client = new MqttClientFactory().CreateMqttClient();
+        using var client = MqttConnection.CreateClient(options);
         client.ApplicationMessageReceivedAsync += e =>
         {
             messages.Writer.TryWrite(new Message(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload.ToArray()));

@@ -60,6 +60,36 @@ public sealed class MqttCommandTests
         Assert.Equal(["a/1 first", "b/2 second"], r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
+    /// <summary>mosquitto answers keep-alive 0 with Server Keep Alive 65535; MQTTnet alone then dropped the connection at once (exit 0, nothing printed).</summary>
+    [Theory]
+    [InlineData("5")]
+    [InlineData("311")]
+    public async Task Sub_KeepAliveZero_StaysConnectedAndReceives(string version)
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        var sub = HealthAgentAsync("sub", "-p", P(broker), "-V", version, "-k", "0", "-t", "k0/#", "-C", "1", "-W", "20", "-i", "k0-sub");
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!broker.Log.Contains("Received SUBSCRIBE from k0-sub", StringComparison.Ordinal) && DateTime.UtcNow < deadline) await Task.Delay(50);
+        await Task.Delay(1500); // MQTTnet's keep-alive loop would have pinged with a zero timeout and dropped it by now
+        Assert.Equal(0, (await MosquittoClients.PubAsync(broker, ["-t", "k0/x", "-m", "still here", "-q", "1"])).ExitCode);
+        var r = await sub;
+        Assert.True(r.ExitCode == 0, r.StandardError);
+        Assert.Equal("still here", r.StandardOutput.Trim());
+    }
+
+    [Fact]
+    public async Task Sub_BrokerGoesAway_ExitsNonZeroSayingSo()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        var sub = HealthAgentAsync("sub", "-p", P(broker), "-t", "gone/#", "-i", "gone-sub");
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!broker.Log.Contains("Received SUBSCRIBE from gone-sub", StringComparison.Ordinal) && DateTime.UtcNow < deadline) await Task.Delay(50);
+        broker.Kill();
+        var r = await sub;
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("connection lost", r.StandardError, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Sub_TimeoutBeforeCount_ExitsNonZero()
     {

@@ -103,6 +103,14 @@ public sealed record MqttConnection(string Host, int Port, bool V5, string Clien
         return hex;
     }
 
+    /// <summary>
+    /// A client for these options (the CLI tools; the publisher owns its keep-alive, <see cref="AnnouncedKeepAlive"/>).
+    /// With keep-alive 0 the broker's Server Keep Alive is hidden from MQTTnet: mosquitto answers 0 with 65535, and
+    /// MQTTnet 5.2 would then run its keep-alive loop with the client's period 0 and drop the connection at once.
+    /// </summary>
+    public static IMqttClient CreateClient(MqttClientOptions options) =>
+        options.KeepAlivePeriod == TimeSpan.Zero ? new MqttClientFactory().CreateMqttClient(new AnnouncedKeepAlive(0)) : new MqttClientFactory().CreateMqttClient();
+
     /// <summary>A connect failure in words an operator can act on: MQTT's own cases, then <see cref="Model.ErrorWords"/>.</summary>
     public static string Describe(Exception e)
     {

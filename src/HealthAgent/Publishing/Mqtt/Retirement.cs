@@ -75,7 +75,7 @@ public static class Retirement
         var probe = $"{topics.Root}/retire-probe/{Guid.NewGuid():N}";
         var probeSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var retained = new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal);
-        using var c = new MqttClientFactory().CreateMqttClient();
+        using var c = MqttConnection.CreateClient(options);
         // The handler only copies (the payload buffer is MQTTnet's once it returns): never block inside its handlers (#648, #829).
         c.ApplicationMessageReceivedAsync += e =>
         {
