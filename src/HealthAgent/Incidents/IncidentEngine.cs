@@ -12,7 +12,9 @@ public sealed record IncidentChange(EventKind Kind, Incident Incident, Incident?
 /// event; its consequences change it instead of raising their own. A condition that could be a consequence but has no
 /// cause yet is held for the implication's <c>holdSeconds</c> (sources report at different times: the panel's LED
 /// turns amber before the BMC walk reports the PSU); if its cause turns up later, the orphan's incident is taken over
-/// by the cause (one <c>changed</c> event, no second <c>raised</c>). Clearing the cause clears the incident.
+/// by the cause (one <c>changed</c> event, no second <c>raised</c>), also when the cause was seen (and held) before the
+/// part it explains turned into its consequence: a raised incident is changed, never cleared and raised again.
+/// Clearing the cause clears the incident.
 /// Not thread-safe: the pipeline's state loop owns it.
 /// </summary>
 public sealed class IncidentEngine(RuleSet rules, IEnumerable<Incident>? persisted = null)
@@ -102,9 +104,15 @@ public sealed class IncidentEngine(RuleSet rules, IEnumerable<Incident>? persist
         foreach (var (root, consequences, orphanHold, settle) in groups)
         {
             var hold = Math.Max(orphanHold, settle);
-            var o = _open.FirstOrDefault(x => !matched.Contains(x) && x.Incident.Root.Part.Id == root.Part.Id)
-                // an orphan consequence whose cause turned up: the cause takes over its incident
-                ?? _open.FirstOrDefault(x => !matched.Contains(x) && consequences.Any(c => c.Part.Id == x.Incident.Root.Part.Id));
+            // The open incidents this group goes on with: its root's own, and those of parts that now follow from it (an
+            // orphan whose cause turned up: the cause takes its incident over). When there are several (the cause was
+            // seen, and held, before the LED it turns amber was reported), a raised one goes on — what was published is
+            // changed, never cleared and raised again — else the root's own; the held others fold in without an event.
+            var mine = _open.Where(x => !matched.Contains(x)
+                    && (x.Incident.Root.Part.Id == root.Part.Id || consequences.Any(c => c.Part.Id == x.Incident.Root.Part.Id)))
+                .OrderByDescending(x => x.Raised).ThenByDescending(x => x.Incident.Root.Part.Id == root.Part.Id).ToList();
+            var o = mine.FirstOrDefault();
+            matched.UnionWith(mine.Skip(1).Where(x => !x.Raised)); // folded in: neither kept nor reported
             if (o is null)
             {
                 var incident = new Incident(Guid.NewGuid(), root, consequences, root.Since);

@@ -4,7 +4,9 @@ using HealthAgent.Publishing;
 using HealthAgent.Rules;
 using HealthAgent.Sources;
 using HealthAgent.Tests.Web;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
 
 namespace HealthAgent.Tests.Incidents;
 
@@ -12,7 +14,7 @@ namespace HealthAgent.Tests.Incidents;
 /// Parts and incidents through the real pipeline and the shipped rules (rules/parts): what the front panel and the BMC
 /// report of one fault is one part and one incident — one raised event, one problem — with its consequences inside.
 /// </summary>
-public sealed class IncidentPipelineTests : IDisposable
+public sealed class IncidentPipelineTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly RuleSet Rules = RuleLoader.LoadEmbedded().Rules!;
     private readonly string _state = Directory.CreateTempSubdirectory("incident-test-").FullName;
@@ -39,7 +41,21 @@ public sealed class IncidentPipelineTests : IDisposable
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
-    private HealthPipeline Create(RecordingPublisher p) => new("agent-1", "boot-1", Rules, _state, [], [p], NullLoggerFactory.Instance, _time);
+    private HealthPipeline Create(RecordingPublisher p, ILoggerFactory? logs = null) => new("agent-1", "boot-1", Rules, _state, [], [p], logs ?? NullLoggerFactory.Instance, _time);
+
+    /// <summary>The console's incident and component lines (the pipeline's change event id, Information and up), as the console shows them.</summary>
+    private sealed class ConsoleLines : ILoggerProvider, ILogger
+    {
+        public readonly List<string> Lines = [];
+        public ILogger CreateLogger(string categoryName) => this;
+        public void Dispose() { }
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel) && eventId.Id == HealthPipeline.ComponentChangeEventId) Lines.Add(formatter(state, exception).TrimEnd());
+        }
+    }
 
     // The components as the front panel and the BMC name them (the BMC's ids end with the slot, as Redfish member ids do).
     private static ComponentRef Panel(string family, int n) => new($"panel:{family}:{n}", Rules.FindFamily(family)!.HwType, $"{family} {n} (front panel)", Family: family);
@@ -263,5 +279,118 @@ public sealed class IncidentPipelineTests : IDisposable
         var flips = 0;
         for (var i = 0; i < 15; i++) await StepAsync(p, 0.2, Panel(Led(Panel("quicksync", 1), ++flips % 2 == 0 ? "off" : "solid amber")));
         Assert.InRange(pub.Rollups.Count - (rollups + 1), 2, 4);
+    }
+
+    // The demo's overheat (deploy/scenarios/demo.yaml, t = 40 "System ID mode on", t = 44 "ID mode off; CPU 1 overheats",
+    // t = 50 "Cooled down; a phone connects over Quick Sync") as the simulator plays it: the panel pushes each LED that
+    // changed as its own line (system; at the cool-down system, then Quick Sync); the BMC's SSE re-reads push System,
+    // Chassis and the CPU1 sensor one result each, and a walk pushes them together — a walk that straddles the change read
+    // System and Chassis before it and the sensor after it. Which of the two sources reports first is a race.
+    private static readonly ComponentRef Cpu1 = new("redfish:bmc:temp:1:Temp.cpu1", "temperature", "CPU1 Temp", Derivation: "redfish.temperature");
+
+    private static Observation Cpu1At(double celsius) => new(Cpu1,
+    [
+        new Reading("state", "Enabled"), new Reading("health", celsius >= 95 ? "Critical" : "OK"), new Reading("readingCelsius", celsius, "Cel"),
+        new Reading("upperCaution", 85.0, "Cel"), new Reading("upperCritical", 95.0, "Cel"), new Reading("upperFatal", 100.0, "Cel"),
+        new Reading("lowerCaution", null, Reason: "none"), new Reading("lowerCritical", null, Reason: "none"), new Reading("lowerFatal", null, Reason: "none"),
+    ]);
+
+    private static SourceResult PanelSystem(string led) => Panel(Led(Panel("system", 1), led));
+
+    private static (double After, SourceResult Result)[] OverheatStart(string order, string systemBefore)
+    {
+        var panel = PanelSystem("blinking amber");
+        SourceResult system = Bmc(Led(BmcSystem, "blinking amber")), chassis = Bmc(Health(Chassis, "Critical")), sensor = Bmc(Cpu1At(97));
+        var walk = Bmc(Led(BmcSystem, "blinking amber"), Health(Chassis, "Critical"), Cpu1At(97));
+        return order switch
+        {
+            "panel, then BMC events" => [(0, panel), (0.02, system), (0.01, chassis), (0.01, sensor), (0.2, walk)],
+            "BMC events, then panel" => [(0, system), (0.01, chassis), (0.01, sensor), (0.02, panel), (0.2, walk)],
+            "sensor event, panel, BMC system" => [(0, sensor), (0.01, panel), (0.01, system), (0.01, chassis), (0.2, walk)],
+            "straddling walk, then panel" => [(0, Bmc(Led(BmcSystem, systemBefore), Health(Chassis, "OK"), Cpu1At(97))), (0.01, panel), (0.02, system), (0.01, chassis)],
+            "BMC walk, panel 0.5 s later" => [(0, walk), (0.5, panel)],
+            "panel, BMC after the hold" => [(0, panel), (5, Tick), (0.5, walk)],
+            _ => throw new ArgumentOutOfRangeException(nameof(order), order, null),
+        };
+    }
+
+    private static (double After, SourceResult Result)[] CoolDown(string order)
+    {
+        SourceResult panelSystem = PanelSystem("solid blue"), panelQuickSync = Panel(Led(Panel("quicksync", 1), "blinking white fast"));
+        SourceResult system = Bmc(Led(BmcSystem, "solid blue")), chassis = Bmc(Health(Chassis, "OK")), sensor = Bmc(Cpu1At(52));
+        return order switch
+        {
+            "panel first" => [(0, panelSystem), (0.02, panelQuickSync), (0.02, system), (0.01, chassis), (0.01, sensor)],
+            "BMC first" => [(0, sensor), (0.01, system), (0.01, chassis), (0.02, panelSystem), (0.02, panelQuickSync)],
+            "straddling walk first" => [(0, Bmc(Led(BmcSystem, "blinking amber"), Health(Chassis, "Critical"), Cpu1At(52))), (0.01, panelSystem), (0.02, panelQuickSync), (0.02, system), (0.01, chassis)],
+            _ => throw new ArgumentOutOfRangeException(nameof(order), order, null),
+        };
+    }
+
+    public static TheoryData<string, string, bool> OverheatOrders()
+    {
+        var data = new TheoryData<string, string, bool>();
+        foreach (var start in new[] { "panel, then BMC events", "BMC events, then panel", "sensor event, panel, BMC system", "straddling walk, then panel", "BMC walk, panel 0.5 s later", "panel, BMC after the hold" })
+            foreach (var end in new[] { "panel first", "BMC first", "straddling walk first" })
+                foreach (var idMode in new[] { true, false })
+                    data.Add(start, end, idMode);
+        return data;
+    }
+
+    /// <summary>
+    /// One fault, one incident, whichever source reports first: the overheat raises one incident rooted at CPU1 Temp (or,
+    /// when the system LED's incident was raised first — the ID mode before it, or a panel alone past the hold — one
+    /// changed event moves that incident's root to CPU1 Temp), and the cool-down clears it once. The console prints one
+    /// line per event.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(OverheatOrders))]
+    public async Task CpuOverheats_AnyOrderOfPanelAndBmc_OneIncidentRootedAtCpu1_OneLinePerEvent(string start, string end, bool idModeBefore)
+    {
+        var pub = new RecordingPublisher();
+        using var console = new ConsoleLines();
+        using var logs = LoggerFactory.Create(b => b.AddProvider(console).SetMinimumLevel(LogLevel.Information));
+        await using var p = Create(pub, logs);
+        await StepAsync(p, 0, HealthyPanel(), HealthyBmc(), Bmc(Cpu1At(52)));
+        Guid? idIncident = null;
+        if (idModeBefore)
+        {
+            await StepAsync(p, 1, PanelSystem("blinking blue"));
+            await StepAsync(p, 0.01, Bmc(Led(BmcSystem, "blinking blue")));
+            var id = Assert.Single(pub.Events);
+            Assert.Equal(("system", EventKind.Raised, Severity.Info), (id.Component.Id, id.Kind, id.Severity));
+            idIncident = id.Incident.Id;
+        }
+        await StepAsync(p, 4, Tick);
+        var first = pub.Events.Count;
+        console.Lines.Clear();
+
+        var steps = OverheatStart(start, idModeBefore ? "blinking blue" : "solid blue");
+        foreach (var (after, result) in steps) await StepAsync(p, after, result);
+        await StepAsync(p, 6 - steps.Sum(s => s.After), Tick);
+        var hot = Assert.Single(p.Rollup.Problems);
+        Assert.Equal((Cpu1.Id, Severity.Critical), (hot.Root.Part.Id, hot.Severity));
+        foreach (var (after, result) in CoolDown(end)) await StepAsync(p, after, result);
+        await StepAsync(p, 6, Tick);
+
+        var events = pub.Events.Skip(first).Where(e => e.Component.Id != "panel:quicksync:1").ToList();
+        var lines = console.Lines.Where(l => !l.Contains("quicksync", StringComparison.Ordinal)).ToList();
+        var told = string.Join("\n", events.Select(e => $"{e.Kind} {e.Component.Id} {e.Code} {e.Severity} from {e.From?.Part.Id} ({e.Incident.Id})"))
+            + "\nconsole:\n" + string.Join("\n", lines);
+        output.WriteLine(told);
+        Assert.True(events.Select(e => e.Incident.Id).Distinct().Count() == 1, "one incident:\n" + told);
+        if (idIncident is { } idmode) Assert.Equal(idmode, events[0].Incident.Id); // the system LED's open incident continues
+        Assert.True(events.Count(e => e.Kind == EventKind.Raised) == (idModeBefore ? 0 : 1), "raised once, or never when it was raised already:\n" + told);
+        Assert.True(events.Count(e => e.Kind == EventKind.Cleared) == 1 && events[^1].Kind == EventKind.Cleared, "cleared once, at the end:\n" + told);
+        Assert.Equal((Cpu1.Id, Severity.Ok), (events[^1].Component.Id, events[^1].Severity));
+        // The root moves to CPU1 Temp once and stays there.
+        var atCpu = events.FindIndex(e => e.Component.Id == Cpu1.Id);
+        Assert.True(atCpu >= 0 && events.Skip(atCpu).All(e => e.Component.Id == Cpu1.Id), "the root moves to CPU1 Temp once:\n" + told);
+        Assert.True(events[atCpu].Kind == EventKind.Raised || events[atCpu].From?.Part.Id == "system", told);
+        Assert.Contains(events[atCpu].Incident.Consequences, c => c.Part.Id == "system");
+        // The console: one line per event, the cleared line says ok and the temperature it cooled down to.
+        Assert.True(lines.Count == events.Count, $"{lines.Count} console lines for {events.Count} events:\n" + told);
+        Assert.StartsWith("ok CPU1 Temp [bmc]: cleared: 52 °C", lines[^1], StringComparison.Ordinal);
+        Assert.Empty(p.Rollup.Problems);
     }
 }
