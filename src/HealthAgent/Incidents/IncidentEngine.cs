@@ -13,7 +13,8 @@ public sealed record IncidentChange(EventKind Kind, Incident Incident, Incident?
 /// cause yet is held for the implication's <c>holdSeconds</c> (sources report at different times: the panel's LED
 /// turns amber before the BMC walk reports the PSU); if its cause turns up later, the orphan's incident is taken over
 /// by the cause (one <c>changed</c> event, no second <c>raised</c>), also when the cause was seen (and held) before the
-/// part it explains turned into its consequence: a raised incident is changed, never cleared and raised again.
+/// part it explains turned into its consequence: a raised incident is changed, never cleared and raised again — except
+/// a notice (severity info: ID mode, an unused port) that turns into a fault: the notice is cleared and the fault raised.
 /// Clearing the cause clears the incident.
 /// Not thread-safe: the pipeline's state loop owns it.
 /// </summary>
@@ -113,6 +114,15 @@ public sealed class IncidentEngine(RuleSet rules, IEnumerable<Incident>? persist
                 .OrderByDescending(x => x.Raised).ThenByDescending(x => x.Incident.Root.Part.Id == root.Part.Id).ToList();
             var o = mine.FirstOrDefault();
             matched.UnionWith(mine.Skip(1).Where(x => !x.Raised)); // folded in: neither kept nor reported
+            if (o is { Raised: true } && o.Incident.Severity <= Severity.Info && new Incident(o.Incident.Id, root, consequences, root.Since).Severity >= Severity.Warning)
+            {
+                // A raised notice (ID mode, an unused port) that turns into a fault is another problem, not a change of it:
+                // the notice is cleared (as it was: the part's state now is the fault) and the fault raised as its own
+                // incident, so a consumer that acts on raised warnings and criticals sees it.
+                changes.Add(new IncidentChange(EventKind.Cleared, o.Incident with { Consequences = [] }, o.Incident));
+                matched.Add(o);
+                o = null;
+            }
             if (o is null)
             {
                 var incident = new Incident(Guid.NewGuid(), root, consequences, root.Since);
