@@ -112,17 +112,18 @@ public sealed class IncidentEngine(RuleSet rules, IEnumerable<Incident>? persist
             var mine = _open.Where(x => !matched.Contains(x)
                     && (x.Incident.Root.Part.Id == root.Part.Id || consequences.Any(c => c.Part.Id == x.Incident.Root.Part.Id)))
                 .OrderByDescending(x => x.Raised).ThenByDescending(x => x.Incident.Root.Part.Id == root.Part.Id).ToList();
+            // A raised notice (ID mode, an unused port) that turns into a fault is another problem, not a change of it:
+            // the notice is cleared (as it was: the part's state now is the fault) and the fault goes on without it (its
+            // own held incident, or a new one), so a consumer that acts on raised warnings and criticals sees it raised.
+            var severity = new Incident(Guid.Empty, root, consequences, root.Since).Severity;
+            while (mine.Count > 0 && mine[0] is { Raised: true } notice && notice.Incident.Severity <= Severity.Info && severity >= Severity.Warning)
+            {
+                changes.Add(new IncidentChange(EventKind.Cleared, notice.Incident with { Consequences = [] }, notice.Incident));
+                matched.Add(notice);
+                mine.RemoveAt(0);
+            }
             var o = mine.FirstOrDefault();
             matched.UnionWith(mine.Skip(1).Where(x => !x.Raised)); // folded in: neither kept nor reported
-            if (o is { Raised: true } && o.Incident.Severity <= Severity.Info && new Incident(o.Incident.Id, root, consequences, root.Since).Severity >= Severity.Warning)
-            {
-                // A raised notice (ID mode, an unused port) that turns into a fault is another problem, not a change of it:
-                // the notice is cleared (as it was: the part's state now is the fault) and the fault raised as its own
-                // incident, so a consumer that acts on raised warnings and criticals sees it.
-                changes.Add(new IncidentChange(EventKind.Cleared, o.Incident with { Consequences = [] }, o.Incident));
-                matched.Add(o);
-                o = null;
-            }
             if (o is null)
             {
                 var incident = new Incident(Guid.NewGuid(), root, consequences, root.Since);
