@@ -118,6 +118,17 @@ public sealed class FrontPanelSourceTests : IDisposable
         Assert.True(PanelPty.Eventually(() => Shows("panel:psu:2", "solid green")));
     }
 
+    /// <summary>A new pty at the same link: the source opens it again and shows what it says.</summary>
+    private void AssertReopened(string family, string index, string led)
+    {
+        using var again = new PanelPty(_pty.Link);
+        Assert.True(again.WaitForSync(TimeSpan.FromSeconds(10)), "the source did not reopen the re-created device");
+        again.Led(family, index, led);
+        again.Heartbeat(1);
+        Assert.True(PanelPty.Eventually(() => Shows($"panel:{family}:{index}", led)));
+        Assert.True(_source.Opens >= 2);
+    }
+
     [Fact]
     public void Device_VanishesAndReturns_SourceReopens()
     {
@@ -128,12 +139,7 @@ public sealed class FrontPanelSourceTests : IDisposable
         Assert.True(PanelPty.Eventually(() => _source.Snapshot().Errors.Count > 0, 5));
         Assert.Contains("silent", _source.Snapshot().Errors[0].Message);
 
-        using var again = new PanelPty(_pty.Link);
-        Assert.True(again.WaitForSync(TimeSpan.FromSeconds(10)), "the source did not reopen the re-created device");
-        again.Led("drive", "0", "solid green");
-        again.Heartbeat(1);
-        Assert.True(PanelPty.Eventually(() => Shows("panel:drive:0", "solid green")));
-        Assert.True(_source.Opens >= 2);
+        AssertReopened("drive", "0", "solid green");
     }
 
     [Fact]
@@ -147,12 +153,7 @@ public sealed class FrontPanelSourceTests : IDisposable
         _pty.HangUp();
         Assert.True(PanelPty.Eventually(() => _source.Snapshot().Errors.Count > 0, 5));
 
-        using var again = new PanelPty(_pty.Link);
-        Assert.True(again.WaitForSync(TimeSpan.FromSeconds(10)), "the source did not reopen the device");
-        again.Led("psu", "1", "blinking amber");
-        again.Heartbeat(1);
-        Assert.True(PanelPty.Eventually(() => Shows("panel:psu:1", "blinking amber")));
-        Assert.True(_source.Opens >= 2);
+        AssertReopened("psu", "1", "blinking amber");
     }
 
     [Fact]
@@ -168,12 +169,7 @@ public sealed class FrontPanelSourceTests : IDisposable
         var disconnected = _log.Messages.First(m => m.Contains("disconnected (", StringComparison.Ordinal));
         Assert.DoesNotContain("device", disconnected.Split("disconnected (")[1].Split(')')[0], StringComparison.Ordinal);
 
-        using var again = new PanelPty(_pty.Link);
-        Assert.True(again.WaitForSync(TimeSpan.FromSeconds(10)), "the source did not reopen the device");
-        again.Led("psu", "1", "blinking amber");
-        again.Heartbeat(1);
-        Assert.True(PanelPty.Eventually(() => Shows("panel:psu:1", "blinking amber")));
-        Assert.True(_source.Opens >= 2);
+        AssertReopened("psu", "1", "blinking amber");
     }
 
     [Fact]
