@@ -124,7 +124,11 @@ public sealed class ConsoleLogTests : IDisposable
         var text = await RunAsync(ConsoleLogMode.Terminal, polls);
         var lines = text.TrimEnd('\n').Split('\n');
         Assert.All(lines, l => Assert.True(l.Length <= 160, $"{l.Length} chars: {l}"));
-        Assert.Equal(polls.Length, lines.Count(l => l.Contains("Power supply unit indicator 2", StringComparison.Ordinal)));
+        // one line per change; a notice (info) followed by a fault is two: the notice cleared, the fault raised
+        var severities = SeedRules.Rules.FindFamily("psu")!.Rules.Select(r => r.Verdict.Severity).ToList();
+        var noticeThenFault = severities.Zip(severities.Skip(1)).Count(p => p.First == Severity.Info && p.Second >= Severity.Warning);
+        Assert.Equal(1, noticeThenFault); // the seed's PSU table: ok, critical, warning, info, warning
+        Assert.Equal(polls.Length + noticeThenFault, lines.Count(l => l.Contains("Power supply unit indicator 2", StringComparison.Ordinal)));
         Assert.Single(lines, l => l.Contains("CPU1 Temp", StringComparison.Ordinal)); // critical from the first poll on: one line
         Assert.DoesNotContain("HealthAgent.Pipeline", text, StringComparison.Ordinal);
         Assert.DoesNotContain("panel:psu:2", text, StringComparison.Ordinal);
