@@ -172,26 +172,9 @@ internal sealed partial class AgentService(AgentConfig config, HealthPipeline pi
         await using var web = webOptions.Enabled ? await StartWebAsync(webOptions, log, stoppingToken).ConfigureAwait(false) : null;
         // SIGHUP (systemctl reload): rules and the live parts of agent.json; the handler only queues, the loop reloads.
         using var hup = reload.Listen(pipeline, config.RuleHolder.Replace, loggers.CreateLogger("HealthAgent.Reload"), stoppingToken);
-        _ = CompactAfterStartAsync(stoppingToken);
+        _ = StartMemory.ReleaseAfterStartAsync(log, stoppingToken); // start-up garbage and code pages given back
         await pipeline.RunAsync(stoppingToken).ConfigureAwait(false);
     }
-
-    /// <summary>
-    /// One full compacting collection once the start is over (every source's first poll has ended or timed out: the
-    /// default timeouts are at most 30 s). Loading agent.json and the rule tables, the first polls and the first MQTT
-    /// publishes allocate ~10 MB, nearly all garbage seconds later; what survived a gen0/gen1 collection meanwhile sits
-    /// in gen2, which a steady agent (~6 KB/s at the shipped intervals) would not collect for hours, and the regions it
-    /// filled stay committed. Aggressive mode also hands the free regions back to the OS: ~2 MB of anonymous memory
-    /// less (docs/performance.md).
-    /// </summary>
-    private static async Task CompactAfterStartAsync(CancellationToken ct)
-    {
-        try { await Task.Delay(StartSettled, ct).ConfigureAwait(false); }
-        catch (OperationCanceledException) { return; }
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-    }
-
-    internal static readonly TimeSpan StartSettled = TimeSpan.FromSeconds(30);
 
     /// <summary>A method of its own, so ASP.NET Core (Kestrel, routing, hosting) is loaded only when the web view is enabled.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
