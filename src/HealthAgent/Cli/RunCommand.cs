@@ -172,6 +172,7 @@ internal sealed partial class AgentService(AgentConfig config, HealthPipeline pi
         await using var web = webOptions.Enabled ? await StartWebAsync(webOptions, log, stoppingToken).ConfigureAwait(false) : null;
         // SIGHUP (systemctl reload): rules and the live parts of agent.json; the handler only queues, the loop reloads.
         using var hup = reload.Listen(pipeline, config.RuleHolder.Replace, loggers.CreateLogger("HealthAgent.Reload"), stoppingToken);
+        _ = StartMemory.ReleaseAfterStartAsync(log, stoppingToken); // start-up garbage and code pages given back
         await pipeline.RunAsync(stoppingToken).ConfigureAwait(false);
     }
 
