@@ -11,9 +11,10 @@
 # its retained `online` reaches an MQTT subscriber. Samples /proc every 5 s after the warm-up; prints RSS avg/max (MB)
 # and CPU % of one core over the window for both processes.
 # Environment: AGENT (command for the agent: default the Native AOT publish at artifacts/publish/healthagent/healthagent
-# when it exists, else the Release build via dotnet), SIM (same for the simulator; default a temporary copy of AGENT's folder), RUNS ("shipped all-1s"), GC (a
-# DOTNET_GCgen0size value to compare; none by default: the binary has the GC settings), NODE_EXPORTER (its binary), plus any DOTNET_* / HEALTHAGENT_*
-# variables to compare settings; MAPS, PERF, OVERRIDES and LOG are described below.
+# when it exists, else the Release build via dotnet), SIM (same for the simulator; default: the agent's command, run
+# from a copy of its folder when it is an executable, see below), RUNS ("shipped all-1s"), NODE_EXPORTER (its binary),
+# plus any DOTNET_* / HEALTHAGENT_* variables to compare settings (e.g. DOTNET_GCGen0MaxBudget=200000 against the
+# 1 MB compiled into the binary); MAPS, PERF, OVERRIDES and LOG are described below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WARMUP=${1:-60}
@@ -22,18 +23,19 @@ DLL=src/HealthAgent/bin/Release/net10.0/healthagent.dll
 AOT=artifacts/publish/healthagent/healthagent
 default_agent="dotnet $DLL"; [ -x "$AOT" ] && default_agent="$AOT"
 read -r -a AGENT <<< "${AGENT:-$default_agent}"
-# The simulator runs from its own copy of the binary: run from the same file, its pages would count as the agent's
-# shared pages and stay resident (the agent pages its start-up code out, Cli/StartMemory.cs).
-if [ -z "${SIM:-}" ] && [ -x "${AGENT[0]}" ] && [ "${#AGENT[@]}" -eq 1 ]; then
-  simcopy=$(mktemp -d); cp -r "$(dirname "${AGENT[0]}")/." "$simcopy/"; SIM="$simcopy/$(basename "${AGENT[0]}")"
-fi
+sim_given=${SIM:+yes}
 read -r -a SIM <<< "${SIM:-${AGENT[*]}}"
+# The simulator stands in for the BMC and the front panel, which are hardware on an appliance. Run from the agent's
+# own file it would share the executable's pages with the agent, and the kernel leaves pages two processes map in
+# both (the agent pages out its start-up code, Cli/StartMemory.cs): its copy is a file of its own.
+sim_copy=""
+if [ -z "$sim_given" ] && [ "${#AGENT[@]}" -eq 1 ] && [ -x "${AGENT[0]}" ]; then
+  sim_copy=$(mktemp -d); cp -r "$(dirname "${AGENT[0]}")/." "$sim_copy/"; SIM=("$sim_copy/$(basename "${AGENT[0]}")")
+fi
 NODE_EXPORTER=${NODE_EXPORTER:-prometheus-node-exporter}
 command -v "$NODE_EXPORTER" >/dev/null || { echo "needs $NODE_EXPORTER (apt-get install prometheus-node-exporter)"; exit 1; }
-# the systemd unit's runtime settings (deploy/healthagent.service; the GC's are compiled into the binary); GC=<value>
-# sets DOTNET_GCgen0size to compare
+# the systemd unit's runtime settings (deploy/healthagent.service; the GC settings are compiled into the binary)
 export MALLOC_ARENA_MAX=2
-[ -n "${GC:-}" ] && export DOTNET_GCgen0size=$GC
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
@@ -43,7 +45,7 @@ switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s 
 
 pids=(); dir=""
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; [ -n "$dir" ] && rm -rf "$dir"; pids=(); dir=""; }
-trap 'cleanup; [ -n "${simcopy:-}" ] && rm -rf "$simcopy"' EXIT
+trap 'cleanup; [ -n "$sim_copy" ] && rm -rf "$sim_copy"' EXIT
 
 run_one() {
   local mode=$1 ne_port mqtt_port redfish_port
@@ -95,7 +97,7 @@ run_one() {
   local smaps threads
   smaps=$(awk '/^(Rss|Anonymous|Shared_Clean|Shared_Dirty|Private_Clean|Private_Dirty):/ {a[$1]+=$2} END {printf "anon %d MB, file-backed private clean %d MB, shared %d MB", a["Anonymous:"]/1024, a["Private_Clean:"]/1024, (a["Shared_Clean:"]+a["Shared_Dirty:"])/1024}' "/proc/$agent_pid/smaps")
   threads=$(ls "/proc/$agent_pid/task" | wc -l)
-  echo "== $mode (agent: ${AGENT[*]}${DOTNET_GCgen0size:+; DOTNET_GCgen0size=$DOTNET_GCgen0size})"
+  echo "== $mode (agent: ${AGENT[*]}; $(env | grep -E '^(DOTNET_|MALLOC_)' | sort | tr '\n' ' '))"
   python3 - "$n" "$a_sum" "$a_max" "$a_c0" "$a_c1" "$n_sum" "$n_max" "$n_c0" "$n_c1" "$t0" "$t1" "$ticks" "$WARMUP" <<'PY'
 import sys
 n,asum,amax,ac0,ac1,nsum,nmax,nc0,nc1,t0,t1,tk,warm=map(float,sys.argv[1:])

@@ -14,7 +14,7 @@ namespace HealthAgent.Benchmarks;
 /// outbox in a fresh state.db with ROWS events (default 100,000 of 800 B, about an event's size), then starts the real
 /// pipeline and MQTT publisher (no sources) against the broker on 127.0.0.1:PORT and times until every row is
 /// acknowledged (PUBACK) and deleted. Prints one JSON line. bench/mqtt-bench.sh runs it beside a mosquitto_sub that
-/// counts what arrived.
+/// counts what arrived. sqliteKiB: the memory SQLite still holds after the drain (its page caches).
 /// </summary>
 internal static class OutboxDrain
 {
@@ -64,10 +64,11 @@ internal static class OutboxDrain
             }
             var drained = sw.Elapsed - connected;
             var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+            var sqliteBytes = SQLitePCL.raw.sqlite3_memory_used(); // what SQLite holds once the backlog is gone (page caches)
             await stop.CancelAsync();
             await run;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"rows\":{rows},\"payloadBytes\":{size},\"fillSeconds\":{fill.Elapsed.TotalSeconds:0.000},\"commitsPerSecond\":{rows / fill.Elapsed.TotalSeconds:0},\"connectSeconds\":{connected.TotalSeconds:0.000},\"drainSeconds\":{drained.TotalSeconds:0.000},\"eventsPerSecond\":{rows / drained.TotalSeconds:0},\"cpuMicrosecondsPerEvent\":{cpu.TotalMicroseconds / rows:0.0},\"rejected\":{publisher.Rejected}}}"));
+                $"{{\"rows\":{rows},\"payloadBytes\":{size},\"fillSeconds\":{fill.Elapsed.TotalSeconds:0.000},\"commitsPerSecond\":{rows / fill.Elapsed.TotalSeconds:0},\"connectSeconds\":{connected.TotalSeconds:0.000},\"drainSeconds\":{drained.TotalSeconds:0.000},\"eventsPerSecond\":{rows / drained.TotalSeconds:0},\"cpuMicrosecondsPerEvent\":{cpu.TotalMicroseconds / rows:0.0},\"rejected\":{publisher.Rejected},\"sqliteKiB\":{sqliteBytes / 1024}}}"));
             return 0;
         }
         finally

@@ -104,6 +104,9 @@ public sealed partial class KernelFiles(TimeSpan fileTimeout, int maxAbandoned =
         public List<string> List(string directory, string pattern = "*")
         {
             var names = new List<string>();
+            // A class the host lacks (no /sys/class/power_supply on many servers) is the usual case, not an error:
+            // asked first, it costs a stat instead of a DirectoryNotFoundException on every poll.
+            if (!Directory.Exists(directory)) return names;
             try
             {
                 foreach (var p in Directory.EnumerateFileSystemEntries(directory, pattern)) names.Add(Path.GetFileName(p));
