@@ -1,3 +1,5 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 using HealthAgent.Cli;
 
 namespace HealthAgent.Tests.Cli;
@@ -36,4 +38,46 @@ public sealed class StartMemoryTests
     [Fact]
     public void PageOutReadOnlyFileMappings_NoMapsFile_AdvisesNothing() =>
         Assert.Equal(0, StartMemory.PageOutReadOnlyFileMappings(Path.Combine(Path.GetTempPath(), "no-such-dir", "maps")));
+
+    [Fact]
+    public void PageOutReadOnlyFileMappings_AFileReadWhole_KeepsOnlyThePagesReadAgain()
+    {
+        // A read-only mapping read whole, as the start reads the executable: after the page-out the file's pages are
+        // gone from the page cache too, and reading one page brings back that page, not the 64 KiB fault-around or
+        // the read-around window of its neighbours (mincore(2) reports what the page cache holds of a mapping).
+        const int pages = 1024;
+        var path = Path.Combine(AppContext.BaseDirectory, $"pageout-{Guid.NewGuid():N}.bin");
+        try
+        {
+            using (var f = new FileStream(path, FileMode.CreateNew))
+            {
+                f.Write(new byte[pages * Environment.SystemPageSize].Select((_, i) => (byte)i).ToArray());
+                f.Flush(flushToDisk: true); // clean pages: only those can be dropped
+            }
+            using var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+            using var view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            var p = view.SafeMemoryMappedViewHandle.DangerousGetHandle() + (nint)view.PointerOffset;
+            var page = Environment.SystemPageSize;
+            var sum = 0;
+            for (var i = 0; i < pages; i++) sum += view.ReadByte((long)i * page);
+            Assert.Equal(pages, Resident(p, pages));
+
+            Assert.True(StartMemory.PageOutReadOnlyFileMappings("/proc/self/maps") > 0);
+            sum += view.ReadByte(500L * page);
+
+            var resident = Resident(p, pages);
+            Assert.True(resident <= 4, $"{resident} of {pages} pages still resident after the page-out and one read (sum {sum})");
+        }
+        finally { File.Delete(path); }
+    }
+
+    private static int Resident(nint start, int pages)
+    {
+        var vec = new byte[pages];
+        Assert.Equal(0, MInCore(start, (nuint)(pages * Environment.SystemPageSize), vec));
+        return vec.Count(b => (b & 1) != 0);
+    }
+
+    [DllImport("libc", EntryPoint = "mincore", SetLastError = true)]
+    private static extern int MInCore(nint address, nuint length, byte[] vec);
 }
