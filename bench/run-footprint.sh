@@ -55,7 +55,9 @@ run_one() {
   mosquitto -c "$dir/mosquitto.conf" >/dev/null 2>&1 & pids+=($!)
   "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$ne_port" > "$dir/node_exporter.log" 2>&1 & local ne_pid=$!; pids+=($ne_pid)
   ( while sleep 10; do curl -s -o /dev/null "http://127.0.0.1:$ne_port/metrics"; done ) & pids+=($!)
-  sleep 0.5
+  # the broker listening before the status subscriber starts (on a busy machine 0.5 s was not always enough, and a
+  # subscriber refused at connect left `online` unseen)
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$mqtt_port") 2>/dev/null && break; sleep 0.1; done
 
   local env=(HEALTHAGENT_AGENTID=footprint "HEALTHAGENT_STATEDIRECTORY=$dir/state" HEALTHAGENT_LOGLEVEL=Warning
              "HEALTHAGENT_PUBLISHERS__MQTT__PORT=$mqtt_port")
