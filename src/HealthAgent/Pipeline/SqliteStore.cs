@@ -41,8 +41,7 @@ internal static class SqliteStore
             // loss may lose the last transactions (sqlite.org/wal.html, pragma.html#pragma_synchronous).
             // No automatic checkpoint on commit: it fsyncs on the committing thread (the state loop) and showed as
             // 0.5–0.9 s latency outliers on a busy disk. WalCheckpointer runs it from a timer on its own connection.
-            Exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA wal_autocheckpoint=0;");
-            Exec(c, CacheSize);
+            Exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA wal_autocheckpoint=0;" + CacheSize);
             using (var cmd = c.CreateCommand())
             {
                 cmd.CommandText = "PRAGMA quick_check;";
